@@ -1,0 +1,158 @@
+import { createGunzip } from 'node:zlib';
+import { FerryError, LoadError } from '../errors.js';
+import type { TableDefinition } from '../model/table-definition.js';
+import { parsedMetadata } from '../parser/output-keys.js';
+import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
+import { errorFields } from '../support/json-logger.js';
+import { PostgresLoadSql } from './postgres-sql.js';
+
+/** What a load run needs. */
+export interface LoadOptions {
+  store: BlobStore;
+  warehouse: Warehouse;
+  logger: Logger;
+  tables: readonly TableDefinition[];
+  /** Warehouse schema holding the tables and the manifest. */
+  schema: string;
+  /** Identifies this run in the manifest and in logs. */
+  runId: string;
+  /** Most files loaded in one transaction; more are loaded in further batches. */
+  maxFilesPerBatch?: number;
+}
+
+/** Outcome for one table. */
+export interface TableLoadResult {
+  table: string;
+  files: number;
+  rowsCopied: number;
+  rowsInserted: number;
+  /** Set when another run held the table's load lock. */
+  skipped?: 'locked';
+  /** Set when a batch failed and was rolled back. */
+  error?: { message: string; code: string; keys: string[] };
+}
+
+/** Outcome of one load run. */
+export interface LoadResult {
+  runId: string;
+  tables: TableLoadResult[];
+}
+
+interface DueFile {
+  key: string;
+  etag: string;
+  expectedRows: number;
+}
+
+// Schemas already ensured per warehouse connection, so DDL runs once per process, not per tick.
+const ensured = new WeakMap<Warehouse, Set<string>>();
+
+/** Creates the schema, manifest and tables if missing (idempotent, serialized across runs). */
+export async function ensureWarehouseSchema(warehouse: Warehouse, schema: string, tables: readonly TableDefinition[]): Promise<void> {
+  const sql = new PostgresLoadSql(schema);
+  await warehouse.transaction(async (tx) => {
+    await tx.query(sql.ddlLock());
+    for (const statement of sql.createSchema(tables)) await tx.query(statement);
+  });
+}
+
+function expectedRows(info: BlobInfo): number {
+  const value = info.metadata[parsedMetadata.rows];
+  const rows = value === undefined ? Number.NaN : Number(value);
+  if (!Number.isSafeInteger(rows) || rows < 0) {
+    throw new LoadError(`parsed object has no valid ${parsedMetadata.rows} metadata`, { key: info.key, keys: [info.key] });
+  }
+  return rows;
+}
+
+async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options: LoadOptions, table: TableDefinition, files: DueFile[]) {
+  await tx.query(sql.createStaging(table));
+  const copied: number[] = [];
+  for (const file of files) {
+    const csv = (await options.store.get(file.key)).pipe(createGunzip());
+    const rows = await tx.copyCsv(sql.staging(table), sql.columns(table), csv);
+    if (rows !== file.expectedRows) {
+      throw new LoadError(`row count mismatch in ${file.key}: parser wrote ${file.expectedRows}, warehouse loaded ${rows}`, {
+        key: file.key,
+        table: table.name,
+      });
+    }
+    copied.push(rows);
+  }
+  const [merged] = await tx.query<{ inserted: string | number }>(sql.mergeStaging(table));
+  await tx.query(sql.insertManifest(), [
+    files.map((f) => f.key),
+    files.map((f) => f.etag),
+    files.map(() => table.name),
+    files.map((f) => f.expectedRows),
+    copied,
+    files.map(() => options.runId),
+  ]);
+  return { rowsCopied: copied.reduce((a, b) => a + b, 0), rowsInserted: Number(merged?.inserted ?? 0) };
+}
+
+async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: TableDefinition): Promise<TableLoadResult> {
+  const result: TableLoadResult = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
+  const listed: BlobInfo[] = [];
+  for await (const info of options.store.list(`parsed/${table.name}/`)) if (info.key.endsWith('.csv.gz')) listed.push(info);
+  const maxFiles = options.maxFilesPerBatch ?? 500;
+  for (let start = 0; start < listed.length; start += maxFiles) {
+    const candidates = listed.slice(start, start + maxFiles);
+    const loaded = new Set(
+      (await options.warehouse.query<{ file_key: string }>(sql.loadedKeys(), [candidates.map((c) => c.key)])).map((r) => r.file_key),
+    );
+    const due = candidates.filter((c) => !loaded.has(c.key));
+    if (due.length === 0) continue;
+    const keys = due.map((d) => d.key);
+    try {
+      const outcome = await options.warehouse.transaction(async (tx) => {
+        const [lock] = await tx.query<{ locked: boolean }>(sql.tryLoadLock(), [table.name]);
+        if (!lock?.locked) return 'locked' as const;
+        // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
+        const again = new Set((await tx.query<{ file_key: string }>(sql.loadedKeys(), [keys])).map((r) => r.file_key));
+        const files = due.filter((d) => !again.has(d.key)).map((d) => ({ key: d.key, etag: d.etag, expectedRows: expectedRows(d) }));
+        if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
+        return { files: files.length, ...(await loadBatch(tx, sql, options, table, files)) };
+      });
+      if (outcome === 'locked') {
+        result.skipped = 'locked';
+        options.logger.info('load skipped: table locked by another run', { table: table.name, run_id: options.runId });
+        return result;
+      }
+      result.files += outcome.files;
+      result.rowsCopied += outcome.rowsCopied;
+      result.rowsInserted += outcome.rowsInserted;
+    } catch (err) {
+      const error = err instanceof LoadError ? err : new LoadError(`loading ${table.name} failed: ${(err as Error).message}`, {
+        table: table.name,
+        sqlstate: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined,
+      }, { cause: err });
+      error.context.keys = keys;
+      options.logger.error('load batch rolled back', { run_id: options.runId, ...errorFields(error) });
+      result.error = { message: error.message, code: error instanceof FerryError ? error.code : 'load_failed', keys };
+      return result;
+    }
+  }
+  if (result.files > 0) options.logger.info('loaded', { run_id: options.runId, ...result });
+  return result;
+}
+
+/**
+ * One load run: for each table, loads every parsed object not yet in the manifest, in batches,
+ * each batch in one transaction with its manifest rows, under a per-table lock. A failed batch
+ * rolls back whole and is reported with its file keys; other tables still load.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const sql = new PostgresLoadSql(options.schema);
+  const done = ensured.get(options.warehouse) ?? new Set<string>();
+  if (!done.has(options.schema)) {
+    await ensureWarehouseSchema(options.warehouse, options.schema, options.tables);
+    done.add(options.schema);
+    ensured.set(options.warehouse, done);
+  }
+  const tables: TableLoadResult[] = [];
+  for (const table of options.tables) tables.push(await loadTable(options, sql, table));
+  return { runId: options.runId, tables };
+}

@@ -1,0 +1,109 @@
+import { ConfigError } from '../errors.js';
+import type { ColumnType, TableDefinition } from '../model/table-definition.js';
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Quotes a validated identifier; anything else is a configuration error, never SQL. */
+export function quoteIdent(name: string, key = 'identifier'): string {
+  if (!identifier.test(name)) throw new ConfigError([{ key, reason: `"${name}" is not a valid identifier (${identifier})` }]);
+  return `"${name}"`;
+}
+
+const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', timestamp: 'timestamp', json: 'jsonb' };
+
+/**
+ * PostgreSQL statements of the load run (also the embedded PGlite dialect). Pure: every
+ * statement is built from validated identifiers; values always travel as parameters.
+ */
+export class PostgresLoadSql {
+  readonly schema: string;
+  readonly manifest: string;
+
+  constructor(schemaName: string) {
+    this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
+    this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
+  }
+
+  /** The target table's qualified name. */
+  target(table: TableDefinition): string {
+    return `${this.schema}.${quoteIdent(table.name)}`;
+  }
+
+  /** The transaction-scoped staging table's name. */
+  staging(table: TableDefinition): string {
+    return quoteIdent(`ferry_staging_${table.name}`);
+  }
+
+  /** Quoted column list in table order. */
+  columns(table: TableDefinition): string[] {
+    return table.columns.map((c) => quoteIdent(c.name));
+  }
+
+  /** Blocking lock serializing schema changes between concurrent runs. */
+  ddlLock(): string {
+    return `SELECT pg_advisory_xact_lock(hashtext('ferry.ddl'))`;
+  }
+
+  /** Idempotent DDL for the schema, the manifest and `tables`; new columns are added, none dropped. */
+  createSchema(tables: readonly TableDefinition[]): string[] {
+    const statements = [
+      `CREATE SCHEMA IF NOT EXISTS ${this.schema}`,
+      `CREATE TABLE IF NOT EXISTS ${this.manifest} (
+  file_key text PRIMARY KEY,
+  etag text NOT NULL,
+  table_name text NOT NULL,
+  rows_expected bigint NOT NULL,
+  rows_loaded bigint NOT NULL,
+  run_id text NOT NULL,
+  loaded_at timestamptz NOT NULL DEFAULT now()
+)`,
+    ];
+    for (const table of tables) {
+      const columns = table.columns.map((c) => `  ${quoteIdent(c.name)} ${pgTypes[c.type]}${c.required ? ' NOT NULL' : ''}`);
+      const key = table.key.map((k) => quoteIdent(k)).join(', ');
+      statements.push(`CREATE TABLE IF NOT EXISTS ${this.target(table)} (\n${columns.join(',\n')},\n  PRIMARY KEY (${key})\n)`);
+      for (const c of table.columns) {
+        statements.push(`ALTER TABLE ${this.target(table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${pgTypes[c.type]}`);
+      }
+    }
+    return statements;
+  }
+
+  /** Non-blocking per-table load lock, released at commit/rollback; `$1` is the table name. */
+  tryLoadLock(): string {
+    return `SELECT pg_try_advisory_xact_lock(hashtext('ferry.load.' || $1)) AS locked`;
+  }
+
+  /** Which of `$1::text[]` are already in the manifest. */
+  loadedKeys(): string {
+    return `SELECT file_key FROM ${this.manifest} WHERE file_key = ANY($1::text[])`;
+  }
+
+  /** Staging table shaped like the target, without its key, dropped at commit. */
+  createStaging(table: TableDefinition): string {
+    return `CREATE TEMP TABLE ${this.staging(table)} (LIKE ${this.target(table)} INCLUDING DEFAULTS) ON COMMIT DROP`;
+  }
+
+  /**
+   * De-duplicates staging on the table key (keeping the earliest `keepEarliest`) and inserts only
+   * rows the target does not already hold; returns `inserted`.
+   */
+  mergeStaging(table: TableDefinition): string {
+    const cols = this.columns(table).join(', ');
+    const key = table.key.map((k) => quoteIdent(k)).join(', ');
+    return `WITH inserted AS (
+  INSERT INTO ${this.target(table)} (${cols})
+  SELECT DISTINCT ON (${key}) ${cols} FROM ${this.staging(table)}
+  ORDER BY ${key}, ${quoteIdent(table.keepEarliest)}
+  ON CONFLICT (${key}) DO NOTHING
+  RETURNING 1
+)
+SELECT count(*)::bigint AS inserted FROM inserted`;
+  }
+
+  /** One manifest row per file, from parallel arrays `$1..$6`. */
+  insertManifest(): string {
+    return `INSERT INTO ${this.manifest} (file_key, etag, table_name, rows_expected, rows_loaded, run_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])`;
+  }
+}

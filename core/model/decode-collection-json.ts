@@ -1,0 +1,114 @@
+import { InvalidInputError } from '../errors.js';
+import {
+  type Collection,
+  type Parameter,
+  type Payload,
+  collectionOptionalFields,
+  collectionRequiredStrings,
+  environments,
+  maxUint32,
+  maxUint64,
+  payloadOptionalFields,
+} from './collection.js';
+
+type Json = Record<string, unknown>;
+
+function fail(field: string, problem: string): never {
+  throw new InvalidInputError(`${field}: ${problem}`, { field });
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requiredString(obj: Json, name: string, path: string): string {
+  const value = obj[name];
+  if (value === undefined || value === null) fail(path, 'is required');
+  if (typeof value !== 'string') fail(path, `must be a string, got ${typeof value}`);
+  return value;
+}
+
+function optionalString(obj: Json, name: string, path: string): string | undefined {
+  const value = obj[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') fail(path, `must be a string, got ${typeof value}`);
+  return value;
+}
+
+/** Reads a protobuf-JSON integer: a JSON number or a decimal string (how proto3-JSON writes 64-bit). */
+function integer(obj: Json, name: string, path: string, max: bigint): bigint {
+  const value = obj[name];
+  if (value === undefined || value === null) fail(path, 'is required');
+  let parsed: bigint;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) fail(path, 'must be an integer (use a string for values above 2^53)');
+    parsed = BigInt(value);
+  } else if (typeof value === 'string') {
+    if (!/^\d{1,20}$/.test(value)) fail(path, 'must be an unsigned integer');
+    parsed = BigInt(value);
+  } else {
+    fail(path, `must be an integer, got ${typeof value}`);
+  }
+  if (parsed < 0n || parsed > max) fail(path, `must be between 0 and ${max}`);
+  return parsed;
+}
+
+function environment(obj: Json, path: string): number {
+  const value = obj.env;
+  if (value === undefined || value === null) fail(path, 'is required');
+  if (typeof value === 'string' && !/^\d+$/.test(value)) {
+    const index = (environments as readonly string[]).indexOf(value);
+    if (index < 0) fail(path, `unknown environment "${value}"`);
+    return index;
+  }
+  const n = Number(integer(obj, 'env', path, BigInt(environments.length - 1)));
+  return n;
+}
+
+function decodeParameter(value: unknown, path: string): Parameter {
+  if (!isObject(value)) fail(path, 'must be an object');
+  return { name: requiredString(value, 'name', `${path}.name`), value: requiredString(value, 'value', `${path}.value`) };
+}
+
+function decodePayload(value: unknown, path: string): Payload {
+  if (!isObject(value)) fail(path, 'must be an object');
+  const payload: Payload = {
+    at: integer(value, 'at', `${path}.at`, maxUint64).toString(),
+    event: requiredString(value, 'event', `${path}.event`),
+    nr: Number(integer(value, 'nr', `${path}.nr`, BigInt(maxUint32))),
+    parameters: [],
+  };
+  for (const name of payloadOptionalFields) {
+    const field = optionalString(value, name, `${path}.${name}`);
+    if (field !== undefined) payload[name] = field;
+  }
+  const parameters = value.parameters;
+  if (parameters !== undefined && parameters !== null) {
+    if (!Array.isArray(parameters)) fail(`${path}.parameters`, 'must be an array');
+    payload.parameters = parameters.map((p, i) => decodeParameter(p, `${path}.parameters[${i}]`));
+  }
+  return payload;
+}
+
+/**
+ * Decodes and validates a `Collection` in protobuf-JSON form (proto field names; `env` by name or
+ * number; 64-bit `at` as number or decimal string). Throws `InvalidInputError` naming the field.
+ * Unknown fields are ignored, as protobuf parsers do, so newer clients keep working.
+ */
+export function decodeCollectionJson(value: unknown): Collection {
+  if (!isObject(value)) fail('collection', 'must be a JSON object');
+  const collection = {} as Collection;
+  for (const name of collectionRequiredStrings) collection[name] = requiredString(value, name, name);
+  collection.env = environment(value, 'env');
+  for (const name of collectionOptionalFields) {
+    const field = optionalString(value, name, name);
+    if (field !== undefined) collection[name] = field;
+  }
+  const payloads = value.payloads;
+  collection.payloads = [];
+  if (payloads !== undefined && payloads !== null) {
+    if (!Array.isArray(payloads)) fail('payloads', 'must be an array');
+    collection.payloads = payloads.map((p, i) => decodePayload(p, `payloads[${i}]`));
+  }
+  return collection;
+}

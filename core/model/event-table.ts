@@ -1,0 +1,38 @@
+import type { TableDefinition } from './table-definition.js';
+
+/**
+ * The `events` table: Hamustro's flat event row in its CSV column order (seed-systems §1.10),
+ * plus when Ferry received it and which raw object it came from.
+ */
+export const eventTable: TableDefinition = {
+  name: 'events',
+  columns: [
+    { name: 'device_id', type: 'text', required: true },
+    { name: 'client_id', type: 'text', required: true },
+    { name: 'session', type: 'text', required: true },
+    { name: 'nr', type: 'bigint', required: true },
+    { name: 'env', type: 'text', required: true },
+    { name: 'system_version', type: 'text', required: true },
+    { name: 'product_version', type: 'text', required: true },
+    { name: 'at', type: 'timestamp', required: true },
+    { name: 'timezone', type: 'text' },
+    { name: 'event', type: 'text', required: true },
+    { name: 'device_make', type: 'text' },
+    { name: 'device_model', type: 'text' },
+    { name: 'system', type: 'text' },
+    { name: 'system_language', type: 'text' },
+    { name: 'browser', type: 'text' },
+    { name: 'browser_version', type: 'text' },
+    { name: 'product_git_hash', type: 'text' },
+    { name: 'product_language', type: 'text' },
+    { name: 'user_id', type: 'text' },
+    { name: 'tenant_id', type: 'text' },
+    { name: 'ip', type: 'text' },
+    { name: 'country', type: 'text' },
+    { name: 'parameters', type: 'json', required: true },
+    { name: 'received_at', type: 'timestamp', required: true },
+    { name: 'source_key', type: 'text', required: true },
+  ],
+  key: ['session', 'nr'],
+  keepEarliest: 'received_at',
+};

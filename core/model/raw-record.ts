@@ -1,0 +1,24 @@
+import type { Collection } from './collection.js';
+
+/**
+ * One line of a raw object (`raw/events/…ndjson.gz`): an accepted collection with what the
+ * server knew when it accepted it.
+ */
+export interface RawRecord {
+  /** Server receive time, ISO 8601 UTC with milliseconds. */
+  received_at: string;
+  /** Client send time from `X-Hamustro-Time` (ISO 8601 UTC), for clock-skew correction; null if absent. */
+  sent_at: string | null;
+  /** Client IP the server saw (first public `X-Forwarded-For`, `X-Real-Ip`, then peer); null if unknown. */
+  ip: string | null;
+  collection: Collection;
+}
+
+/** Prefix under which the collector writes raw objects. */
+export const rawEventsPrefix = 'raw/events/';
+
+/** Raw object key: `raw/events/YYYY/MM/DD/HH/<id>.ndjson.gz`, partitioned by receive hour (UTC). */
+export function rawObjectKey(receivedAt: Date, id: string): string {
+  const iso = receivedAt.toISOString();
+  return `${rawEventsPrefix}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/${id}.ndjson.gz`;
+}

@@ -1,0 +1,22 @@
+/** Logical column types; each warehouse dialect maps them to its own SQL types. */
+export type ColumnType = 'text' | 'bigint' | 'timestamp' | 'json';
+
+/** One column of an output table. */
+export interface ColumnDefinition {
+  name: string;
+  type: ColumnType;
+  /** NOT NULL in the warehouse; the parser never writes NULL here. */
+  required?: boolean;
+}
+
+/**
+ * An output table: the parser writes its columns in this exact order, the loader creates and
+ * loads it. `key` de-duplicates rows (a client's re-sent event is stored once); among duplicates
+ * the row with the smallest `keepEarliest` value wins.
+ */
+export interface TableDefinition {
+  name: string;
+  columns: readonly ColumnDefinition[];
+  key: readonly string[];
+  keepEarliest: string;
+}

@@ -1,0 +1,24 @@
+import { ParseError } from '../errors.js';
+import type { RowValues } from '../model/flatten-event.js';
+
+const needsQuotes = /[",\r\n]/;
+
+/**
+ * Encodes one row as an RFC 4180 CSV line ending in LF.
+ *
+ * NULL convention (one for every warehouse): SQL NULL is an unquoted empty field; an empty
+ * string is `""`. PostgreSQL `COPY … CSV`, Redshift `COPY … CSV` and SQL Server `FORMAT='CSV'`
+ * all read these two the same way. NUL characters cannot be stored by PostgreSQL and are refused.
+ */
+export function encodeCsvRow(values: RowValues): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) line += ',';
+    if (value === null || value === undefined) continue;
+    if (value.includes('\0')) throw new ParseError('value contains a NUL character, which warehouses cannot store', { field: String(i) });
+    if (value === '' || needsQuotes.test(value)) line += `"${value.replaceAll('"', '""')}"`;
+    else line += value;
+  }
+  return `${line}\n`;
+}

@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Object metadata: lower-case names of `[a-z][a-z0-9_]*` (valid as S3 `x-amz-meta-*` and as
+ * Azure metadata identifiers) and printable-ASCII values. Callers percent-encode anything else.
+ */
+export type BlobMetadata = Record<string, string>;
+
+/** What `head` and `list` report about an object. */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /** Opaque version tag of the content (S3 ETag / Azure ETag / content hash), without quotes. */
+  etag: string;
+  lastModified: Date;
+  metadata: BlobMetadata;
+}
+
+/** Options for `list`. */
+export interface ListOptions {
+  /** Only keys strictly greater than this (byte order) are listed; resumes a listing. */
+  startAfter?: string;
+}
+
+/** Body accepted by `put`: bytes or a stream of bytes. */
+export type BlobBody = Uint8Array | Readable;
+
+/**
+ * Object storage port. Same semantics on every adapter (filesystem, S3, Azure Blob), proven by
+ * one contract suite (`test/support/blob-store-contract.ts`):
+ * - `put` is atomic: readers see the whole new object or the old one, never a part;
+ * - `get`/`head` of a missing key throw `NotFoundError`;
+ * - `list` yields every key under `prefix` in ascending UTF-8 byte order, paging internally.
+ */
+export interface BlobStore {
+  put(key: string, body: BlobBody, metadata?: BlobMetadata): Promise<BlobInfo>;
+  get(key: string): Promise<Readable>;
+  head(key: string): Promise<BlobInfo>;
+  list(prefix: string, options?: ListOptions): AsyncIterable<BlobInfo>;
+  delete(key: string): Promise<void>;
+}
+
+/** A "blob created" notification: the local stand-in for S3 notifications and Event Grid. */
+export interface BlobCreated {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** A store that can tell in-process subscribers about new objects. */
+export interface BlobCreatedSource {
+  /** Subscribes; returns a function that unsubscribes. */
+  onCreated(listener: (event: BlobCreated) => void): () => void;
+}

@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import type { IdSource } from '../ports/id-source.js';
+
+// Crockford base32: lexical order of the text equals numeric order of the value.
+const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let rest = ms;
+  for (let i = 0; i < 10; i++) {
+    out = alphabet[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+/**
+ * ULID-shaped ids: 10 characters of milliseconds then 16 of randomness from the OS CSPRNG —
+ * unlike Hamustro's unseeded `math/rand`, two processes started together never collide.
+ */
+export const timeSortableIds: IdSource = {
+  next(at: Date): string {
+    const bytes = randomBytes(10);
+    let random = '';
+    for (let i = 0; i < 16; i++) {
+      // 80 random bits → 16 base32 characters, 5 bits each.
+      const bit = i * 5;
+      const byte = bit >> 3;
+      const word = ((bytes[byte] ?? 0) << 8) | (bytes[byte + 1] ?? 0);
+      random += alphabet[(word >> (11 - (bit & 7))) & 31];
+    }
+    return encodeTime(at.getTime()) + random;
+  },
+};

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { readConfig, settings, type FerryConfig } from '../../core/config.js';
+import { ConfigError, FerryError } from '../../core/errors.js';
+import { runLoad } from '../../core/loader/load-run.js';
+import { eventTable } from '../../core/model/event-table.js';
+import { createJsonLogger } from '../../core/support/json-logger.js';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { queryAdminSocket } from './admin-socket.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { formatRows } from './format-rows.js';
+import { localPaths, openWarehouse, startLocalPipeline } from './local-pipeline.js';
+import type { Row } from '../../core/ports/warehouse.js';
+
+const usage = `ferry — event pipeline (collector → object storage → parser → warehouse)
+
+Usage:
+  ferry serve                 run the whole pipeline locally (same as npm start)
+  ferry query "<sql>" [--json] run SQL on the configured warehouse and print the rows
+  ferry load                  run one load of parsed files into the warehouse now
+  ferry help                  this text
+
+Configuration (environment):
+${settings.map((s) => `  ${s.env.padEnd(24)} ${s.description}${s.default ? ` Default: ${s.default}.` : ''}`).join('\n')}
+`;
+
+async function serve(config: FerryConfig): Promise<void> {
+  const logger = createJsonLogger({ level: config.logLevel });
+  const pipeline = await startLocalPipeline(config, logger);
+  process.stdout.write(`ferry: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);
+  let signals = 0;
+  const stop = () => {
+    if (++signals > 1) {
+      process.stderr.write('ferry: forced exit\n');
+      process.exit(130);
+    }
+    process.stdout.write('ferry: stopping (finishing in-flight work; Ctrl-C again to force)\n');
+    pipeline.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`ferry: stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** Runs `fn` on the warehouse, going through a running `ferry serve` when it owns the embedded one. */
+async function withWarehouseQuery(config: FerryConfig, sql: string): Promise<Row[]> {
+  if (!config.databaseUrl) {
+    const viaServer = await queryAdminSocket(localPaths(config.dataDir).socket, sql);
+    if (viaServer !== undefined) return viaServer;
+  }
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
+  const warehouse = await openWarehouse(config);
+  try {
+    return await warehouse.query(sql);
+  } finally {
+    await warehouse.close();
+    await unlock();
+  }
+}
+
+async function loadOnce(config: FerryConfig): Promise<void> {
+  const logger = createJsonLogger({ level: config.logLevel });
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
+  const warehouse = await openWarehouse(config);
+  try {
+    const store = new FsBlobStore(localPaths(config.dataDir).store);
+    const result = await runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (result.tables.some((t) => t.error)) process.exitCode = 1;
+  } finally {
+    await warehouse.close();
+    await unlock();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(usage);
+    return;
+  }
+  const config = readConfig(process.env);
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'query': {
+      const json = rest.includes('--json');
+      const sql = rest.filter((a) => a !== '--json').join(' ');
+      if (sql.trim() === '') throw new FerryError('usage', 'ferry query needs SQL, e.g. ferry query "select count(*) from ferry.events"');
+      const rows = await withWarehouseQuery(config, sql);
+      process.stdout.write(json ? `${JSON.stringify(rows)}\n` : formatRows(rows));
+      return;
+    }
+    case 'load':
+      return loadOnce(config);
+    default:
+      throw new FerryError('usage', `unknown command "${command}"; try ferry help`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ferry: invalid configuration\n${err.problems.map((p) => `  ${p.key}: ${p.reason}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`ferry: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,166 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
+import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
+import { Collector } from '../../core/collector/collector.js';
+import type { FerryConfig } from '../../core/config.js';
+import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
+import { eventTable } from '../../core/model/event-table.js';
+import { rawEventsPrefix } from '../../core/model/raw-record.js';
+import { findUnparsed } from '../../core/parser/find-unparsed.js';
+import { parseObject } from '../../core/parser/parse-object.js';
+import { systemClock, type Clock } from '../../core/ports/clock.js';
+import type { Logger } from '../../core/ports/logger.js';
+import type { Warehouse } from '../../core/ports/warehouse.js';
+import { errorFields } from '../../core/support/json-logger.js';
+import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { startAdminSocket } from './admin-socket.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { fromNodeRequest, toNodeResponse } from './node-http.js';
+
+/** A running local pipeline. */
+export interface LocalPipeline {
+  /** Base URL of the collector, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  store: FsBlobStore;
+  warehouse: Warehouse;
+  /** Resolves when every queued parse has finished. */
+  parsed(): Promise<void>;
+  /** Runs one load now (after any running one) and returns its result. */
+  loadNow(): Promise<LoadResult>;
+  /** Stops accepting, finishes in-flight requests, parses and a final load, then releases everything. */
+  stop(): Promise<void>;
+}
+
+/** Where the local pipeline keeps things inside the data dir. */
+export function localPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return { root, store: join(root, 'store'), warehouse: join(root, 'warehouse'), socket: join(root, 'ferry.sock') };
+}
+
+/** Opens the configured warehouse: PostgreSQL when `DATABASE_URL` is set, else embedded. */
+export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
+  if (config.databaseUrl) return new PgWarehouse(config.databaseUrl);
+  return PgliteWarehouse.open(localPaths(config.dataDir).warehouse);
+}
+
+/**
+ * Runs the whole pipeline in one process: the HTTP collector on `config.port`, the filesystem
+ * store under the data dir, a parse for each blob-created notification (and for anything a
+ * crash left unparsed), and a load every `config.loadIntervalS` seconds.
+ */
+export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock): Promise<LocalPipeline> {
+  const paths = localPaths(config.dataDir);
+  const unlock = await lockDataDir(paths.root);
+  const store = new FsBlobStore(paths.store);
+  let warehouse: Warehouse;
+  try {
+    warehouse = await openWarehouse(config);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  const collector = new Collector({ store, clock, ids: timeSortableIds, logger, maxBodyBytes: config.maxBodyBytes });
+
+  // Parses run one at a time; a key already queued is not queued twice.
+  let parseChain: Promise<void> = Promise.resolve();
+  const queued = new Set<string>();
+  const enqueueParse = (key: string, etag?: string) => {
+    if (queued.has(key)) return;
+    queued.add(key);
+    parseChain = parseChain
+      .then(() => parseObject({ store, logger }, etag === undefined ? { key } : { key, etag }))
+      .then(() => undefined)
+      .catch((err: unknown) => logger.error('parse failed; it will be retried at the next start', { key, ...errorFields(err) }))
+      .finally(() => queued.delete(key));
+  };
+  const unsubscribe = store.onCreated((event) => {
+    if (event.key.startsWith(rawEventsPrefix)) enqueueParse(event.key, event.etag);
+  });
+  for await (const info of findUnparsed(store, rawEventsPrefix)) enqueueParse(info.key, info.etag);
+
+  let runs = 0;
+  let loading: Promise<LoadResult> | undefined;
+  const loadNow = async (): Promise<LoadResult> => {
+    while (loading) await loading.catch(() => undefined);
+    const runId = `local-${clock.now().toISOString()}-${++runs}`;
+    loading = runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId });
+    try {
+      return await loading;
+    } finally {
+      loading = undefined;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const scheduleLoad = () => {
+    timer = setTimeout(() => {
+      loadNow()
+        .catch((err: unknown) => logger.error('load run failed', errorFields(err)))
+        .finally(() => {
+          if (!stopping) scheduleLoad();
+        });
+    }, config.loadIntervalS * 1000);
+  };
+
+  const server: Server = createServer((req, res) => {
+    fromNodeRequest(req, config.maxBodyBytes)
+      .then((message) => collector.handle(message))
+      .then((response) => toNodeResponse(res, response, stopping))
+      .catch((err: unknown) => {
+        logger.error('request failed', errorFields(err));
+        if (!res.headersSent) toNodeResponse(res, { status: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"internal error"}' });
+        else res.destroy();
+      });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ready, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, '0.0.0.0', () => ready());
+  }).catch(async (err: unknown) => {
+    unsubscribe();
+    await warehouse.close();
+    await unlock();
+    throw err;
+  });
+  const admin = await startAdminSocket(paths.socket, warehouse, logger);
+  scheduleLoad();
+  const { port } = server.address() as AddressInfo;
+  logger.info('ferry local pipeline started', { port, data_dir: paths.root, warehouse: warehouse.description, load_interval_s: config.loadIntervalS });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    warehouse,
+    parsed: parseChainDone,
+    loadNow,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        if (timer) clearTimeout(timer);
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        server.closeIdleConnections();
+        await collector.close();
+        await closed;
+        await parseChainDone();
+        await loadNow().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
+        unsubscribe();
+        await admin.close();
+        await warehouse.close();
+        await unlock();
+        logger.info('ferry local pipeline stopped');
+      })()),
+  };
+
+  async function parseChainDone(): Promise<void> {
+    for (;;) {
+      const chain = parseChain;
+      await chain;
+      await new Promise((r) => setImmediate(r));
+      if (chain === parseChain && queued.size === 0) return;
+    }
+  }
+}

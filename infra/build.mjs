@@ -1,0 +1,26 @@
+// Builds one esbuild bundle per function entry: the local runner/CLI now; the AWS handlers
+// (one zip each, via serverless-esbuild) and the single Azure bundle build from the same sources.
+import { build } from 'esbuild';
+import { chmod } from 'node:fs/promises';
+
+const entries = [
+  // The local CLI keeps node_modules external: PGlite ships WASM and data files beside its JS.
+  { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
+];
+
+await Promise.all(
+  entries.map((entry) =>
+    build({
+      entryPoints: [entry.in],
+      outfile: entry.out,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      sourcemap: true,
+      packages: entry.external === 'packages' ? 'external' : undefined,
+      logLevel: 'warning',
+    }),
+  ),
+);
+await chmod('dist/local/ferry.js', 0o755);

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/postgres-global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: keep worker count small so integration tests do not starve each other.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    pool: 'forks',
+  },
+});
