@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readConfig, settings } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    readConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => p.key);
+    throw err;
+  }
+  return [];
+}
+
+describe('readConfig', () => {
+  it('needs no configuration at all', () => {
+    expect(readConfig({})).toEqual({
+      port: 8080, dataDir: './data', loadIntervalS: 10, databaseUrl: undefined, warehouseSchema: 'ferry', maxBodyBytes: 1048576, logLevel: 'info',
+    });
+  });
+
+  it('reads every setting', () => {
+    const config = readConfig({
+      PORT: '9000', FERRY_DATA_DIR: '/srv/ferry', FERRY_LOAD_INTERVAL_S: '30', DATABASE_URL: 'postgres://u@db:5432/w',
+      FERRY_WAREHOUSE_SCHEMA: 'events_v2', FERRY_MAX_BODY_BYTES: '2048', FERRY_LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({ port: 9000, dataDir: '/srv/ferry', loadIntervalS: 30, databaseUrl: 'postgres://u@db:5432/w', warehouseSchema: 'events_v2', maxBodyBytes: 2048, logLevel: 'debug' });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, ['PORT']],
+    [{ PORT: '70000' }, ['PORT']],
+    [{ FERRY_LOAD_INTERVAL_S: '0' }, ['FERRY_LOAD_INTERVAL_S']],
+    [{ FERRY_LOAD_INTERVAL_S: '1.5' }, ['FERRY_LOAD_INTERVAL_S']],
+    [{ DATABASE_URL: 'mysql://x/y' }, ['DATABASE_URL']],
+    [{ DATABASE_URL: 'not a url' }, ['DATABASE_URL']],
+    [{ FERRY_WAREHOUSE_SCHEMA: 'Robert"); drop' }, ['FERRY_WAREHOUSE_SCHEMA']],
+    [{ FERRY_LOG_LEVEL: 'loud' }, ['FERRY_LOG_LEVEL']],
+    [{ FERRY_MAX_BODY_BYTES: '10' }, ['FERRY_MAX_BODY_BYTES']],
+  ])('names the bad key in %j', (env, keys) => {
+    expect(problemsOf(env)).toEqual(keys);
+  });
+
+  it('names every bad key at once', () => {
+    expect(problemsOf({ PORT: 'x', FERRY_LOG_LEVEL: 'loud', DATABASE_URL: 'ftp://a' }).sort()).toEqual(['DATABASE_URL', 'FERRY_LOG_LEVEL', 'PORT']);
+  });
+
+  it('documents every setting in the README configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of settings) expect(readme).toContain(`| \`${s.env}\``);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../core/errors.js';
+import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
+import { fixtureJson } from '../support/fixtures.js';
+
+const base = () => fixtureJson('collections/ios-two-events.json');
+
+function errorOf(value: unknown): InvalidInputError {
+  try {
+    decodeCollectionJson(value);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return err;
+    throw err;
+  }
+  throw new Error('expected an InvalidInputError');
+}
+
+describe('decodeCollectionJson', () => {
+  it('decodes a real-shaped collection with every field', () => {
+    const c = decodeCollectionJson(base());
+    expect(c).toMatchObject({ client_id: 'wunderlist-ios', env: 0, device_make: 'Apple', product_language: 'en' });
+    expect(c.payloads).toHaveLength(2);
+    expect(c.payloads[0]).toEqual({
+      at: '1479898800', event: 'Task.Create', nr: 41, timezone: 'Europe/Berlin', user_id: 'u-8812', tenant_id: 't-12', country: 'DE',
+      parameters: [{ name: 'list_id', value: 'lst-77' }, { name: 'source', value: 'quick-add' }],
+    });
+    expect(c.payloads[1]!.at).toBe('1479898805');
+  });
+
+  it.each([
+    ['env by name', 'DEVELOPMENT', 11],
+    ['env by number', 4, 4],
+    ['env by numeric string', '3', 3],
+  ])('accepts %s', (_label, env, expected) => {
+    expect(decodeCollectionJson({ ...base(), env }).env).toBe(expected);
+  });
+
+  it('keeps 64-bit at values given as strings without losing bits', () => {
+    const c = decodeCollectionJson({ ...base(), payloads: [{ at: '18446744073709551615', event: 'e', nr: 1 }] });
+    expect(c.payloads[0]!.at).toBe('18446744073709551615');
+  });
+
+  it('ignores unknown fields like a protobuf parser', () => {
+    expect(decodeCollectionJson({ ...base(), future_field: 1 }).client_id).toBe('wunderlist-ios');
+  });
+
+  it('treats missing payloads as an empty list', () => {
+    const { payloads: _p, ...rest } = base();
+    expect(decodeCollectionJson(rest).payloads).toEqual([]);
+  });
+
+  const cases: [string, (c: Record<string, unknown>) => unknown, string][] = [
+    ['not an object', () => [1, 2], 'collection'],
+    ['missing device_id', (c) => ({ ...c, device_id: undefined }), 'device_id'],
+    ['missing session', (c) => ({ ...c, session: null }), 'session'],
+    ['numeric client_id', (c) => ({ ...c, client_id: 5 }), 'client_id'],
+    ['missing env', (c) => ({ ...c, env: undefined }), 'env'],
+    ['unknown env name', (c) => ({ ...c, env: 'PROD' }), 'env'],
+    ['env out of range', (c) => ({ ...c, env: 12 }), 'env'],
+    ['optional field of wrong type', (c) => ({ ...c, browser: true }), 'browser'],
+    ['payloads not an array', (c) => ({ ...c, payloads: {} }), 'payloads'],
+    ['payload not an object', (c) => ({ ...c, payloads: ['x'] }), 'payloads[0]'],
+    ['missing at', (c) => ({ ...c, payloads: [{ event: 'e', nr: 1 }] }), 'payloads[0].at'],
+    ['negative at', (c) => ({ ...c, payloads: [{ at: -1, event: 'e', nr: 1 }] }), 'payloads[0].at'],
+    ['fractional at', (c) => ({ ...c, payloads: [{ at: 1.5, event: 'e', nr: 1 }] }), 'payloads[0].at'],
+    ['at beyond uint64', (c) => ({ ...c, payloads: [{ at: '18446744073709551616', event: 'e', nr: 1 }] }), 'payloads[0].at'],
+    ['at not numeric', (c) => ({ ...c, payloads: [{ at: '12a', event: 'e', nr: 1 }] }), 'payloads[0].at'],
+    ['missing event', (c) => ({ ...c, payloads: [{ at: 1, nr: 1 }] }), 'payloads[0].event'],
+    ['nr beyond uint32', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 4294967296 }] }), 'payloads[0].nr'],
+    ['parameters not an array', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: 'x' }] }), 'payloads[0].parameters'],
+    ['parameter without value', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a' }] }] }), 'payloads[0].parameters[0].value'],
+    ['parameter value not a string', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a', value: 1 }] }] }), 'payloads[0].parameters[0].value'],
+  ];
+  it.each(cases)('rejects %s, naming the field', (_label, mutate, field) => {
+    const err = errorOf(mutate(base()));
+    expect(err.code).toBe('invalid_input');
+    expect(err.context.field).toBe(field);
+    expect(err.message.startsWith(`${field}:`)).toBe(true);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
+import { eventTable } from '../../core/model/event-table.js';
+import { flattenRawRecord, parametersJson } from '../../core/model/flatten-event.js';
+import { rawObjectKey } from '../../core/model/raw-record.js';
+import { formatEpochSeconds, formatUtcTimestamp } from '../../core/model/timestamps.js';
+import { outputKeysFor } from '../../core/parser/output-keys.js';
+import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { ParseError } from '../../core/errors.js';
+import { fixtureJson } from '../support/fixtures.js';
+
+describe('timestamps', () => {
+  it('formats UTC without a zone, with microseconds only when needed', () => {
+    expect(formatUtcTimestamp(new Date('2016-11-23T11:00:00Z'))).toBe('2016-11-23 11:00:00');
+    expect(formatUtcTimestamp(new Date('2016-11-23T11:00:00.042Z'))).toBe('2016-11-23 11:00:00.042000');
+    expect(formatEpochSeconds('0')).toBe('1970-01-01 00:00:00');
+    expect(formatEpochSeconds('253402300799')).toBe('9999-12-31 23:59:59');
+    expect(formatEpochSeconds('253402300800')).toBeNull();
+  });
+});
+
+describe('flattenRawRecord', () => {
+  const collection = decodeCollectionJson(fixtureJson('collections/ios-two-events.json'));
+  const record = { received_at: '2026-11-23T10:00:00.250Z', sent_at: null, ip: '10.1.2.3', collection };
+
+  it('gives one row per payload in the events column order', () => {
+    const rows = flattenRawRecord(record, 'raw/events/x.ndjson.gz');
+    expect(rows).toHaveLength(2);
+    const row = Object.fromEntries(eventTable.columns.map((c, i) => [c.name, rows[1]![i]]));
+    expect(row).toEqual({
+      device_id: collection.device_id, client_id: 'wunderlist-ios', session: collection.session, nr: '42', env: 'PRODUCTION',
+      system_version: '10.2.1', product_version: '3.19.4', at: '2016-11-23 11:00:05', timezone: 'Europe/Berlin', event: 'Task.Complete',
+      device_make: 'Apple', device_model: 'iPhone9,3', system: 'iOS', system_language: 'en-US', browser: null, browser_version: null,
+      product_git_hash: '9f2c1e7', product_language: 'en', user_id: 'u-8812', tenant_id: 't-12', ip: '93.184.216.34', country: 'DE',
+      parameters: '{"task_id":"tsk-1","source":"swipe-right"}', received_at: '2026-11-23 10:00:00.250000', source_key: 'raw/events/x.ndjson.gz',
+    });
+    // A payload without its own ip takes the address the server saw.
+    expect(rows[0]![eventTable.columns.findIndex((c) => c.name === 'ip')]).toBe('10.1.2.3');
+  });
+
+  it('refuses a time a warehouse cannot store', () => {
+    const bad = { ...record, collection: { ...collection, payloads: [{ ...collection.payloads[0]!, at: '99999999999999' }] } };
+    expect(() => flattenRawRecord(bad, 'k')).toThrow(ParseError);
+  });
+
+  it('collapses duplicate parameter names, last one wins', () => {
+    expect(parametersJson([{ name: 'a', value: '1' }, { name: 'a', value: '2' }])).toBe('{"a":"2"}');
+  });
+});
+
+describe('keys and ids', () => {
+  it('partitions raw keys by receive hour', () => {
+    expect(rawObjectKey(new Date('2026-01-02T03:04:05Z'), 'ID')).toBe('raw/events/2026/01/02/03/ID.ndjson.gz');
+  });
+
+  it('derives output keys from the input key and version only', () => {
+    const a = outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag1', new Date('2030-01-01'));
+    expect(a.table('events')).toMatch(/^parsed\/events\/2026-01-02\/ID-[0-9a-f]{16}\.csv\.gz$/);
+    expect(outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag1', new Date()).table('events')).toBe(a.table('events'));
+    expect(outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag2', new Date()).table('events')).not.toBe(a.table('events'));
+    expect(outputKeysFor('logs/web 1/access.log.gz', 'e', new Date('2026-05-06T23:00:00Z')).summary).toMatch(/^summaries\/2026-05-06\/access-[0-9a-f]{16}\.json$/);
+  });
+
+  it('makes unique ids that sort by time', () => {
+    const early = timeSortableIds.next(new Date('2026-01-01T00:00:00Z'));
+    const late = timeSortableIds.next(new Date('2026-01-01T00:00:00.001Z'));
+    expect(early < late).toBe(true);
+    expect(early).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const many = new Set(Array.from({ length: 10_000 }, () => timeSortableIds.next(new Date(0))));
+    expect(many.size).toBe(10_000);
+  });
+});
