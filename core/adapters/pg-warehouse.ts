@@ -42,6 +42,12 @@ export class PgWarehouse implements Warehouse {
   async transaction<T>(fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client whose connection dies emits 'error'; without a listener that would
+    // crash the process. The failing query rejects on its own, so only remember the error.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(transactionOn(client));
@@ -55,6 +61,7 @@ export class PgWarehouse implements Warehouse {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -71,8 +71,13 @@ async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options
   await tx.query(sql.createStaging(table));
   const copied: number[] = [];
   for (const file of files) {
-    const csv = (await options.store.get(file.key)).pipe(createGunzip());
-    const rows = await tx.copyCsv(sql.staging(table), sql.columns(table), csv);
+    const source = await options.store.get(file.key);
+    let rows: number;
+    try {
+      rows = await tx.copyCsv(sql.staging(table), sql.columns(table), source.pipe(createGunzip()));
+    } finally {
+      source.destroy(); // a failed COPY must not leave the object's stream (and file handle) open
+    }
     if (rows !== file.expectedRows) {
       throw new LoadError(`row count mismatch in ${file.key}: parser wrote ${file.expectedRows}, warehouse loaded ${rows}`, {
         key: file.key,

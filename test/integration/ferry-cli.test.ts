@@ -1,0 +1,88 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixtureBytes } from '../support/fixtures.js';
+
+const cli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
+
+function ferry(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, attempts = 300): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('ferry CLI (the built bundle, as a user runs it)', () => {
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits non-zero naming every bad configuration key', () => {
+    const result = ferry(['serve'], { PORT: 'http', FERRY_LOAD_INTERVAL_S: '-1' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('PORT: must be a whole number');
+    expect(result.stderr).toContain('FERRY_LOAD_INTERVAL_S');
+  });
+
+  it('serve → curl → query shows the events, and Ctrl-C stops cleanly after loading what it accepted', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    dirs.push(dataDir);
+    const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    const url = await waitFor(async () => /collecting on (http:\/\/[^/]+)/.exec(stdout)?.[1], 'the collector to listen');
+
+    const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixtureBytes('collections/ios-two-events.json') });
+    expect(response.status).toBe(200);
+    const health = await fetch(`${url}/api/health`);
+    expect(await health.json()).toEqual({ up: true });
+
+    // While serve owns the embedded warehouse, query goes through its admin socket.
+    await waitFor(async () => {
+      const q = ferry(['query', 'select count(*)::int as n from ferry.events', '--json'], env);
+      return q.status === 0 && JSON.parse(q.stdout)[0].n === 2 ? true : undefined;
+    }, 'the events to be loaded');
+    const table = ferry(['query', "select event, nr from ferry.events order by nr"], env);
+    expect(table.stdout).toBe(' event         | nr\n---------------+----\n Task.Create   | 41\n Task.Complete | 42\n(2 rows)\n');
+
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toContain('stopping');
+
+    // After the stop, query opens the embedded warehouse itself; nothing was lost or doubled.
+    const after = ferry(['query', 'select count(*)::int as n, count(distinct nr)::int as d from ferry.events', '--json'], env);
+    expect(after.status).toBe(0);
+    expect(JSON.parse(after.stdout)).toEqual([{ n: 2, d: 2 }]);
+  });
+
+  it('refuses a second serve on a data dir in use', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    dirs.push(dataDir);
+    const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    await waitFor(async () => (stdout.includes('collecting on') ? true : undefined), 'the first serve');
+    const second = ferry(['serve'], env);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/in use by process \d+/);
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+  });
+});

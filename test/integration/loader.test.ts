@@ -1,0 +1,138 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
+import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
+import { runLoad, type LoadOptions } from '../../core/loader/load-run.js';
+import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
+import { eventTable } from '../../core/model/event-table.js';
+import { flattenRawRecord } from '../../core/model/flatten-event.js';
+import { encodeCsvRow } from '../../core/parser/csv.js';
+import type { Warehouse } from '../../core/ports/warehouse.js';
+import { silentLogger } from '../../core/support/json-logger.js';
+import { fixtureJson } from '../support/fixtures.js';
+import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+
+/** Writes a parsed events file made from a fixture, with `rows` metadata (default: the true count). */
+async function putParsed(store: FsBlobStore, key: string, fixture: string, receivedAt: string, rows?: number) {
+  const collection = decodeCollectionJson(fixtureJson(`collections/${fixture}.json`));
+  const lines = flattenRawRecord({ received_at: receivedAt, sent_at: null, ip: '198.51.100.1', collection }, `raw/${fixture}`).map(encodeCsvRow);
+  await store.put(key, gzipSync(lines.join('')), { ferry_rows: String(rows ?? lines.length) });
+  return lines.length;
+}
+
+const warehouses: [string, () => Promise<{ warehouse: Warehouse; schema: string; cleanup: () => Promise<void> }>][] = [
+  ['PostgreSQL', async () => {
+    const schema = uniqueSchema('load');
+    const warehouse = new PgWarehouse(testDatabaseUrl());
+    return { warehouse, schema, cleanup: async () => { await warehouse.close(); await dropSchema(schema); } };
+  }],
+  ['PGlite', async () => {
+    const warehouse = await PgliteWarehouse.open();
+    return { warehouse, schema: 'ferry', cleanup: () => warehouse.close() };
+  }],
+];
+
+describe.each(warehouses)('load run on %s', (_name, open) => {
+  let dir: string;
+  let store: FsBlobStore;
+  let warehouse: Warehouse;
+  let schema: string;
+  let cleanup: () => Promise<void>;
+  let runs = 0;
+  const options = (): LoadOptions => ({ store, warehouse, schema, logger: silentLogger, tables: [eventTable], runId: `run-${++runs}` });
+  const count = async (sql: string) => Number((await warehouse.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`))[0]!.n);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-load-'));
+    store = new FsBlobStore(dir);
+    ({ warehouse, schema, cleanup } = await open());
+  });
+  afterAll(async () => {
+    await cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads a file once however often runs repeat or overlap, with one manifest row per file', async () => {
+    const rows = await putParsed(store, 'parsed/events/2026-11-23/a.csv.gz', 'ios-two-events', '2026-11-23T10:00:00Z');
+    const results = await Promise.all([runLoad(options()), runLoad(options()), runLoad(options())]);
+    const loadedFiles = results.map((r) => r.tables[0]!.files).reduce((a, b) => a + b, 0);
+    expect(loadedFiles).toBe(1);
+    expect(await runLoad(options())).toMatchObject({ tables: [{ files: 0 }] });
+    expect(await count(`"${schema}".events`)).toBe(rows);
+    expect(await count(`"${schema}".load_manifest`)).toBe(1);
+    const [manifest] = await warehouse.query(`SELECT file_key, table_name, rows_expected::text, rows_loaded::text FROM "${schema}".load_manifest`);
+    expect(manifest).toEqual({ file_key: 'parsed/events/2026-11-23/a.csv.gz', table_name: 'events', rows_expected: String(rows), rows_loaded: String(rows) });
+  });
+
+  it('stores a client re-send once, keeping the earliest receipt', async () => {
+    await putParsed(store, 'parsed/events/2026-11-23/b1.csv.gz', 'web-quoted-values', '2026-11-23T09:00:00Z');
+    await putParsed(store, 'parsed/events/2026-11-23/b2.csv.gz', 'web-quoted-values', '2026-11-23T08:00:00Z');
+    const result = await runLoad(options());
+    expect(result.tables[0]).toMatchObject({ files: 2, rowsCopied: 2, rowsInserted: 1 });
+    const rows = await warehouse.query(`SELECT received_at, parameters FROM "${schema}".events WHERE event = 'List.Share'`);
+    expect(rows).toEqual([{ received_at: '2026-11-23 08:00:00', parameters: { note: 'He said "hi", then\nleft; ünïcødé ✓', empty: '' } }]);
+  });
+
+  it('refuses a batch whose row count disagrees with the parser, committing nothing of it', async () => {
+    const before = await count(`"${schema}".events`);
+    await putParsed(store, 'parsed/events/2026-11-24/c-good.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
+    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z', 5);
+    const result = await runLoad(options());
+    expect(result.tables[0]!.error).toMatchObject({ code: 'load_failed', keys: ['parsed/events/2026-11-24/c-bad.csv.gz', 'parsed/events/2026-11-24/c-good.csv.gz'] });
+    expect(result.tables[0]!.error!.message).toMatch(/row count mismatch in parsed\/events\/2026-11-24\/c-bad\.csv\.gz: parser wrote 5, warehouse loaded 2/);
+    expect(await count(`"${schema}".events`)).toBe(before);
+    expect(await count(`"${schema}".load_manifest WHERE file_key LIKE 'parsed/events/2026-11-24/%'`)).toBe(0);
+    // Once the bad file is fixed, the batch loads.
+    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
+    expect((await runLoad(options())).tables[0]).toMatchObject({ files: 2, rowsInserted: 2 });
+  });
+});
+
+describe('load run on PostgreSQL when the connection dies mid-COPY', () => {
+  const schema = uniqueSchema('kill');
+  let dir: string;
+  afterAll(async () => {
+    await dropSchema(schema);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('leaves nothing of the batch visible, and the next run loads it completely', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-kill-'));
+    const store = new FsBlobStore(dir);
+    // A big file so the COPY is still running when the backend is terminated.
+    const collection = decodeCollectionJson(fixtureJson('collections/ios-two-events.json'));
+    const many = { ...collection, payloads: Array.from({ length: 120_000 }, (_, i) => ({ ...collection.payloads[0]!, nr: i })) };
+    const lines = flattenRawRecord({ received_at: '2026-11-25T00:00:00Z', sent_at: null, ip: null, collection: many }, 'raw/big').map(encodeCsvRow);
+    await store.put('parsed/events/2026-11-25/big.csv.gz', gzipSync(lines.join('')), { ferry_rows: String(lines.length) });
+
+    const warehouse = new PgWarehouse(testDatabaseUrl());
+    const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    const killer = (async () => {
+      for (let i = 0; i < 400; i++) {
+        const { rows } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY "ferry_staging_events"%' AND pid <> pg_backend_pid()`);
+        if (rows.length > 0) {
+          await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return false;
+    })();
+    const first = await runLoad({ store, warehouse, schema, logger: silentLogger, tables: [eventTable], runId: 'killed' });
+    expect(await killer).toBe(true);
+    expect(first.tables[0]!.error?.keys).toEqual(['parsed/events/2026-11-25/big.csv.gz']);
+    const visible = await admin.query(`SELECT (SELECT count(*) FROM "${schema}".events)::int AS rows, (SELECT count(*) FROM "${schema}".load_manifest)::int AS files`);
+    expect(visible.rows[0]).toEqual({ rows: 0, files: 0 });
+
+    const second = await runLoad({ store, warehouse, schema, logger: silentLogger, tables: [eventTable], runId: 'retry' });
+    expect(second.tables[0]).toMatchObject({ files: 1, rowsCopied: lines.length, rowsInserted: lines.length });
+    await admin.end();
+    await warehouse.close();
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { findUnparsed } from '../../core/parser/find-unparsed.js';
+import { parseObject } from '../../core/parser/parse-object.js';
+import { silentLogger } from '../../core/support/json-logger.js';
+import { fixtureJson } from '../support/fixtures.js';
+
+async function bytes(store: FsBlobStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function rawLine(fixture: string, receivedAt = '2026-11-23T10:00:00.000Z'): string {
+  return JSON.stringify({ received_at: receivedAt, sent_at: null, ip: '198.51.100.7', collection: fixtureJson(`collections/${fixture}.json`) });
+}
+
+describe('parseObject (collector raw objects)', () => {
+  let dir: string;
+  let store: FsBlobStore;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-parse-'));
+    store = new FsBlobStore(dir);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes byte-identical outputs under the same keys when triggered twice', async () => {
+    const key = 'raw/events/2026/11/23/10/01ABC.ndjson.gz';
+    await store.put(key, gzipSync([rawLine('ios-two-events'), rawLine('android-env-number')].join('\n') + '\n'));
+    const first = await parseObject({ store, logger: silentLogger }, { key });
+    const firstBytes = await Promise.all(first.outputs.map((k) => bytes(store, k)));
+    const second = await parseObject({ store, logger: silentLogger }, { key });
+    expect(second).toEqual(first);
+    expect(await Promise.all(second.outputs.map((k) => bytes(store, k)))).toEqual(firstBytes);
+    const all: string[] = [];
+    for await (const info of store.list('parsed/')) all.push(info.key);
+    expect(all).toEqual(first.outputs);
+    const head = await store.head(first.outputs[0]!);
+    expect(head.metadata).toMatchObject({ ferry_rows: '4', ferry_source_key: encodeURIComponent(key) });
+  });
+
+  it('rejects bad lines with their line number and reason, and the accounting balances', async () => {
+    const key = 'raw/events/2026/11/23/11/01BAD.ndjson.gz';
+    const lines = [
+      rawLine('ios-two-events'),
+      '{"received_at": "2026-11-23T10:00:00Z", "collection": {"device_id": "d"}}',
+      'not json at all',
+      '',
+      JSON.stringify({ received_at: '2026-11-23T10:00:00Z', sent_at: null, ip: null, collection: { ...fixtureJson('collections/web-quoted-values.json'), payloads: [{ at: '99999999999999', event: 'e', nr: 1 }] } }),
+      'x'.repeat(5000),
+      rawLine('web-quoted-values'),
+    ];
+    await store.put(key, gzipSync(lines.join('\n')));
+    const summary = await parseObject({ store, logger: silentLogger, maxLineBytes: 4096 }, { key });
+    expect(summary).toMatchObject({ lines: 7, accepted: 2, ignored: 1, rejected: 4, rows: { events: 3 } });
+    expect(summary.accepted + summary.ignored + summary.rejected).toBe(summary.lines);
+    const rejectedKey = summary.outputs.find((k) => k.startsWith('rejected/'))!;
+    const rejected = gunzipSync(await bytes(store, rejectedKey)).toString('utf8').trimEnd().split('\n');
+    expect(rejected.map((r) => r.split(',').slice(1, 3))).toEqual([
+      ['2', 'client_id: is required'],
+      ['3', expect.stringMatching(/^"?not JSON/)],
+      ['5', 'payloads[0].at 99999999999999 is beyond year 9999'],
+      ['6', 'line longer than 4096 bytes'],
+    ]);
+    const summaries: string[] = [];
+    for await (const info of store.list('summaries/')) summaries.push(info.key);
+    expect(summaries).toHaveLength(1);
+    expect(JSON.parse((await bytes(store, summaries[0]!)).toString())).toEqual(summary);
+  });
+
+  it('finds inputs whose notification was lost, and none once parsed', async () => {
+    await store.put('raw/events/2026/11/23/12/01A.ndjson.gz', gzipSync(rawLine('ios-two-events')));
+    await store.put('raw/events/2026/11/23/12/01B.ndjson.gz', Buffer.from(rawLine('android-env-number')));
+    const unparsed: string[] = [];
+    for await (const info of findUnparsed(store, 'raw/events/')) unparsed.push(info.key);
+    expect(unparsed).toEqual(['raw/events/2026/11/23/12/01A.ndjson.gz', 'raw/events/2026/11/23/12/01B.ndjson.gz']);
+    for (const key of unparsed) await parseObject({ store, logger: silentLogger }, { key });
+    const left: string[] = [];
+    for await (const info of findUnparsed(store, 'raw/events/')) left.push(info.key);
+    expect(left).toEqual([]);
+  });
+});
