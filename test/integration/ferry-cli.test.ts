@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureBytes } from '../support/fixtures.js';
+import { postTrack } from '../support/http-client.js';
 
 const cli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
 
@@ -46,8 +47,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     const url = await waitFor(async () => /collecting on (http:\/\/[^/]+)/.exec(stdout)?.[1], 'the collector to listen');
 
-    const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixtureBytes('collections/ios-two-events.json') });
-    expect(response.status).toBe(200);
+    expect(await postTrack(url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
     const health = await fetch(`${url}/api/health`);
     expect(await health.json()).toEqual({ up: true });
 

@@ -7,15 +7,11 @@ import { silentLogger } from '../../core/support/json-logger.js';
 import { startLocalPipeline } from '../../functions/local/local-pipeline.js';
 import { fixtureBytes, fixtureJson, fixtureNames } from '../support/fixtures.js';
 import { expectedRows, sessionOf } from '../support/expected-event-rows.js';
+import { postTrack } from '../support/http-client.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
 const eventColumns = 'device_id, client_id, session, nr, env, system_version, product_version, at, timezone, event, device_make, device_model, system, system_language, browser, browser_version, product_git_hash, product_language, user_id, tenant_id, ip, country, parameters';
 
-async function post(url: string, body: Buffer): Promise<number> {
-  const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 const targets: [string, () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>][] = [
   ['embedded PGlite', async () => ({ env: {}, cleanup: async () => {} })],
@@ -46,10 +42,10 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
       const collection = fixtureJson(`collections/${name}.json`);
       expect(sessionOf(collection)).toBe(collection.session);
       const rows = expectedRows(collection, '127.0.0.1');
-      expect(await post(pipeline.url, fixtureBytes(`collections/${name}.json`))).toBe(rows.length > 0 ? 200 : 204);
+      expect(await postTrack(pipeline.url, fixtureBytes(`collections/${name}.json`))).toBe(rows.length > 0 ? 200 : 204);
       expected.push(...rows);
     }
-    expect((await fetch(`${pipeline.url}/api/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"device_id":' })).status).toBe(400);
+    expect(await postTrack(pipeline.url, '{"device_id":')).toBe(400);
     await pipeline.parsed();
     const first = await pipeline.loadNow();
     expect(first.tables).toEqual([{ table: 'events', files: 3, rowsCopied: expected.length, rowsInserted: expected.length }]);
@@ -65,7 +61,7 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     }
 
     // A client re-sends a batch it did not see acknowledged: stored once.
-    expect(await post(pipeline.url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
+    expect(await postTrack(pipeline.url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
     await pipeline.parsed();
     const resend = await pipeline.loadNow();
     expect(resend.tables[0]).toMatchObject({ files: 1, rowsCopied: 2, rowsInserted: 0 });
