@@ -18,8 +18,10 @@ const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', ti
 export class PostgresLoadSql {
   readonly schema: string;
   readonly manifest: string;
+  private readonly schemaName: string;
 
   constructor(schemaName: string) {
+    this.schemaName = schemaName;
     this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
   }
@@ -39,9 +41,9 @@ export class PostgresLoadSql {
     return table.columns.map((c) => quoteIdent(c.name));
   }
 
-  /** Blocking lock serializing schema changes between concurrent runs. */
+  /** Blocking lock serializing schema changes between concurrent runs on this schema. */
   ddlLock(): string {
-    return `SELECT pg_advisory_xact_lock(hashtext('ferry.ddl'))`;
+    return `SELECT pg_advisory_xact_lock(hashtext('ferry.ddl.${this.schemaName}'))`;
   }
 
   /** Idempotent DDL for the schema, the manifest and `tables`; new columns are added, none dropped. */
@@ -69,9 +71,12 @@ export class PostgresLoadSql {
     return statements;
   }
 
-  /** Non-blocking per-table load lock, released at commit/rollback; `$1` is the table name. */
+  /**
+   * Non-blocking per-table load lock, released at commit/rollback; `$1` is the table name. The
+   * schema is part of the key so deployments sharing a database do not block each other.
+   */
   tryLoadLock(): string {
-    return `SELECT pg_try_advisory_xact_lock(hashtext('ferry.load.' || $1)) AS locked`;
+    return `SELECT pg_try_advisory_xact_lock(hashtext('ferry.load.${this.schemaName}.' || $1)) AS locked`;
   }
 
   /** Which of `$1::text[]` are already in the manifest. */

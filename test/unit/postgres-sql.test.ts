@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/errors.js';
+import { PostgresLoadSql, quoteIdent } from '../../core/loader/postgres-sql.js';
+import { eventTable } from '../../core/model/event-table.js';
+
+describe('PostgresLoadSql', () => {
+  it.each(['Ferry', 'a-b', 'x"; drop table y; --', '1abc', '', 'a'.repeat(64)])('refuses the identifier %j', (name) => {
+    expect(() => quoteIdent(name)).toThrow(ConfigError);
+    expect(() => new PostgresLoadSql(name)).toThrow(ConfigError);
+  });
+
+  it('names the config key of a bad schema', () => {
+    try {
+      new PostgresLoadSql('Bad');
+    } catch (err) {
+      expect((err as ConfigError).problems[0]!.key).toBe('FERRY_WAREHOUSE_SCHEMA');
+    }
+    expect.assertions(1);
+  });
+
+  it('keys the load and DDL locks by schema so deployments sharing a database do not block each other', () => {
+    expect(new PostgresLoadSql('aws').tryLoadLock()).not.toBe(new PostgresLoadSql('azure').tryLoadLock());
+    expect(new PostgresLoadSql('aws').ddlLock()).not.toBe(new PostgresLoadSql('azure').ddlLock());
+  });
+
+  it('creates the events table keyed by (session, nr) and only ever adds columns', () => {
+    const statements = new PostgresLoadSql('ferry').createSchema([eventTable]);
+    expect(statements.join('\n')).not.toMatch(/DROP/i);
+    const create = statements.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS "ferry"."events"'))!;
+    expect(create).toContain('PRIMARY KEY ("session", "nr")');
+    expect(create).toContain('"parameters" jsonb NOT NULL');
+    expect(statements.filter((s) => s.includes('ADD COLUMN IF NOT EXISTS'))).toHaveLength(eventTable.columns.length);
+  });
+});
