@@ -1,3 +1,5 @@
+import type { CollectorSettings } from './collector/collector.js';
+import type { SignatureMode } from './collector/signature.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { LogLevel } from './ports/logger.js';
 
@@ -13,9 +15,9 @@ export interface FerryConfig {
   databaseUrl: string | undefined;
   /** Warehouse schema for Ferry's tables and manifest. */
   warehouseSchema: string;
-  /** Largest accepted request body in bytes. */
-  maxBodyBytes: number;
   logLevel: LogLevel;
+  /** Collector protocol, limits and group-commit settings. */
+  collector: CollectorSettings;
 }
 
 /** One documented setting: its variable, default and reader. The README's table lists them all. */
@@ -54,9 +56,29 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL connection URL; unset = embedded PostgreSQL (PGlite) under the data dir.' },
   { env: 'FERRY_WAREHOUSE_SCHEMA', default: 'ferry', description: 'Warehouse schema for the tables and the load manifest.' },
-  { env: 'FERRY_MAX_BODY_BYTES', default: '1048576', description: 'Largest accepted request body, in bytes (413 above).' },
   { env: 'FERRY_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error; logs are JSON lines on stderr.' },
+  { env: 'FERRY_SHARED_SECRET', default: undefined, description: 'Hamustro shared secret for request signatures (never logged).' },
+  { env: 'FERRY_SIGNATURE', default: 'required if a secret is set, else off', description: 'required, optional or off: whether requests must be signed.' },
+  { env: 'FERRY_REPLAY_WINDOW_S', default: '900', description: 'Largest accepted skew of X-Hamustro-Time from server time, seconds; 0 = no check.' },
+  { env: 'FERRY_MASK_IP', default: 'false', description: 'true masks client IPs (IPv4 last octet, IPv6 to /48) before storing.' },
+  { env: 'FERRY_MAX_BODY_BYTES', default: '1048576', description: 'Largest accepted request body as sent, in bytes (413 above).' },
+  { env: 'FERRY_MAX_DECOMPRESSED_BYTES', default: '4194304', description: 'Largest gzip-decoded body, in bytes (413 above).' },
+  { env: 'FERRY_MAX_PAYLOADS', default: '1000', description: 'Most payloads per collection (413 above).' },
+  { env: 'FERRY_MAX_PARAMETERS', default: '100', description: 'Most parameters per payload (413 above).' },
+  { env: 'FERRY_MAX_FIELD_BYTES', default: '8192', description: 'Longest string field, in UTF-8 bytes (413 above).' },
+  { env: 'FERRY_BATCH_WINDOW_MS', default: '20', description: 'Group commit: longest a request waits for others to share its write.' },
+  { env: 'FERRY_BATCH_MAX_BYTES', default: '4194304', description: 'Group commit: a batch this large is written at once.' },
+  { env: 'FERRY_MAX_PENDING_BYTES', default: '67108864', description: 'Memory bound for accepted-but-unstored events; above it requests get 503.' },
 ];
+
+function flag(env: Env, name: string, problems: ConfigProblem[]): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return false;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  problems.push({ key: name, reason: `must be true or false, got "${env[name]}"` });
+  return false;
+}
 
 /**
  * Reads and validates the configuration. Fails fast with a `ConfigError` naming every bad key at
@@ -70,8 +92,8 @@ export function readConfig(env: Env = process.env): FerryConfig {
     loadIntervalS: integer(env, 'FERRY_LOAD_INTERVAL_S', 10, 1, 86400, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
-    maxBodyBytes: integer(env, 'FERRY_MAX_BODY_BYTES', 1048576, 1024, 64 * 1024 * 1024, problems),
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),
+    collector: readCollectorSettings(env, problems),
   };
   if (config.databaseUrl !== undefined) {
     try {
@@ -88,4 +110,28 @@ export function readConfig(env: Env = process.env): FerryConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function readCollectorSettings(env: Env, problems: ConfigProblem[]): CollectorSettings {
+  const mib = 1024 * 1024;
+  const secret = env.FERRY_SHARED_SECRET === '' ? undefined : env.FERRY_SHARED_SECRET;
+  const mode: SignatureMode = oneOf(env, 'FERRY_SIGNATURE', ['required', 'optional', 'off'] as const, secret === undefined ? 'off' : 'required', problems);
+  if (mode !== 'off' && secret === undefined) problems.push({ key: 'FERRY_SHARED_SECRET', reason: `is required when FERRY_SIGNATURE=${mode}` });
+  const settings: CollectorSettings = {
+    signature: { mode, secret, replayWindowS: integer(env, 'FERRY_REPLAY_WINDOW_S', 900, 0, 7 * 86400, problems) },
+    maskIp: flag(env, 'FERRY_MASK_IP', problems),
+    limits: {
+      maxBodyBytes: integer(env, 'FERRY_MAX_BODY_BYTES', mib, 1024, 64 * mib, problems),
+      maxDecompressedBytes: integer(env, 'FERRY_MAX_DECOMPRESSED_BYTES', 4 * mib, 1024, 256 * mib, problems),
+      maxPayloads: integer(env, 'FERRY_MAX_PAYLOADS', 1000, 1, 1_000_000, problems),
+      maxParameters: integer(env, 'FERRY_MAX_PARAMETERS', 100, 0, 100_000, problems),
+      maxFieldBytes: integer(env, 'FERRY_MAX_FIELD_BYTES', 8192, 16, 16 * mib, problems),
+    },
+    batch: {
+      windowMs: integer(env, 'FERRY_BATCH_WINDOW_MS', 20, 0, 60_000, problems),
+      maxBatchBytes: integer(env, 'FERRY_BATCH_MAX_BYTES', 4 * mib, 1024, 256 * mib, problems),
+      maxPendingBytes: integer(env, 'FERRY_MAX_PENDING_BYTES', 64 * mib, 64 * 1024, 4096 * mib, problems),
+    },
+  };
+  return settings;
 }

@@ -1,47 +1,82 @@
-import { gzipSync } from 'node:zlib';
-import { FerryError, InvalidInputError, StorageError, UnavailableError } from '../errors.js';
+import { FerryError, InvalidInputError, SignatureError, StorageError, UnavailableError } from '../errors.js';
 import { errorResponse, jsonResponse, type HttpRequestMessage, type HttpResponseMessage } from '../http/http-message.js';
+import type { Collection } from '../model/collection.js';
 import { decodeCollectionJson } from '../model/decode-collection-json.js';
-import { rawObjectKey, type RawRecord } from '../model/raw-record.js';
+import { decodeCollectionProtobuf } from '../model/decode-collection-protobuf.js';
+import type { RawRecord } from '../model/raw-record.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdSource } from '../ports/id-source.js';
 import type { Logger } from '../ports/logger.js';
 import { errorFields } from '../support/json-logger.js';
+import { clientIp, maskIp } from './client-ip.js';
+import { assertWithinLimits, decodeBody, type CollectorLimits } from './collector-limits.js';
+import { GroupCommitter } from './group-commit.js';
+import { assertSession } from './session.js';
+import { verifySignature, type SignaturePolicy } from './signature.js';
+
+/** Collector behaviour settings (from `FerryConfig.collector`). */
+export interface CollectorSettings {
+  limits: CollectorLimits;
+  signature: SignaturePolicy;
+  /** Mask client IPs (IPv4 last octet, IPv6 to /48) before storing. */
+  maskIp: boolean;
+  batch: { windowMs: number; maxBatchBytes: number; maxPendingBytes: number };
+}
 
 /** What the collector needs. */
-export interface CollectorOptions {
+export interface CollectorOptions extends CollectorSettings {
   store: BlobStore;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-  /** Largest request body accepted, in bytes. */
-  maxBodyBytes: number;
 }
 
 const retryAfterSeconds = '5';
+const readinessKey = 'health/readiness';
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+function decodeJson(body: Uint8Array): Collection {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (err) {
+    throw new InvalidInputError(`malformed JSON body: ${(err as Error).message}`);
+  }
+  return decodeCollectionJson(parsed);
+}
+
 /**
- * The HTTP collector: `POST /api/v1/track` accepts a collection and answers 200 only after the
- * raw object holding it is in object storage; `GET /api/health` answers `{"up": true}`.
+ * The HTTP collector, Hamustro-compatible: `POST /api/v1/track` takes a `Collection` as protobuf
+ * or JSON, checks signature, session and limits, and answers 200 only once the group-committed
+ * raw object holding it is in object storage. `GET /api/health` is liveness; `GET /api/ready`
+ * also proves the store is writable.
  */
 export class Collector {
   private closing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly committer: GroupCommitter;
 
-  constructor(private readonly options: CollectorOptions) {}
+  constructor(private readonly options: CollectorOptions) {
+    this.committer = new GroupCommitter({ store: options.store, clock: options.clock, ids: options.ids, ...options.batch });
+  }
+
+  /** Bytes accepted but not yet stored. */
+  get pendingBytes(): number {
+    return this.committer.pending;
+  }
 
   /** Handles one request; never throws (every failure becomes a status with a JSON reason). */
   async handle(request: HttpRequestMessage): Promise<HttpResponseMessage> {
     if (request.path === '/api/health') return jsonResponse(200, { up: true });
+    if (request.path === '/api/ready') return this.ready();
     if (request.path !== '/api/v1/track') return errorResponse(404, `no route for ${request.path}`);
-    if (request.method !== 'POST') return errorResponse(405, 'method not allowed: use POST', { allow: 'POST' });
     if (this.closing) return errorResponse(503, 'shutting down', { 'retry-after': retryAfterSeconds });
+    if (request.method !== 'POST') return errorResponse(405, 'method not allowed: use POST', { allow: 'POST' });
     this.inFlight++;
     try {
       return await this.track(request);
@@ -53,43 +88,55 @@ export class Collector {
     }
   }
 
-  /** Stops accepting new collections (503) and resolves once every accepted one is stored. */
+  /** Stops accepting (503), then resolves once every accepted collection is stored or refused. */
   async close(): Promise<void> {
     this.closing = true;
+    await this.committer.drain();
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private async ready(): Promise<HttpResponseMessage> {
+    if (this.closing) return errorResponse(503, 'shutting down', { 'retry-after': retryAfterSeconds });
+    try {
+      await this.options.store.put(readinessKey, Buffer.from(this.options.clock.now().toISOString()));
+      return jsonResponse(200, { ready: true });
+    } catch (err) {
+      return this.failure(new StorageError('object store is not writable', { key: readinessKey }, { cause: err }));
+    }
+  }
+
   private async track(request: HttpRequestMessage): Promise<HttpResponseMessage> {
-    const type = mediaType(request.headers['content-type']);
-    if (type !== 'application/json') {
-      throw new InvalidInputError(`unsupported content type "${type || '(none)'}": use application/json`, { field: 'content-type' }, 415);
+    const { limits } = this.options;
+    if (request.body.byteLength > limits.maxBodyBytes) {
+      throw new InvalidInputError(`body of ${request.body.byteLength} bytes exceeds FERRY_MAX_BODY_BYTES=${limits.maxBodyBytes}`, { limit: 'FERRY_MAX_BODY_BYTES' }, 413);
     }
-    if (request.body.byteLength > this.options.maxBodyBytes) {
-      throw new InvalidInputError(`body of ${request.body.byteLength} bytes exceeds FERRY_MAX_BODY_BYTES=${this.options.maxBodyBytes}`, { limit: 'FERRY_MAX_BODY_BYTES' }, 413);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(request.body));
-    } catch (err) {
-      throw new InvalidInputError(`malformed JSON body: ${(err as Error).message}`);
-    }
-    const collection = decodeCollectionJson(parsed);
-    if (collection.payloads.length === 0) return { status: 204, headers: {}, body: '' };
     const receivedAt = this.options.clock.now();
-    const record: RawRecord = { received_at: receivedAt.toISOString(), sent_at: null, ip: request.remoteAddress ?? null, collection };
-    const key = rawObjectKey(receivedAt, this.options.ids.next(receivedAt));
-    try {
-      await this.options.store.put(key, gzipSync(`${JSON.stringify(record)}\n`));
-    } catch (err) {
-      throw new StorageError('could not store the batch; retry later', { key }, { cause: err });
+    const sentAt = verifySignature(this.options.signature, request.headers, request.body, receivedAt);
+    const type = mediaType(request.headers['content-type']);
+    if (type !== 'application/json' && type !== 'application/protobuf' && type !== 'application/x-protobuf') {
+      throw new InvalidInputError(`unsupported content type "${type || '(none)'}": use application/protobuf or application/json`, { field: 'content-type' }, 415);
     }
+    const body = decodeBody(request.body, request.headers['content-encoding'], limits);
+    const collection = type === 'application/json' ? decodeJson(body) : decodeCollectionProtobuf(body);
+    assertSession(collection);
+    assertWithinLimits(collection, limits);
+    if (collection.payloads.length === 0) return { status: 204, headers: {}, body: '' };
+    const ip = clientIp(request.headers, request.remoteAddress);
+    const record: RawRecord = {
+      received_at: receivedAt.toISOString(),
+      sent_at: sentAt ? sentAt.toISOString() : null,
+      ip: ip && this.options.maskIp ? maskIp(ip) : ip,
+      collection: this.options.maskIp ? { ...collection, payloads: collection.payloads.map((p) => (p.ip ? { ...p, ip: maskIp(p.ip) } : p)) } : collection,
+    };
+    await this.committer.submit(Buffer.from(`${JSON.stringify(record)}\n`));
     return jsonResponse(200, { stored: collection.payloads.length });
   }
 
   private failure(err: unknown): HttpResponseMessage {
     if (err instanceof InvalidInputError) return errorResponse(err.status, err.message);
+    if (err instanceof SignatureError) return errorResponse(401, err.message);
     if (err instanceof StorageError || err instanceof UnavailableError) {
-      this.options.logger.error('collector unavailable', errorFields(err));
+      this.options.logger.warn('collector unavailable', errorFields(err));
       return errorResponse(503, err.message, { 'retry-after': retryAfterSeconds });
     }
     this.options.logger.error('collector failed', errorFields(err));

@@ -62,7 +62,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     await unlock();
     throw err;
   }
-  const collector = new Collector({ store, clock, ids: timeSortableIds, logger, maxBodyBytes: config.maxBodyBytes });
+  const collector = new Collector({ store, clock, ids: timeSortableIds, logger, ...config.collector });
+  if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
   // Parses run one at a time; a key already queued is not queued twice.
   let parseChain: Promise<void> = Promise.resolve();
@@ -106,7 +107,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   };
 
   const server: Server = createServer((req, res) => {
-    fromNodeRequest(req, config.maxBodyBytes)
+    fromNodeRequest(req, config.collector.limits.maxBodyBytes)
       .then((message) => collector.handle(message))
       .then((response) => toNodeResponse(res, response, stopping))
       .catch((err: unknown) => {

@@ -1,92 +1,212 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { Collector } from '../../core/collector/collector.js';
+import { Collector, type CollectorOptions } from '../../core/collector/collector.js';
+import { hamustroSignature } from '../../core/collector/signature.js';
+import { readConfig } from '../../core/config.js';
 import type { HttpRequestMessage } from '../../core/http/http-message.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
 import { silentLogger } from '../../core/support/json-logger.js';
-import { fixtureBytes } from '../support/fixtures.js';
+import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
+import { encodeCollection } from '../support/protobuf-encoder.js';
 
-const fixedClock = { now: () => new Date('2026-11-23T12:34:56.789Z') };
+const now = new Date('2026-11-23T12:34:56.789Z');
+const nowSeconds = String(Math.floor(now.getTime() / 1000));
+const secret = 's3cr3t';
 let counter = 0;
 const ids = { next: () => `ID${String(++counter).padStart(4, '0')}` };
 
-function request(overrides: Partial<HttpRequestMessage> = {}): HttpRequestMessage {
-  return {
-    method: 'POST', path: '/api/v1/track', headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: fixtureBytes('collections/ios-two-events.json'), remoteAddress: '203.0.113.9', ...overrides,
-  };
+async function listKeys(store: BlobStore, prefix = 'raw/'): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const info of store.list(prefix)) keys.push(info.key);
+  return keys;
+}
+
+async function readRawLines(store: BlobStore): Promise<Record<string, unknown>[]> {
+  const out = [];
+  for (const key of await listKeys(store)) {
+    const chunks: Buffer[] = [];
+    for await (const c of await store.get(key)) chunks.push(c as Buffer);
+    for (const line of gunzipSync(Buffer.concat(chunks)).toString('utf8').split('\n').filter(Boolean)) out.push(JSON.parse(line));
+  }
+  return out;
+}
+
+type Encoding = 'json' | 'protobuf';
+const contentType: Record<Encoding, string> = { json: 'application/json; charset=utf-8', protobuf: 'application/protobuf' };
+const encode = (encoding: Encoding, c: Record<string, unknown>) => (encoding === 'json' ? Buffer.from(JSON.stringify(c)) : encodeCollection(c));
+
+function signed(body: Uint8Array, time = nowSeconds): Record<string, string> {
+  return { 'x-hamustro-time': time, 'x-hamustro-signature': hamustroSignature(time, body, secret) };
 }
 
 describe('Collector', () => {
   let dir: string;
   let store: FsBlobStore;
-  let collector: Collector;
+  const make = (env: Record<string, string>, overrides: Partial<CollectorOptions> = {}) =>
+    new Collector({ store, clock: { now: () => now }, ids, logger: silentLogger, ...readConfig({ FERRY_BATCH_WINDOW_MS: '1', ...env }).collector, ...overrides });
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-collector-'));
     store = new FsBlobStore(dir);
-    collector = new Collector({ store, clock: fixedClock, ids, logger: silentLogger, maxBodyBytes: 64 * 1024 });
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('stores an accepted collection as one raw gzip NDJSON line before answering 200', async () => {
-    const response = await collector.handle(request());
-    expect(response.status).toBe(200);
-    const keys: string[] = [];
-    for await (const info of store.list('raw/')) keys.push(info.key);
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(/^raw\/events\/2026\/11\/23\/12\/ID\d{4}\.ndjson\.gz$/);
-    const chunks: Buffer[] = [];
-    for await (const c of await store.get(keys[0]!)) chunks.push(c as Buffer);
-    const lines = gunzipSync(Buffer.concat(chunks)).toString('utf8').split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[1]).toBe('');
-    const record = JSON.parse(lines[0]!);
-    expect(record).toMatchObject({ received_at: '2026-11-23T12:34:56.789Z', sent_at: null, ip: '203.0.113.9' });
-    expect(record.collection.payloads).toHaveLength(2);
+  const ios = () => fixtureJson('collections/ios-two-events.json');
+  const request = (encoding: Encoding, body: Uint8Array, headers: Record<string, string> = {}): HttpRequestMessage => ({
+    method: 'POST', path: '/api/v1/track', headers: { 'content-type': contentType[encoding], ...headers }, body, remoteAddress: '203.0.113.9',
   });
 
-  const statusCases: [string, Partial<HttpRequestMessage>, number, RegExp | null][] = [
-    ['health', { method: 'GET', path: '/api/health', body: new Uint8Array() }, 200, null],
-    ['unknown route', { path: '/nope' }, 404, /no route/],
-    ['wrong method', { method: 'GET' }, 405, /method not allowed/],
-    ['no content type', { headers: {} }, 415, /unsupported content type/],
-    ['xml', { headers: { 'content-type': 'text/xml' } }, 415, /text\/xml/],
-    ['malformed JSON', { body: Buffer.from('{"device_id": ') }, 400, /malformed JSON/],
-    ['invalid UTF-8', { body: Buffer.from([0x7b, 0xff, 0x7d]) }, 400, /malformed JSON/],
-    ['missing field', { body: Buffer.from('{"device_id":"d"}') }, 400, /^client_id: is required$/],
-    ['JSON array', { body: Buffer.from('[]') }, 400, /collection: must be a JSON object/],
-    ['no payloads', { body: fixtureBytes('collections/empty-payloads.json') }, 204, null],
-    ['too large', { body: Buffer.alloc(64 * 1024 + 1, 32) }, 413, /FERRY_MAX_BODY_BYTES/],
-  ];
-  it.each(statusCases)('%s → %i with a JSON reason', async (_label, overrides, status, reason) => {
-    const response = await collector.handle(request(overrides));
-    expect(response.status).toBe(status);
-    if (reason) expect(JSON.parse(response.body).error).toMatch(reason);
-    if (status !== 200) {
-      const keys: string[] = [];
-      for await (const info of store.list('raw/')) keys.push(info.key);
-      expect(keys).toEqual([]);
+  describe.each(['json', 'protobuf'] as const)('%s bodies', (encoding) => {
+    const body = () => encode(encoding, ios());
+    const cases: [string, Record<string, string>, () => HttpRequestMessage, number, RegExp | null][] = [
+      ['unsigned, signatures off', {}, () => request(encoding, body()), 200, null],
+      ['signed, required', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), signed(body())), 200, null],
+      ['unsigned, required', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body()), 401, /X-Hamustro-Time header is missing/],
+      ['time but no signature, required', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), { 'x-hamustro-time': nowSeconds }), 401, /Signature header is missing/],
+      ['wrong signature, required', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), { ...signed(Buffer.from('other')) }), 401, /does not match/],
+      ['non-numeric time', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), { 'x-hamustro-time': 'yesterday', 'x-hamustro-signature': 'x' }), 401, /epoch seconds/],
+      ['replayed 16 min later', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), signed(body(), String(Number(nowSeconds) - 960))), 401, /replay window of 900 s/],
+      ['from 16 min in the future', { FERRY_SHARED_SECRET: secret }, () => request(encoding, body(), signed(body(), String(Number(nowSeconds) + 960))), 401, /replay window/],
+      ['old time, window off', { FERRY_SHARED_SECRET: secret, FERRY_REPLAY_WINDOW_S: '0' }, () => request(encoding, body(), signed(body(), '1454514088')), 200, null],
+      ['unsigned, optional', { FERRY_SHARED_SECRET: secret, FERRY_SIGNATURE: 'optional' }, () => request(encoding, body()), 200, null],
+      ['signed, optional', { FERRY_SHARED_SECRET: secret, FERRY_SIGNATURE: 'optional' }, () => request(encoding, body(), signed(body())), 200, null],
+      ['bad signature, optional', { FERRY_SHARED_SECRET: secret, FERRY_SIGNATURE: 'optional' }, () => request(encoding, body(), { 'x-hamustro-time': nowSeconds, 'x-hamustro-signature': 'AAAA' }), 401, /does not match/],
+      ['only a signature header, optional', { FERRY_SHARED_SECRET: secret, FERRY_SIGNATURE: 'optional' }, () => request(encoding, body(), { 'x-hamustro-signature': 'AAAA' }), 401, /Time header is missing/],
+      ['wrong method', {}, () => ({ ...request(encoding, body()), method: 'PUT' }), 405, /use POST/],
+      ['unsupported content type', {}, () => request(encoding, body(), { 'content-type': 'text/plain' }), 415, /text\/plain/],
+      ['unsupported content encoding', {}, () => request(encoding, body(), { 'content-encoding': 'br' }), 415, /Content-Encoding "br"/],
+      ['gzip body', {}, () => request(encoding, gzipSync(body()), { 'content-encoding': 'gzip' }), 200, null],
+      ['signed gzip body', { FERRY_SHARED_SECRET: secret }, () => { const z = gzipSync(body()); return request(encoding, z, { 'content-encoding': 'gzip', ...signed(z) }); }, 200, null],
+      ['gzip bomb', { FERRY_MAX_DECOMPRESSED_BYTES: '65536' }, () => request(encoding, gzipSync(Buffer.alloc(50 * 1024 * 1024, 32)), { 'content-encoding': 'gzip' }), 413, /FERRY_MAX_DECOMPRESSED_BYTES=65536/],
+      ['broken gzip', {}, () => request(encoding, Buffer.from([0x1f, 0x8b, 1, 2, 3]), { 'content-encoding': 'gzip' }), 400, /malformed gzip/],
+      ['too large', { FERRY_MAX_BODY_BYTES: '1024' }, () => request(encoding, Buffer.alloc(2048, 32)), 413, /FERRY_MAX_BODY_BYTES=1024/],
+      ['too many payloads', { FERRY_MAX_PAYLOADS: '1' }, () => request(encoding, body()), 413, /2 payloads exceeds FERRY_MAX_PAYLOADS=1/],
+      ['too many parameters', { FERRY_MAX_PARAMETERS: '2' }, () => request(encoding, body()), 413, /payloads\[1\] has 3 parameters, which exceeds FERRY_MAX_PARAMETERS=2/],
+      ['too long a field', { FERRY_MAX_FIELD_BYTES: '32' }, () => request(encoding, body()), 413, /field device_id exceeds FERRY_MAX_FIELD_BYTES=32/],
+      ['session mismatch', {}, () => request(encoding, encode(encoding, { ...ios(), session: '0'.repeat(32) })), 400, /^session: does not match/],
+      ['missing required field', {}, () => request(encoding, encode(encoding, { ...ios(), client_id: undefined })), 400, /^client_id: is required$/],
+      ['no payloads', {}, () => request(encoding, encode(encoding, fixtureJson('collections/empty-payloads.json'))), 204, null],
+    ];
+    it.each(cases)('%s → %i', async (_label, env, makeRequest, status, reason) => {
+      const collector = make(env);
+      const response = await collector.handle(makeRequest());
+      expect(response.status).toBe(status);
+      if (reason) expect(JSON.parse(response.body).error).toMatch(reason);
+      else if (status >= 400) expect(JSON.parse(response.body).error).toBeTypeOf('string');
+      expect(await listKeys(store)).toHaveLength(status === 200 ? 1 : 0);
+    });
+  });
+
+  it('refuses a malformed body of each kind with 400 and a reason', async () => {
+    const collector = make({});
+    const cases: [Encoding, Uint8Array, RegExp][] = [
+      ['json', Buffer.from('{"device_id": '), /malformed JSON/],
+      ['json', Buffer.from([0x7b, 0xff, 0x7d]), /malformed JSON/],
+      ['json', Buffer.from('[]'), /collection: must be a JSON object/],
+      ['protobuf', Buffer.from([0x0a, 0x05, 0x61]), /malformed protobuf/],
+      ['protobuf', Buffer.from([0x0b]), /malformed protobuf/],
+      ['protobuf', Buffer.from([0x0a, 0x01, 0x61]), /client_id: is required/],
+    ];
+    for (const [encoding, body, reason] of cases) {
+      const response = await collector.handle(request(encoding, body));
+      expect(response.status, `${encoding} ${Buffer.from(body).toString('hex')}`).toBe(400);
+      expect(JSON.parse(response.body).error).toMatch(reason);
     }
   });
 
-  it('answers 503 with Retry-After when storage fails, and stores nothing', async () => {
-    const broken: BlobStore = { ...store, put: async () => { throw new Error('disk on fire'); }, get: store.get.bind(store), head: store.head.bind(store), list: store.list.bind(store), delete: store.delete.bind(store) };
-    const failing = new Collector({ store: broken, clock: fixedClock, ids, logger: silentLogger, maxBodyBytes: 64 * 1024 });
-    const response = await failing.handle(request());
-    expect(response.status).toBe(503);
-    expect(response.headers['retry-after']).toBe('5');
-    expect(JSON.parse(response.body).error).toMatch(/retry later/);
+  it('stores every field of a protobuf collection (encoded independently) with received_at, sent_at and the client IP', async () => {
+    const source = fixtureJson('collections/ios-two-events.json');
+    const body = encodeCollection(source);
+    const response = await make({ FERRY_SHARED_SECRET: secret }).handle(
+      request('protobuf', body, { ...signed(body, String(Number(nowSeconds) - 30)), 'x-forwarded-for': '10.0.0.1, 198.51.100.23, 203.0.113.1' }),
+    );
+    expect(response.status).toBe(200);
+    const [line, ...rest] = await readRawLines(store);
+    expect(rest).toEqual([]);
+    const payloads = (source.payloads as Record<string, unknown>[]).map((p) => ({ ...p, at: String(p.at) }));
+    expect(line).toEqual({
+      received_at: '2026-11-23T12:34:56.789Z',
+      sent_at: new Date((Number(nowSeconds) - 30) * 1000).toISOString(),
+      ip: '198.51.100.23',
+      collection: { ...source, env: 0, payloads },
+    });
+    expect(await listKeys(store)).toEqual([expect.stringMatching(/^raw\/events\/2026\/11\/23\/12\/ID\d{4}\.ndjson\.gz$/)]);
   });
 
-  it('answers 503 once closing, after finishing what it accepted', async () => {
-    const inFlight = collector.handle(request());
+  it('masks client IPs when asked', async () => {
+    expect((await make({ FERRY_MASK_IP: 'true' }).handle(request('json', fixtureBytes('collections/ios-two-events.json'), { 'x-real-ip': '198.51.100.23' }))).status).toBe(200);
+    const [line] = await readRawLines(store);
+    expect(line!.ip).toBe('198.51.100.0');
+    expect(((line!.collection as Record<string, unknown>).payloads as Record<string, unknown>[])[1]!.ip).toBe('93.184.216.0');
+  });
+
+  it('writes concurrent requests as one raw object (group commit), answering each after the put', async () => {
+    const collector = make({ FERRY_BATCH_WINDOW_MS: '50' });
+    const bodies = ['ios-two-events', 'web-quoted-values', 'android-env-number'].map((n) => fixtureBytes(`collections/${n}.json`));
+    const responses = await Promise.all(bodies.map((b) => collector.handle(request('json', b))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await listKeys(store)).toHaveLength(1);
+    expect(await readRawLines(store)).toHaveLength(3);
+  });
+
+  it('answers 503 with Retry-After to every request of a failed write, storing nothing', async () => {
+    let fail = true;
+    const flaky: BlobStore = {
+      put: (key, body, meta) => (fail ? Promise.reject(new Error('disk on fire')) : store.put(key, body, meta)),
+      get: (k) => store.get(k), head: (k) => store.head(k), list: (p, o) => store.list(p, o), delete: (k) => store.delete(k),
+    };
+    const collector = make({ FERRY_BATCH_WINDOW_MS: '20' }, { store: flaky });
+    const body = fixtureBytes('collections/ios-two-events.json');
+    const failed = await Promise.all([collector.handle(request('json', body)), collector.handle(request('json', body))]);
+    expect(failed.map((r) => [r.status, r.headers['retry-after']])).toEqual([[503, '5'], [503, '5']]);
+    expect(JSON.parse(failed[0]!.body).error).toMatch(/retry later/);
+    expect((await collector.handle({ ...request('json', body), method: 'GET', path: '/api/ready' })).status).toBe(503);
+    expect(await listKeys(store)).toEqual([]);
+    expect(collector.pendingBytes).toBe(0);
+    fail = false;
+    expect((await collector.handle(request('json', body))).status).toBe(200);
+    expect((await collector.handle({ ...request('json', body), method: 'GET', path: '/api/ready' })).status).toBe(200);
+  });
+
+  it('refuses with 503 past its memory bound instead of queueing', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: BlobStore = { ...store, put: async (k, b, m) => { await gate; return store.put(k, b, m); }, get: (k) => store.get(k), head: (k) => store.head(k), list: (p, o) => store.list(p, o), delete: (k) => store.delete(k) };
+    const collector = make({ FERRY_MAX_PENDING_BYTES: '65536', FERRY_BATCH_WINDOW_MS: '0' }, { store: slow });
+    const body = fixtureBytes('collections/ios-two-events.json');
+    const accepted = [];
+    let refused;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const pending = collector.handle(request('json', body));
+      const early = await Promise.race([pending, new Promise((r) => setTimeout(() => r(undefined), 2))]);
+      if (early && (early as { status: number }).status === 503) refused = early as { status: number; body: string };
+      else accepted.push(pending);
+    }
+    expect(refused?.status).toBe(503);
+    expect(JSON.parse(refused!.body).error).toMatch(/too many events waiting/);
+    expect(collector.pendingBytes).toBeLessThanOrEqual(65536);
+    release();
+    expect((await Promise.all(accepted)).every((r) => r.status === 200)).toBe(true);
+    expect(await readRawLines(store)).toHaveLength(accepted.length);
+  });
+
+  it('on close: answers 503 to new requests and stores what it accepted', async () => {
+    const collector = make({ FERRY_BATCH_WINDOW_MS: '1000' });
+    const inFlight = collector.handle(request('json', fixtureBytes('collections/ios-two-events.json')));
+    await new Promise((r) => setImmediate(r));
     const closed = collector.close();
-    expect((await collector.handle(request())).status).toBe(503);
+    expect((await collector.handle(request('json', fixtureBytes('collections/ios-two-events.json')))).status).toBe(503);
     expect((await inFlight).status).toBe(200);
     await closed;
+    expect(await readRawLines(store)).toHaveLength(1);
+  });
+
+  it('answers health and route errors', async () => {
+    const collector = make({});
+    expect(await collector.handle({ method: 'GET', path: '/api/health', headers: {}, body: new Uint8Array() })).toMatchObject({ status: 200, body: '{"up":true}' });
+    expect((await collector.handle({ method: 'GET', path: '/nope', headers: {}, body: new Uint8Array() })).status).toBe(404);
   });
 });

@@ -15,8 +15,14 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('readConfig', () => {
   it('needs no configuration at all', () => {
-    expect(readConfig({})).toEqual({
-      port: 8080, dataDir: './data', loadIntervalS: 10, databaseUrl: undefined, warehouseSchema: 'ferry', maxBodyBytes: 1048576, logLevel: 'info',
+    expect(readConfig({})).toMatchObject({
+      port: 8080, dataDir: './data', loadIntervalS: 10, databaseUrl: undefined, warehouseSchema: 'ferry', logLevel: 'info',
+      collector: {
+        signature: { mode: 'off', secret: undefined, replayWindowS: 900 },
+        maskIp: false,
+        limits: { maxBodyBytes: 1048576, maxDecompressedBytes: 4194304, maxPayloads: 1000, maxParameters: 100, maxFieldBytes: 8192 },
+        batch: { windowMs: 20, maxBatchBytes: 4194304, maxPendingBytes: 67108864 },
+      },
     });
   });
 
@@ -25,7 +31,8 @@ describe('readConfig', () => {
       PORT: '9000', FERRY_DATA_DIR: '/srv/ferry', FERRY_LOAD_INTERVAL_S: '30', DATABASE_URL: 'postgres://u@db:5432/w',
       FERRY_WAREHOUSE_SCHEMA: 'events_v2', FERRY_MAX_BODY_BYTES: '2048', FERRY_LOG_LEVEL: 'debug',
     });
-    expect(config).toMatchObject({ port: 9000, dataDir: '/srv/ferry', loadIntervalS: 30, databaseUrl: 'postgres://u@db:5432/w', warehouseSchema: 'events_v2', maxBodyBytes: 2048, logLevel: 'debug' });
+    expect(config).toMatchObject({ port: 9000, dataDir: '/srv/ferry', loadIntervalS: 30, databaseUrl: 'postgres://u@db:5432/w', warehouseSchema: 'events_v2', logLevel: 'debug' });
+    expect(config.collector.limits.maxBodyBytes).toBe(2048);
   });
 
   it.each([
@@ -38,8 +45,16 @@ describe('readConfig', () => {
     [{ FERRY_WAREHOUSE_SCHEMA: 'Robert"); drop' }, ['FERRY_WAREHOUSE_SCHEMA']],
     [{ FERRY_LOG_LEVEL: 'loud' }, ['FERRY_LOG_LEVEL']],
     [{ FERRY_MAX_BODY_BYTES: '10' }, ['FERRY_MAX_BODY_BYTES']],
+    [{ FERRY_SIGNATURE: 'required' }, ['FERRY_SHARED_SECRET']],
+    [{ FERRY_SIGNATURE: 'sometimes', FERRY_SHARED_SECRET: 'x' }, ['FERRY_SIGNATURE']],
+    [{ FERRY_MASK_IP: 'maybe' }, ['FERRY_MASK_IP']],
+    [{ FERRY_REPLAY_WINDOW_S: '-5' }, ['FERRY_REPLAY_WINDOW_S']],
   ])('names the bad key in %j', (env, keys) => {
     expect(problemsOf(env)).toEqual(keys);
+  });
+
+  it('requires signatures by default once a secret is set', () => {
+    expect(readConfig({ FERRY_SHARED_SECRET: 'k' }).collector.signature).toEqual({ mode: 'required', secret: 'k', replayWindowS: 900 });
   });
 
   it('names every bad key at once', () => {

@@ -1,0 +1,99 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { StorageError, UnavailableError } from '../errors.js';
+import { rawObjectKey } from '../model/raw-record.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdSource } from '../ports/id-source.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Bounds of the group commit. */
+export interface GroupCommitOptions {
+  store: BlobStore;
+  clock: Clock;
+  ids: IdSource;
+  /** FERRY_BATCH_WINDOW_MS: longest a line waits for companions before its batch is written. */
+  windowMs: number;
+  /** FERRY_BATCH_MAX_BYTES: a batch this large is written at once. */
+  maxBatchBytes: number;
+  /** FERRY_MAX_PENDING_BYTES: bytes waiting or being written; above it new lines are refused (503). */
+  maxPendingBytes: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface Batch {
+  lines: Buffer[];
+  bytes: number;
+  waiters: Waiter[];
+  firstAt: Date;
+}
+
+/**
+ * Group commit: lines submitted within a short window are written together as one raw object;
+ * each `submit` resolves only when that object's put succeeded, and every line of a failed put is
+ * rejected (nothing half-stored, nothing acknowledged that is not stored). Memory is bounded:
+ * past `maxPendingBytes` a submit fails fast with `UnavailableError` instead of queueing.
+ */
+export class GroupCommitter {
+  private current: Batch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingBytes = 0;
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(private readonly options: GroupCommitOptions) {}
+
+  /** Bytes accepted but not yet stored (waiting or being written). */
+  get pending(): number {
+    return this.pendingBytes;
+  }
+
+  /** Queues one line (already ending in LF); resolves once it is durably stored. */
+  submit(line: Buffer): Promise<void> {
+    if (this.pendingBytes + line.length > this.options.maxPendingBytes) {
+      return Promise.reject(new UnavailableError('too many events waiting to be stored; retry later', { limit: 'FERRY_MAX_PENDING_BYTES' }));
+    }
+    this.pendingBytes += line.length;
+    const batch = (this.current ??= { lines: [], bytes: 0, waiters: [], firstAt: this.options.clock.now() });
+    batch.lines.push(line);
+    batch.bytes += line.length;
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.bytes >= this.options.maxBatchBytes) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+    return done;
+  }
+
+  /** Writes what is waiting now and resolves when every write under way has finished. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.current;
+    this.current = undefined;
+    if (!batch) return;
+    const write = this.write(batch).finally(() => this.writes.delete(write));
+    this.writes.add(write);
+  }
+
+  private async write(batch: Batch): Promise<void> {
+    const key = rawObjectKey(batch.firstAt, this.options.ids.next(batch.firstAt));
+    try {
+      const body = await gzipAsync(Buffer.concat(batch.lines, batch.bytes));
+      await this.options.store.put(key, body);
+      for (const w of batch.waiters) w.resolve();
+    } catch (err) {
+      const failure = new StorageError('could not store the batch; retry later', { key }, { cause: err });
+      for (const w of batch.waiters) w.reject(failure);
+    } finally {
+      this.pendingBytes -= batch.bytes;
+    }
+  }
+}
