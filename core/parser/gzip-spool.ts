@@ -1,26 +1,27 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
+import { createGzip, type Gzip } from 'node:zlib';
+
+interface Sink {
+  gzip: Gzip;
+  file: WriteStream;
+  closed: Promise<Error | undefined>;
+}
 
 /**
  * Gzip'd output spooled to a temporary file, so memory stays flat however large the output and
  * the row count is known before the object (with its metadata) is published in one atomic put.
+ * The file is only created on the first write, so an unused spool costs nothing.
  */
 export class GzipSpool {
-  private readonly gzip = createGzip({ level: 6 });
-  private readonly done: Promise<void>;
+  private sink: Sink | undefined;
   private lines = 0;
 
-  private constructor(private readonly dir: string, readonly path: string) {
-    const file = createWriteStream(path);
-    this.gzip.pipe(file);
-    this.done = once(file, 'close').then(() => undefined);
-    file.on('error', (err) => this.gzip.destroy(err));
-  }
+  private constructor(private readonly dir: string, readonly path: string) {}
 
   /** Creates a spool in a fresh directory under `parent` (the OS temp dir by default). */
   static async create(parent = tmpdir()): Promise<GzipSpool> {
@@ -35,21 +36,45 @@ export class GzipSpool {
 
   /** Writes one line (already ending in LF), waiting when the gzip stream applies backpressure. */
   async write(line: string): Promise<void> {
+    const sink = (this.sink ??= this.open());
     this.lines++;
-    if (!this.gzip.write(line)) await once(this.gzip, 'drain');
+    if (!sink.gzip.write(line)) await once(sink.gzip, 'drain');
   }
 
   /** Finishes the gzip stream and returns a reader of the spooled bytes and their size. */
   async finish(): Promise<{ body: Readable; size: number }> {
-    this.gzip.end();
-    await this.done;
+    const sink = (this.sink ??= this.open());
+    sink.gzip.end();
+    const error = await sink.closed;
+    if (error) throw error;
     const { size } = await stat(this.path);
     return { body: createReadStream(this.path), size };
   }
 
   /** Deletes the temporary file. Safe to call more than once. */
   async dispose(): Promise<void> {
-    this.gzip.destroy();
+    if (this.sink) {
+      this.sink.gzip.destroy();
+      await this.sink.closed;
+    }
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private open(): Sink {
+    const gzip = createGzip({ level: 6 });
+    const file = createWriteStream(this.path);
+    let failure: Error | undefined;
+    // Errors are remembered and reported by finish(), never left as an unhandled rejection.
+    const closed = new Promise<Error | undefined>((resolve) => file.on('close', () => resolve(failure)));
+    file.on('error', (err) => {
+      failure = err;
+      gzip.destroy(err);
+    });
+    gzip.on('error', (err) => {
+      failure ??= err;
+      file.destroy();
+    });
+    gzip.pipe(file);
+    return { gzip, file, closed };
   }
 }

@@ -65,14 +65,16 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const collector = new Collector({ store, clock, ids: timeSortableIds, logger, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
-  // Parses run one at a time; a key already queued is not queued twice.
+  // Parses run one at a time; a key already queued is not queued twice. Once stopping, queued
+  // parses are skipped: their inputs are safe in the store and the next start finds them.
   let parseChain: Promise<void> = Promise.resolve();
+  let stopping = false;
   const queued = new Set<string>();
   const enqueueParse = (key: string, etag?: string) => {
     if (queued.has(key)) return;
     queued.add(key);
     parseChain = parseChain
-      .then(() => parseObject({ store, logger }, etag === undefined ? { key } : { key, etag }))
+      .then(() => (stopping ? undefined : parseObject({ store, logger }, etag === undefined ? { key } : { key, etag })))
       .then(() => undefined)
       .catch((err: unknown) => logger.error('parse failed; it will be retried at the next start', { key, ...errorFields(err) }))
       .finally(() => queued.delete(key));
@@ -95,7 +97,6 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     }
   };
   let timer: NodeJS.Timeout | undefined;
-  let stopping = false;
   const scheduleLoad = () => {
     timer = setTimeout(() => {
       loadNow()
