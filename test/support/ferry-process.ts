@@ -10,8 +10,8 @@ export interface FerryProcess {
   url: string;
   stdout(): string;
   stderr(): string;
-  /** Peak resident memory of the child so far, in bytes (Linux `VmHWM`). */
-  peakRss(): Promise<number>;
+  /** Resident memory of the child now, in bytes (Linux `VmRSS`). */
+  rss(): Promise<number>;
 }
 
 /** Starts `ferry serve` with `env` (PORT defaults to 0) and waits until it listens. */
@@ -35,10 +35,10 @@ export async function startFerry(env: Record<string, string>): Promise<FerryProc
   });
   return {
     child, url, stdout: () => out, stderr: () => err,
-    peakRss: async () => {
+    rss: async () => {
       const { readFile } = await import('node:fs/promises');
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
   };
 }
