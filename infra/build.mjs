@@ -6,6 +6,8 @@ import { chmod } from 'node:fs/promises';
 const entries = [
   // The local CLI keeps node_modules external: PGlite ships WASM and data files beside its JS.
   { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
+  { in: 'bench/collector.ts', out: 'dist/bench/collector.js', external: 'packages' },
+  { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
 ];
 
 await Promise.all(

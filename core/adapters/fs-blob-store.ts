@@ -76,7 +76,8 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       );
       await fsyncPath(dataTmp);
       const sidecar: Sidecar = { etag: hash.digest('hex'), size, metadata: { ...metadata } };
-      await writeFile(metaTmp, JSON.stringify(sidecar), { flush: true });
+      // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
+      await writeFile(metaTmp, JSON.stringify(sidecar));
       const target = this.path(key);
       const metaTarget = this.metaPath(key);
       await Promise.all([mkdir(dirname(target), { recursive: true }), mkdir(dirname(metaTarget), { recursive: true })]);

@@ -8,12 +8,15 @@ import type { IdSource } from '../ports/id-source.js';
 
 const gzipAsync = promisify(gzip);
 
+// Writes under way at once: more overlap the stores' latency (fsync, a network round trip).
+const maxWritesInFlight = 4;
+
 /** Bounds of the group commit. */
 export interface GroupCommitOptions {
   store: BlobStore;
   clock: Clock;
   ids: IdSource;
-  /** FERRY_BATCH_WINDOW_MS: longest a line waits for companions before its batch is written. */
+  /** FERRY_BATCH_WINDOW_MS: longest a line waits behind a write under way before its batch is written anyway. */
   windowMs: number;
   /** FERRY_BATCH_MAX_BYTES: a batch this large is written at once. */
   maxBatchBytes: number;
@@ -34,7 +37,9 @@ interface Batch {
 }
 
 /**
- * Group commit: lines submitted within a short window are written together as one raw object;
+ * Group commit: lines that arrive while a write is under way are written together as one raw
+ * object by the next write (at most `windowMs` later), so batching costs no latency when idle and
+ * grows with load, as in database group commit (up to four writes overlap);
  * each `submit` resolves only when that object's put succeeded, and every line of a failed put is
  * rejected (nothing half-stored, nothing acknowledged that is not stored). Memory is bounded:
  * past `maxPendingBytes` a submit fails fast with `UnavailableError` instead of queueing.
@@ -63,6 +68,7 @@ export class GroupCommitter {
     batch.bytes += line.length;
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.bytes >= this.options.maxBatchBytes) this.flush();
+    else if (this.writes.size < maxWritesInFlight) this.scheduleSoon();
     else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
     return done;
   }
@@ -73,13 +79,28 @@ export class GroupCommitter {
     while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
+  // Lines arriving in the same turn of the event loop share the write.
+  private soon = false;
+  private scheduleSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      if (this.writes.size < maxWritesInFlight) this.flush();
+    });
+  }
+
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.current;
     this.current = undefined;
     if (!batch) return;
-    const write = this.write(batch).finally(() => this.writes.delete(write));
+    const write = this.write(batch).finally(() => {
+      this.writes.delete(write);
+      // What gathered during this write goes out now, as one batch.
+      if (this.current && this.writes.size < maxWritesInFlight) this.flush();
+    });
     this.writes.add(write);
   }
 

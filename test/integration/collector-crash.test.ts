@@ -43,8 +43,8 @@ describe('collector crash safety', () => {
     const client = async (worker: number) => {
       for (let i = 0; !stop; i++) {
         const device = `crash-device-${worker}`;
-        const c = { ...base, device_id: device };
-        c.session = sessionId({ ...(c as never), env: 4 });
+        const c: Record<string, unknown> = { ...base, device_id: device };
+        c.session = sessionId({ ...(c as Parameters<typeof sessionId>[0]), env: 4 });
         const nr = i + 1;
         c.payloads = [{ at: 1479900000 + i, event: `Crash.${worker}.${i}`, nr, parameters: [{ name: 'i', value: String(i) }] }];
         sent++;

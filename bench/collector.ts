@@ -1,0 +1,126 @@
+// Collector benchmark (not a test). Drives `ferry serve` (filesystem store, signatures required)
+// over loopback with 100 pre-generated protobuf bodies of 1–25 payloads (Hamustro's own load
+// shape), then a bare node:http server with the same load generator, and prints the ratio.
+//   npm run bench:collector [-- --duration 20 --connections 64]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import autocannon from 'autocannon';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { hamustroSignature } from '../core/collector/signature.js';
+import { sessionId } from '../core/collector/session.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const duration = option('duration', 20);
+const connections = option('connections', 64);
+const secret = 'bench-secret';
+
+function makeBody(i: number): { body: Buffer; events: number } {
+  const w = new BinaryWriter();
+  const device = `bench-device-${i}`;
+  const c = { device_id: device, client_id: 'bench-client', system_version: '10.2', product_version: '3.19.4', env: 0 };
+  w.tag(1, WireType.LengthDelimited).string(c.device_id).tag(2, WireType.LengthDelimited).string(c.client_id);
+  w.tag(3, WireType.LengthDelimited).string(sessionId(c)).tag(4, WireType.LengthDelimited).string(c.system_version);
+  w.tag(5, WireType.LengthDelimited).string(c.product_version).tag(6, WireType.Varint).int32(0);
+  w.tag(7, WireType.LengthDelimited).string('Apple').tag(9, WireType.LengthDelimited).string('iOS');
+  const events = 1 + (i % 25);
+  for (let n = 0; n < events; n++) {
+    w.tag(15, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.Varint).uint64(BigInt(1479898800 + n)).tag(2, WireType.LengthDelimited).string(`Task.Action${n % 7}`);
+    w.tag(3, WireType.Varint).uint32(n + 1).tag(4, WireType.LengthDelimited).string('Europe/Berlin');
+    w.tag(6, WireType.LengthDelimited).string(`user-${i}`);
+    for (let p = 0; p < (i + n) % 5; p++) {
+      w.tag(9, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(`param${p}`).tag(2, WireType.LengthDelimited).string(`value-${p}-${n}`).join();
+    }
+    w.join();
+  }
+  return { body: Buffer.from(w.finish()), events };
+}
+
+async function start(command: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /collecting on (http:\/\/[^/]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function drive(url: string, bodies: { body: Buffer; events: number }[]) {
+  const time = String(Math.floor(Date.now() / 1000));
+  const requests = bodies.map(({ body }) => ({
+    method: 'POST' as const,
+    path: '/api/v1/track',
+    headers: { 'content-type': 'application/protobuf', 'x-hamustro-time': time, 'x-hamustro-signature': hamustroSignature(time, body, secret) },
+    body,
+  }));
+  const result = await autocannon({ url, connections, duration, requests });
+  const meanEvents = bodies.reduce((a, b) => a + b.events, 0) / bodies.length;
+  return {
+    reqPerS: result.requests.average,
+    eventsPerS: result.requests.average * meanEvents,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    other: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+async function countStoredEvents(dir: string): Promise<number> {
+  let events = 0;
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.ndjson.gz')) {
+        for (const line of gunzipSync(await readFile(p)).toString().split('\n').filter(Boolean)) events += JSON.parse(line).collection.payloads.length;
+      }
+    }
+  };
+  await walk(join(dir, 'store', 'raw'));
+  return events;
+}
+
+// This file runs as the bundle dist/bench/collector.js.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bodies = Array.from({ length: 100 }, (_, i) => makeBody(i));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const external = args.indexOf('--url');
+if (external >= 0) {
+  // Drive an already running collector (e.g. one started under --cpu-prof) and stop.
+  const r = await drive(args[external + 1]!, bodies);
+  console.log(`${fmt(r.reqPerS)} req/s, ${fmt(r.eventsPerS)} events/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.ok} 2xx, ${r.other} other`);
+  process.exit(0);
+}
+const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
+
+const ferry = await start([join(root, 'dist/local/ferry.js'), 'serve'], {
+  PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '3600',
+});
+const ferryResult = await drive(ferry.url, bodies);
+ferry.child.kill('SIGKILL'); // the stored count below is what was durable at the moment of the kill
+await new Promise((r) => ferry.child.on('exit', r));
+const stored = await countStoredEvents(dataDir);
+
+const bare = await start([join(root, 'dist/bench/bare-http-server.js')], {});
+const bareResult = await drive(bare.url, bodies);
+bare.child.kill('SIGTERM');
+await rm(dataDir, { recursive: true, force: true });
+
+console.log(`collector benchmark: ${duration} s, ${connections} connections, protobuf bodies of 1–25 payloads (mean ${(bodies.reduce((a, b) => a + b.events, 0) / bodies.length).toFixed(1)}), signed`);
+console.log(`  ferry serve : ${fmt(ferryResult.reqPerS)} req/s, ${fmt(ferryResult.eventsPerS)} events/s, p50 ${ferryResult.p50} ms, p99 ${ferryResult.p99} ms, ${ferryResult.ok} 2xx, ${ferryResult.other} other`);
+console.log(`  bare node:http: ${fmt(bareResult.reqPerS)} req/s, p50 ${bareResult.p50} ms, p99 ${bareResult.p99} ms`);
+console.log(`  ratio ferry/bare req/s: ${(ferryResult.reqPerS / bareResult.reqPerS).toFixed(2)}`);
+console.log(`  on disk after kill -9: ${fmt(stored)} events (acknowledged: about ${fmt(ferryResult.ok * (bodies.reduce((a, b) => a + b.events, 0) / bodies.length))}, from the mean payload count; the exact check is test/integration/collector-crash.test.ts)`);
