@@ -8,8 +8,8 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { queryAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { formatRows } from './format-rows.js';
-import { localPaths, openWarehouse, startLocalPipeline } from './local-pipeline.js';
-import type { Row } from '../../core/ports/warehouse.js';
+import { localPaths, openWarehouse, startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
+import type { Row, Warehouse } from '../../core/ports/warehouse.js';
 
 const usage = `ferry — event pipeline (collector → object storage → parser → warehouse)
 
@@ -25,8 +25,7 @@ ${settings.map((s) => `  ${s.env.padEnd(24)} ${s.description}${s.default ? ` Def
 
 async function serve(config: FerryConfig): Promise<void> {
   const logger = createJsonLogger({ level: config.logLevel });
-  const pipeline = await startLocalPipeline(config, logger);
-  process.stdout.write(`ferry: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);
+  // Signal handlers go in before anything is announced, so a Ctrl-C at any moment stops cleanly.
   let signals = 0;
   const stop = () => {
     if (++signals > 1) {
@@ -34,7 +33,8 @@ async function serve(config: FerryConfig): Promise<void> {
       process.exit(130);
     }
     process.stdout.write('ferry: stopping (finishing in-flight work; Ctrl-C again to force)\n');
-    pipeline.stop().then(
+    // A signal during start-up waits for the start to finish, then stops.
+    ready.then((pipeline) => pipeline.stop()).then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`ferry: stop failed: ${(err as Error).message}\n`);
@@ -44,37 +44,47 @@ async function serve(config: FerryConfig): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const ready: Promise<LocalPipeline> = startLocalPipeline(config, logger);
+  const pipeline = await ready;
+  if (signals > 0) return;
+  process.stdout.write(`ferry: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);
 }
 
-/** Runs `fn` on the warehouse, going through a running `ferry serve` when it owns the embedded one. */
-async function withWarehouseQuery(config: FerryConfig, sql: string): Promise<Row[]> {
+/**
+ * Runs `fn` with the configured warehouse; the embedded one is locked to this process meanwhile,
+ * since PGlite admits one process at a time.
+ */
+async function withWarehouse<T>(config: FerryConfig, fn: (warehouse: Warehouse) => Promise<T>): Promise<T> {
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
+  try {
+    const warehouse = await openWarehouse(config);
+    try {
+      return await fn(warehouse);
+    } finally {
+      await warehouse.close();
+    }
+  } finally {
+    await unlock();
+  }
+}
+
+/** Runs SQL, going through a running `ferry serve` when it owns the embedded warehouse. */
+async function query(config: FerryConfig, sql: string): Promise<Row[]> {
   if (!config.databaseUrl) {
     const viaServer = await queryAdminSocket(localPaths(config.dataDir).socket, sql);
     if (viaServer !== undefined) return viaServer;
   }
-  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
-  const warehouse = await openWarehouse(config);
-  try {
-    return await warehouse.query(sql);
-  } finally {
-    await warehouse.close();
-    await unlock();
-  }
+  return withWarehouse(config, (warehouse) => warehouse.query(sql));
 }
 
 async function loadOnce(config: FerryConfig): Promise<void> {
   const logger = createJsonLogger({ level: config.logLevel });
-  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
-  const warehouse = await openWarehouse(config);
-  try {
-    const store = new FsBlobStore(localPaths(config.dataDir).store);
-    const result = await runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` });
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    if (result.tables.some((t) => t.error)) process.exitCode = 1;
-  } finally {
-    await warehouse.close();
-    await unlock();
-  }
+  const store = new FsBlobStore(localPaths(config.dataDir).store);
+  const result = await withWarehouse(config, (warehouse) =>
+    runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` }),
+  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.tables.some((t) => t.error)) process.exitCode = 1;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -91,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
       const json = rest.includes('--json');
       const sql = rest.filter((a) => a !== '--json').join(' ');
       if (sql.trim() === '') throw new FerryError('usage', 'ferry query needs SQL, e.g. ferry query "select count(*) from ferry.events"');
-      const rows = await withWarehouseQuery(config, sql);
+      const rows = await query(config, sql);
       process.stdout.write(json ? `${JSON.stringify(rows)}\n` : formatRows(rows));
       return;
     }

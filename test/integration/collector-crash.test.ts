@@ -32,7 +32,7 @@ describe('collector crash safety', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('after kill -9 mid-load, every request that got 200 is in storage, whole', async () => {
+  it('after kill -9 mid-load, every request that got 200 is in storage, whole', { timeout: 180_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-crash-'));
     dirs.push(dataDir);
     const ferry = await startFerry({ FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'error', FERRY_BATCH_WINDOW_MS: '5' });

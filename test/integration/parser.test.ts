@@ -8,12 +8,8 @@ import { findUnparsed } from '../../core/parser/find-unparsed.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
+import { listKeys, readObject } from '../support/streams.js';
 
-async function bytes(store: FsBlobStore, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of await store.get(key)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function rawLine(fixture: string, receivedAt = '2026-11-23T10:00:00.000Z'): string {
   return JSON.stringify({ received_at: receivedAt, sent_at: null, ip: '198.51.100.7', collection: fixtureJson(`collections/${fixture}.json`) });
@@ -32,13 +28,11 @@ describe('parseObject (collector raw objects)', () => {
     const key = 'raw/events/2026/11/23/10/01ABC.ndjson.gz';
     await store.put(key, gzipSync([rawLine('ios-two-events'), rawLine('android-env-number')].join('\n') + '\n'));
     const first = await parseObject({ store, logger: silentLogger }, { key });
-    const firstBytes = await Promise.all(first.outputs.map((k) => bytes(store, k)));
+    const firstBytes = await Promise.all(first.outputs.map((k) => readObject(store, k)));
     const second = await parseObject({ store, logger: silentLogger }, { key });
     expect(second).toEqual(first);
-    expect(await Promise.all(second.outputs.map((k) => bytes(store, k)))).toEqual(firstBytes);
-    const all: string[] = [];
-    for await (const info of store.list('parsed/')) all.push(info.key);
-    expect(all).toEqual(first.outputs);
+    expect(await Promise.all(second.outputs.map((k) => readObject(store, k)))).toEqual(firstBytes);
+    expect(await listKeys(store, 'parsed/')).toEqual(first.outputs);
     const head = await store.head(first.outputs[0]!);
     expect(head.metadata).toMatchObject({ ferry_rows: '4', ferry_source_key: encodeURIComponent(key) });
   });
@@ -59,17 +53,16 @@ describe('parseObject (collector raw objects)', () => {
     expect(summary).toMatchObject({ lines: 7, accepted: 2, ignored: 1, rejected: 4, rows: { events: 3 } });
     expect(summary.accepted + summary.ignored + summary.rejected).toBe(summary.lines);
     const rejectedKey = summary.outputs.find((k) => k.startsWith('rejected/'))!;
-    const rejected = gunzipSync(await bytes(store, rejectedKey)).toString('utf8').trimEnd().split('\n');
+    const rejected = gunzipSync(await readObject(store, rejectedKey)).toString('utf8').trimEnd().split('\n');
     expect(rejected.map((r) => r.split(',').slice(1, 3))).toEqual([
       ['2', 'client_id: is required'],
       ['3', expect.stringMatching(/^"?not JSON/)],
       ['5', 'payloads[0].at 99999999999999 is beyond year 9999'],
       ['6', 'line longer than 4096 bytes'],
     ]);
-    const summaries: string[] = [];
-    for await (const info of store.list('summaries/')) summaries.push(info.key);
+    const summaries = await listKeys(store, 'summaries/');
     expect(summaries).toHaveLength(1);
-    expect(JSON.parse((await bytes(store, summaries[0]!)).toString())).toEqual(summary);
+    expect(JSON.parse((await readObject(store, summaries[0]!)).toString())).toEqual(summary);
   });
 
   it('finds inputs whose notification was lost, and none once parsed', async () => {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../core/errors.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
+import { collect, readAll } from './streams.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest {
@@ -10,17 +11,6 @@ export interface StoreUnderTest {
   dispose(): Promise<void>;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {

@@ -12,6 +12,7 @@ import type { BlobStore } from '../../core/ports/blob-store.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 import { encodeCollection } from '../support/protobuf-encoder.js';
+import { listKeys, readObject } from '../support/streams.js';
 
 const now = new Date('2026-11-23T12:34:56.789Z');
 const nowSeconds = String(Math.floor(now.getTime() / 1000));
@@ -19,20 +20,17 @@ const secret = 's3cr3t';
 let counter = 0;
 const ids = { next: () => `ID${String(++counter).padStart(4, '0')}` };
 
-async function listKeys(store: BlobStore, prefix = 'raw/'): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const info of store.list(prefix)) keys.push(info.key);
-  return keys;
-}
-
 async function readRawLines(store: BlobStore): Promise<Record<string, unknown>[]> {
   const out = [];
-  for (const key of await listKeys(store)) {
-    const chunks: Buffer[] = [];
-    for await (const c of await store.get(key)) chunks.push(c as Buffer);
-    for (const line of gunzipSync(Buffer.concat(chunks)).toString('utf8').split('\n').filter(Boolean)) out.push(JSON.parse(line));
+  for (const key of await listKeys(store, 'raw/')) {
+    for (const line of gunzipSync(await readObject(store, key)).toString('utf8').split('\n').filter(Boolean)) out.push(JSON.parse(line));
   }
   return out;
+}
+
+/** A store that delegates to `inner` but puts through `put`: for fault and backpressure cases. */
+function withPut(inner: BlobStore, put: BlobStore['put']): BlobStore {
+  return { put, get: (k) => inner.get(k), head: (k) => inner.head(k), list: (p, o) => inner.list(p, o), delete: (k) => inner.delete(k) };
 }
 
 type Encoding = 'json' | 'protobuf';
@@ -96,7 +94,7 @@ describe('Collector', () => {
       expect(response.status).toBe(status);
       if (reason) expect(JSON.parse(response.body).error).toMatch(reason);
       else if (status >= 400) expect(JSON.parse(response.body).error).toBeTypeOf('string');
-      expect(await listKeys(store)).toHaveLength(status === 200 ? 1 : 0);
+      expect(await listKeys(store, 'raw/')).toHaveLength(status === 200 ? 1 : 0);
     });
   });
 
@@ -133,7 +131,7 @@ describe('Collector', () => {
       ip: '198.51.100.23',
       collection: { ...source, env: 0, payloads },
     });
-    expect(await listKeys(store)).toEqual([expect.stringMatching(/^raw\/events\/2026\/11\/23\/12\/ID\d{4}\.ndjson\.gz$/)]);
+    expect(await listKeys(store, 'raw/')).toEqual([expect.stringMatching(/^raw\/events\/2026\/11\/23\/12\/ID\d{4}\.ndjson\.gz$/)]);
   });
 
   it('masks client IPs when asked', async () => {
@@ -148,23 +146,20 @@ describe('Collector', () => {
     const bodies = ['ios-two-events', 'web-quoted-values', 'android-env-number'].map((n) => fixtureBytes(`collections/${n}.json`));
     const responses = await Promise.all(bodies.map((b) => collector.handle(request('json', b))));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(await listKeys(store)).toHaveLength(1);
+    expect(await listKeys(store, 'raw/')).toHaveLength(1);
     expect(await readRawLines(store)).toHaveLength(3);
   });
 
   it('answers 503 with Retry-After to every request of a failed write, storing nothing', async () => {
     let fail = true;
-    const flaky: BlobStore = {
-      put: (key, body, meta) => (fail ? Promise.reject(new Error('disk on fire')) : store.put(key, body, meta)),
-      get: (k) => store.get(k), head: (k) => store.head(k), list: (p, o) => store.list(p, o), delete: (k) => store.delete(k),
-    };
+    const flaky = withPut(store, (key, body, meta) => (fail ? Promise.reject(new Error('disk on fire')) : store.put(key, body, meta)));
     const collector = make({ FERRY_BATCH_WINDOW_MS: '20' }, { store: flaky });
     const body = fixtureBytes('collections/ios-two-events.json');
     const failed = await Promise.all([collector.handle(request('json', body)), collector.handle(request('json', body))]);
     expect(failed.map((r) => [r.status, r.headers['retry-after']])).toEqual([[503, '5'], [503, '5']]);
     expect(JSON.parse(failed[0]!.body).error).toMatch(/retry later/);
     expect((await collector.handle({ ...request('json', body), method: 'GET', path: '/api/ready' })).status).toBe(503);
-    expect(await listKeys(store)).toEqual([]);
+    expect(await listKeys(store, 'raw/')).toEqual([]);
     expect(collector.pendingBytes).toBe(0);
     fail = false;
     expect((await collector.handle(request('json', body))).status).toBe(200);
@@ -174,7 +169,10 @@ describe('Collector', () => {
   it('refuses with 503 past its memory bound instead of queueing', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow: BlobStore = { ...store, put: async (k, b, m) => { await gate; return store.put(k, b, m); }, get: (k) => store.get(k), head: (k) => store.head(k), list: (p, o) => store.list(p, o), delete: (k) => store.delete(k) };
+    const slow = withPut(store, async (k, b, m) => {
+      await gate;
+      return store.put(k, b, m);
+    });
     const collector = make({ FERRY_MAX_PENDING_BYTES: '65536', FERRY_BATCH_WINDOW_MS: '0' }, { store: slow });
     const body = fixtureBytes('collections/ios-two-events.json');
     const accepted = [];
