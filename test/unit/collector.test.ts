@@ -88,7 +88,7 @@ describe('Collector', () => {
       ['missing required field', {}, () => request(encoding, encode(encoding, { ...ios(), client_id: undefined })), 400, /^client_id: is required$/],
       ['no payloads', {}, () => request(encoding, encode(encoding, fixtureJson('collections/empty-payloads.json'))), 204, null],
     ];
-    it.each(cases)('%s → %i', async (_label, env, makeRequest, status, reason) => {
+    it.each(cases.map(([label, ...rest]) => [`${label} → ${rest[2]}`, ...rest] as const))('%s', async (_label, env, makeRequest, status, reason) => {
       const collector = make(env);
       const response = await collector.handle(makeRequest());
       expect(response.status).toBe(status);
