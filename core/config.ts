@@ -18,6 +18,17 @@ export interface FerryConfig {
   logLevel: LogLevel;
   /** Collector protocol, limits and group-commit settings. */
   collector: CollectorSettings;
+  parser: ParserSettings;
+}
+
+/** How the parser reads inputs. */
+export interface ParserSettings {
+  /** YAML rules files, each handling the inputs under its prefix (built-in event rules otherwise). */
+  rulesFiles: string[];
+  /** Client clock skew (seconds) beyond which `at_corrected` is corrected. */
+  clockSkewThresholdS: number;
+  /** Longest input line in bytes; longer lines are rejected, not buffered. */
+  maxLineBytes: number;
 }
 
 /** One documented setting: its variable, default and reader. The README's table lists them all. */
@@ -69,6 +80,9 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_BATCH_WINDOW_MS', default: '20', description: 'Group commit: longest a request waits for others to share its write.' },
   { env: 'FERRY_BATCH_MAX_BYTES', default: '4194304', description: 'Group commit: a batch this large is written at once.' },
   { env: 'FERRY_MAX_PENDING_BYTES', default: '67108864', description: 'Memory bound for accepted-but-unstored events; above it requests get 503.' },
+  { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
+  { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
+  { env: 'FERRY_MAX_LINE_BYTES', default: '1048576', description: 'Longest input line the parser reads; longer lines are rejected with a reason.' },
 ];
 
 function flag(env: Env, name: string, problems: ConfigProblem[]): boolean {
@@ -94,6 +108,11 @@ export function readConfig(env: Env = process.env): FerryConfig {
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),
     collector: readCollectorSettings(env, problems),
+    parser: {
+      rulesFiles: (env.FERRY_RULES ?? '').split(',').map((f) => f.trim()).filter((f) => f !== ''),
+      clockSkewThresholdS: integer(env, 'FERRY_CLOCK_SKEW_THRESHOLD_S', 300, 0, 366 * 86400, problems),
+      maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
+    },
   };
   if (config.databaseUrl !== undefined) {
     try {

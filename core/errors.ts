@@ -96,3 +96,13 @@ export class UnavailableError extends FerryError {
     super('unavailable', message, context);
   }
 }
+
+/**
+ * The invocation is about to run out of time; the work was abandoned before anything was
+ * published as complete, so the platform's retry starts over cleanly.
+ */
+export class DeadlineError extends FerryError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('deadline_exceeded', message, context);
+  }
+}

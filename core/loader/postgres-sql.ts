@@ -9,7 +9,7 @@ export function quoteIdent(name: string, key = 'identifier'): string {
   return `"${name}"`;
 }
 
-const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', timestamp: 'timestamp', json: 'jsonb' };
+const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', double: 'double precision', timestamp: 'timestamp', json: 'jsonb' };
 
 /**
  * PostgreSQL statements of the load run (also the embedded PGlite dialect). Pure: every
@@ -96,10 +96,11 @@ export class PostgresLoadSql {
   mergeStaging(table: TableDefinition): string {
     const cols = this.columns(table).join(', ');
     const key = table.key.map((k) => quoteIdent(k)).join(', ');
+    const order = table.keepEarliest === undefined ? key : `${key}, ${quoteIdent(table.keepEarliest)}`;
     return `WITH inserted AS (
   INSERT INTO ${this.target(table)} (${cols})
   SELECT DISTINCT ON (${key}) ${cols} FROM ${this.staging(table)}
-  ORDER BY ${key}, ${quoteIdent(table.keepEarliest)}
+  ORDER BY ${order}
   ON CONFLICT (${key}) DO NOTHING
   RETURNING 1
 )

@@ -2,7 +2,8 @@ import type { TableDefinition } from './table-definition.js';
 
 /**
  * The `events` table: Hamustro's flat event row in its CSV column order (seed-systems §1.10),
- * plus when Ferry received it and which raw object it came from.
+ * plus when Ferry received it, when the client says it sent it, the clock skew between the two
+ * (`received_at − sent_at`, whole seconds), `at` corrected for that skew, and the raw object's key.
  */
 export const eventTable: TableDefinition = {
   name: 'events',
@@ -31,6 +32,9 @@ export const eventTable: TableDefinition = {
     { name: 'country', type: 'text' },
     { name: 'parameters', type: 'json', required: true },
     { name: 'received_at', type: 'timestamp', required: true },
+    { name: 'sent_at', type: 'timestamp' },
+    { name: 'clock_skew_s', type: 'bigint' },
+    { name: 'at_corrected', type: 'timestamp', required: true },
     { name: 'source_key', type: 'text', required: true },
   ],
   key: ['session', 'nr'],

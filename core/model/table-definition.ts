@@ -1,5 +1,8 @@
 /** Logical column types; each warehouse dialect maps them to its own SQL types. */
-export type ColumnType = 'text' | 'bigint' | 'timestamp' | 'json';
+export type ColumnType = 'text' | 'bigint' | 'double' | 'timestamp' | 'json';
+
+/** Every logical column type, for validating configuration. */
+export const columnTypes: readonly ColumnType[] = ['text', 'bigint', 'double', 'timestamp', 'json'];
 
 /** One column of an output table. */
 export interface ColumnDefinition {
@@ -12,11 +15,11 @@ export interface ColumnDefinition {
 /**
  * An output table: the parser writes its columns in this exact order, the loader creates and
  * loads it. `key` de-duplicates rows (a client's re-sent event is stored once); among duplicates
- * the row with the smallest `keepEarliest` value wins.
+ * the row with the smallest `keepEarliest` value wins (any one of them when it is not set).
  */
 export interface TableDefinition {
   name: string;
   columns: readonly ColumnDefinition[];
   key: readonly string[];
-  keepEarliest: string;
+  keepEarliest?: string;
 }

@@ -34,11 +34,14 @@ export class GzipSpool {
     return this.lines;
   }
 
-  /** Writes one line (already ending in LF), waiting when the gzip stream applies backpressure. */
-  async write(line: string): Promise<void> {
+  /**
+   * Writes `lines` lines (the text already ends in LF), waiting when the gzip stream applies
+   * backpressure so memory stays bounded however fast the input is read.
+   */
+  async write(text: string, lines = 1): Promise<void> {
     const sink = (this.sink ??= this.open());
-    this.lines++;
-    if (!sink.gzip.write(line)) await once(sink.gzip, 'drain');
+    this.lines += lines;
+    if (!sink.gzip.write(text)) await once(sink.gzip, 'drain');
   }
 
   /** Finishes the gzip stream and returns a reader of the spooled bytes and their size. */
@@ -54,7 +57,9 @@ export class GzipSpool {
   /** Deletes the temporary file. Safe to call more than once. */
   async dispose(): Promise<void> {
     if (this.sink) {
+      // Destroying the gzip stream alone leaves the piped file open and 'close' would never come.
       this.sink.gzip.destroy();
+      this.sink.file.destroy();
       await this.sink.closed;
     }
     await rm(this.dir, { recursive: true, force: true });

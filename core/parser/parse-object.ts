@@ -1,28 +1,35 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { FerryError, ParseError } from '../errors.js';
-import { decodeCollectionJson } from '../model/decode-collection-json.js';
-import { eventTable } from '../model/event-table.js';
-import { flattenRawRecord } from '../model/flatten-event.js';
-import type { RawRecord } from '../model/raw-record.js';
+import { DeadlineError, FerryError, ParseError } from '../errors.js';
+import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
+import { toColumnValue } from './column-value.js';
 import { encodeCsvRow } from './csv.js';
+import type { LineRecord } from './dialect.js';
 import { GzipSpool } from './gzip-spool.js';
 import { outputKeysFor, parsedMetadata } from './output-keys.js';
-import { splitLines } from './split-lines.js';
+import { compileRuleSets } from './rules/load-rules.js';
+import { classify, ruleSetFor, type OutputTable, type RuleSet } from './rules/rule-set.js';
+import { splitLineBatches, type InputLine } from './split-lines.js';
 
-/** What became of one input object; `lines = accepted + ignored + rejected`, always. */
+/**
+ * What became of one input object. `lines = accepted + ignored + rejected`, always; `ignored_by`
+ * splits the ignored lines by why (blank, filtered out, an ignore rule, no rule matched).
+ */
 export interface ParseSummary {
+  source: string;
   source_key: string;
   source_etag: string;
   date: string;
   lines: number;
-  /** Lines that produced rows (a collector line gives one row per payload). */
+  /** Lines that produced rows (a collector line gives one row per event). */
   accepted: number;
-  rows: Record<string, number>;
   ignored: number;
+  ignored_by: { blank: number; filtered: number; rule: number; unmatched: number };
   rejected: number;
+  /** Rows written per output table. */
+  rows: Record<string, number>;
   outputs: string[];
 }
 
@@ -30,10 +37,16 @@ export interface ParseSummary {
 export interface ParseOptions {
   store: BlobStore;
   logger: Logger;
+  /** Compiled rules; the built-in event rules when omitted. */
+  ruleSets?: readonly RuleSet[];
   /** Lines longer than this many bytes are rejected without being buffered. */
   maxLineBytes?: number;
   /** Where output is spooled before upload (the OS temp dir by default). */
   spoolDir?: string;
+  /** Milliseconds the host leaves this invocation (Lambda's `getRemainingTimeInMillis`). */
+  remainingMs?: () => number;
+  /** Time kept in hand to publish the outputs; below it the parse is abandoned (default 10 s). */
+  reserveMs?: number;
 }
 
 /** Input object to parse: its key and, when the trigger knows it, its version tag. */
@@ -41,6 +54,8 @@ export interface ParseInput {
   key: string;
   etag?: string;
 }
+
+let defaultRuleSets: RuleSet[] | undefined;
 
 async function maybeGunzip(stream: Readable): Promise<Readable> {
   // Sniff the gzip magic bytes rather than trust the key's extension.
@@ -50,91 +65,143 @@ async function maybeGunzip(stream: Readable): Promise<Readable> {
   const whole = Readable.from((async function* () {
     if (head) yield head;
     yield* { [Symbol.asyncIterator]: () => iterator };
-  })());
-  return head && head[0] === 0x1f && head[1] === 0x8b ? whole.pipe(createGunzip()) : whole;
+  })(), { objectMode: false });
+  return head && head[0] === 0x1f && head[1] === 0x8b ? whole.pipe(createGunzip({ chunkSize: 128 * 1024 })) : whole;
 }
 
-function decodeRawLine(text: string): RawRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ParseError(`not JSON: ${(err as Error).message}`);
+function rowFor(table: OutputTable, record: LineRecord): string {
+  const { columns } = table.definition;
+  const values: (string | null)[] = new Array(columns.length);
+  for (let i = 0; i < columns.length; i++) values[i] = toColumnValue(columns[i]!, record.get(table.fields[i]!));
+  return encodeCsvRow(values);
+}
+
+/** A rejected line as a CSV row: input key, line number, reason, the line (NULs made visible). */
+function rejectedRow(key: string, line: InputLine, reason: string): string {
+  return encodeCsvRow([key, String(line.number), reason, line.text.replaceAll('\0', '\uFFFD')]);
+}
+
+/** Output buffered for one chunk of input, per table, before it goes to the spools. */
+class ChunkOutput {
+  readonly text = new Map<string, string[]>();
+  rejected: string[] = [];
+
+  add(table: string, row: string): void {
+    const rows = this.text.get(table);
+    if (rows) rows.push(row);
+    else this.text.set(table, [row]);
   }
-  if (typeof value !== 'object' || value === null) throw new ParseError('not a JSON object');
-  const record = value as Record<string, unknown>;
-  if (typeof record.received_at !== 'string') throw new ParseError('received_at is missing', { field: 'received_at' });
-  const sentAt = record.sent_at;
-  const ip = record.ip;
-  return {
-    received_at: record.received_at,
-    sent_at: typeof sentAt === 'string' ? sentAt : null,
-    ip: typeof ip === 'string' ? ip : null,
-    collection: decodeCollectionJson(record.collection),
-  };
 }
 
 /**
- * Parses one raw collector object into one gzip'd CSV per table plus rejected lines and a
- * summary. Deterministic: the same input version always gives byte-identical objects under the
- * same keys, and the summary (written last) marks the input as done.
+ * Parses one input object with the rule set that handles its key: each line is read by the first
+ * dialect that parses it, each record classified by the rules, and written to one gzip'd CSV per
+ * table; rejected lines go to `rejected/…` with line number and reason, and a summary (written
+ * last) marks the input as done. Deterministic: the same input version gives byte-identical
+ * objects under the same keys. Memory stays flat: input is streamed, output spooled to disk.
  */
 export async function parseObject(options: ParseOptions, input: ParseInput): Promise<ParseSummary> {
   const { store, logger } = options;
+  const ruleSets = options.ruleSets ?? (defaultRuleSets ??= compileRuleSets([], { clockSkewThresholdS: defaultClockSkewThresholdS }));
+  const ruleSet = ruleSetFor(ruleSets, input.key);
+  if (!ruleSet) throw new ParseError(`no rules file handles ${input.key} (prefixes: ${ruleSets.map((s) => s.prefix).join(', ')})`, { key: input.key });
   const maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
+  const reserveMs = options.reserveMs ?? 10_000;
+  const checkDeadline = (stage: string) => {
+    const left = options.remainingMs?.();
+    if (left !== undefined && left < reserveMs) throw new DeadlineError(`stopped ${stage}: ${left} ms left, ${reserveMs} ms needed to publish; nothing was published`, { key: input.key });
+  };
   const info = await store.head(input.key);
   const etag = input.etag ?? info.etag;
   const keys = outputKeysFor(input.key, etag, info.lastModified);
-  const events = await GzipSpool.create(options.spoolDir);
-  const rejected = await GzipSpool.create(options.spoolDir);
+  const spools = new Map<string, GzipSpool>();
+  const spoolFor = async (name: string) => spools.get(name) ?? spools.set(name, await GzipSpool.create(options.spoolDir)).get(name)!;
+  const tableNames = [...ruleSet.tables.keys()];
   const summary: ParseSummary = {
+    source: ruleSet.source,
     source_key: input.key,
     source_etag: etag,
     date: keys.date,
     lines: 0,
     accepted: 0,
-    rows: { [eventTable.name]: 0 },
     ignored: 0,
+    ignored_by: { blank: 0, filtered: 0, rule: 0, unmatched: 0 },
     rejected: 0,
+    rows: Object.fromEntries(tableNames.map((t) => [t, 0])),
     outputs: [],
+  };
+  const lineRows: [string, string][] = [];
+  // One line → zero or more rows; a line with any bad record is rejected whole.
+  const parseLine = (line: InputLine, out: ChunkOutput) => {
+    summary.lines++;
+    if (line.tooLong) {
+      summary.rejected++;
+      out.rejected.push(rejectedRow(input.key, line, `line longer than ${maxLineBytes} bytes`));
+      return;
+    }
+    if (line.text.trim() === '') {
+      summary.ignored++;
+      summary.ignored_by.blank++;
+      return;
+    }
+    try {
+      let records: LineRecord[] | undefined;
+      for (const dialect of ruleSet.dialects) {
+        records = dialect.parse(line.text, { sourceKey: input.key, lineNumber: line.number });
+        if (records !== undefined) break;
+      }
+      if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
+      lineRows.length = 0;
+      let lastIgnore: 'filtered' | 'rule' | 'unmatched' = 'unmatched';
+      for (const record of records) {
+        const decision = classify(ruleSet, record, input.key, line.number);
+        if (decision.kind === 'route') lineRows.push([decision.table.definition.name, rowFor(decision.table, decision.record)]);
+        else if (decision.kind === 'ignore') lastIgnore = decision.reason;
+        else throw new ParseError(decision.reason);
+      }
+      if (lineRows.length === 0) {
+        summary.ignored++;
+        summary.ignored_by[lastIgnore]++;
+        return;
+      }
+      for (const [table, row] of lineRows) {
+        out.add(table, row);
+        summary.rows[table]!++;
+      }
+      summary.accepted++;
+    } catch (err) {
+      if (!(err instanceof FerryError)) throw err;
+      summary.rejected++;
+      out.rejected.push(rejectedRow(input.key, line, err.message));
+    }
   };
   try {
     const body = await maybeGunzip(await store.get(input.key));
-    for await (const line of splitLines(body, maxLineBytes)) {
-      summary.lines++;
-      try {
-        if (line.tooLong) throw new ParseError(`line longer than ${maxLineBytes} bytes`, { limit: 'maxLineBytes' });
-        if (line.text.trim() === '') {
-          summary.ignored++;
-          continue;
-        }
-        const rows = flattenRawRecord(decodeRawLine(line.text), input.key).map(encodeCsvRow);
-        for (const row of rows) await events.write(row);
-        summary.accepted++;
-      } catch (err) {
-        if (!(err instanceof FerryError)) throw err;
-        summary.rejected++;
-        await rejected.write(encodeCsvRow([input.key, String(line.number), err.message, line.text]));
-      }
+    for await (const batch of splitLineBatches(body, maxLineBytes)) {
+      const out = new ChunkOutput();
+      for (const line of batch) parseLine(line, out);
+      for (const [table, rows] of out.text) await (await spoolFor(table)).write(rows.join(''), rows.length);
+      if (out.rejected.length > 0) await (await spoolFor('')).write(out.rejected.join(''), out.rejected.length);
+      checkDeadline(`at line ${summary.lines}`);
     }
-    summary.rows[eventTable.name] = events.count;
+    checkDeadline('before publishing');
+    const finished: { key: string; body: Readable; rows: number }[] = [];
+    for (const table of tableNames) {
+      const spool = spools.get(table);
+      if (spool && spool.count > 0) finished.push({ key: keys.table(table), body: (await spool.finish()).body, rows: spool.count });
+    }
+    const rejected = spools.get('');
+    if (rejected && rejected.count > 0) finished.push({ key: keys.rejected, body: (await rejected.finish()).body, rows: rejected.count });
     const sourceMetadata = { [parsedMetadata.sourceKey]: encodeURIComponent(input.key), [parsedMetadata.sourceEtag]: etag };
-    if (events.count > 0) {
-      const { body: csv } = await events.finish();
-      const key = keys.table(eventTable.name);
-      await store.put(key, csv, { ...sourceMetadata, [parsedMetadata.rows]: String(events.count) });
-      summary.outputs.push(key);
-    }
-    if (rejected.count > 0) {
-      const { body: csv } = await rejected.finish();
-      await store.put(keys.rejected, csv, { ...sourceMetadata, [parsedMetadata.rows]: String(rejected.count) });
-      summary.outputs.push(keys.rejected);
+    for (const output of finished) {
+      await store.put(output.key, output.body, { ...sourceMetadata, [parsedMetadata.rows]: String(output.rows) });
+      summary.outputs.push(output.key);
     }
     await store.put(keys.summary, Buffer.from(`${JSON.stringify(summary)}\n`));
-    logger.info('parsed', { key: input.key, lines: summary.lines, rows: summary.rows, rejected: summary.rejected });
+    logger.info('parsed', { key: input.key, source: ruleSet.source, lines: summary.lines, rows: summary.rows, ignored: summary.ignored, rejected: summary.rejected });
     return summary;
   } finally {
-    await Promise.all([events.dispose(), rejected.dispose()]);
+    await Promise.all([...spools.values()].map((s) => s.dispose()));
   }
 }
 

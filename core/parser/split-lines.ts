@@ -8,52 +8,65 @@ export interface InputLine {
   tooLong: boolean;
 }
 
+/** How much of an over-long line is kept, for the rejected file. */
+const keptPrefix = 200;
+
+// UTF-8 needs at most 3 bytes per UTF-16 code unit, so counting bytes is only needed near the cap.
+function bytesOver(text: string, max: number): boolean {
+  return text.length * 3 > max && Buffer.byteLength(text) > max;
+}
+
 /**
- * Splits a byte stream into lines (LF or CRLF) without holding more than `maxLineBytes` of any
- * one line: a longer line is yielded once, flagged `tooLong`, with its first bytes only.
+ * Splits a byte stream into lines (LF or CRLF), one batch per input chunk so the caller can work
+ * synchronously through a chunk. Never holds more than `maxLineBytes` of any one line: a longer
+ * line is yielded once, flagged `tooLong`, with its first bytes only.
  */
-export async function* splitLines(input: Readable, maxLineBytes: number): AsyncGenerator<InputLine> {
+export async function* splitLineBatches(input: Readable, maxLineBytes: number): AsyncGenerator<InputLine[]> {
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  let pendingBytes = 0;
   let overflow = false;
   let number = 0;
+  const finishLine = (text: string, batch: InputLine[]) => {
+    number++;
+    if (overflow) batch.push({ number, text: pending, tooLong: true });
+    else {
+      let line = pending.length > 0 ? pending + text : text;
+      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      batch.push(bytesOver(line, maxLineBytes) ? { number, text: line.slice(0, keptPrefix), tooLong: true } : { number, text: line, tooLong: false });
+    }
+    pending = '';
+    overflow = false;
+  };
   for await (const chunk of input as AsyncIterable<Buffer>) {
-    let text = decoder.write(chunk);
+    const text = decoder.write(chunk);
+    const batch: InputLine[] = [];
+    let start = 0;
     let newline = text.indexOf('\n');
     while (newline >= 0) {
-      number++;
-      const piece = text.slice(0, newline);
-      if (overflow) {
-        yield { number, text: pending, tooLong: true };
-      } else {
-        let line = pending + piece;
-        if (line.endsWith('\r')) line = line.slice(0, -1);
-        if (pendingBytes + Buffer.byteLength(piece) > maxLineBytes) yield { number, text: line.slice(0, 200), tooLong: true };
-        else yield { number, text: line, tooLong: false };
-      }
-      pending = '';
-      pendingBytes = 0;
-      overflow = false;
-      text = text.slice(newline + 1);
-      newline = text.indexOf('\n');
+      finishLine(text.slice(start, newline), batch);
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
     }
+    const rest = start === 0 ? text : text.slice(start);
     if (!overflow) {
-      pendingBytes += Buffer.byteLength(text);
-      if (pendingBytes > maxLineBytes) {
+      pending += rest;
+      if (bytesOver(pending, maxLineBytes)) {
         overflow = true;
-        pending = (pending + text).slice(0, 200);
-      } else pending += text;
+        pending = pending.slice(0, keptPrefix);
+      }
     }
+    if (batch.length > 0) yield batch;
   }
   const rest = decoder.end();
-  if (!overflow) {
-    pending += rest;
-    pendingBytes += Buffer.byteLength(rest);
-  }
+  if (!overflow) pending += rest;
   if (pending.length > 0 || overflow) {
-    number++;
-    if (pending.endsWith('\r')) pending = pending.slice(0, -1);
-    yield { number, text: pending, tooLong: overflow || pendingBytes > maxLineBytes };
+    const batch: InputLine[] = [];
+    finishLine('', batch);
+    yield batch;
   }
+}
+
+/** `splitLineBatches`, one line at a time. */
+export async function* splitLines(input: Readable, maxLineBytes: number): AsyncGenerator<InputLine> {
+  for await (const batch of splitLineBatches(input, maxLineBytes)) yield* batch;
 }

@@ -2,8 +2,10 @@
 import { readConfig, settings, type FerryConfig } from '../../core/config.js';
 import { ConfigError, FerryError } from '../../core/errors.js';
 import { runLoad } from '../../core/loader/load-run.js';
-import { eventTable } from '../../core/model/event-table.js';
+import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
+import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../core/support/json-logger.js';
+import { createReadStream } from 'node:fs';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { queryAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -17,6 +19,8 @@ Usage:
   ferry serve                 run the whole pipeline locally (same as npm start)
   ferry query "<sql>" [--json] run SQL on the configured warehouse and print the rows
   ferry load                  run one load of parsed files into the warehouse now
+  ferry put <file> <key>      store a file (a server log) in the local store, e.g. under logs/nginx/;
+                              a running serve parses and loads it at its next load tick
   ferry help                  this text
 
 Configuration (environment):
@@ -80,11 +84,25 @@ async function query(config: FerryConfig, sql: string): Promise<Row[]> {
 async function loadOnce(config: FerryConfig): Promise<void> {
   const logger = createJsonLogger({ level: config.logLevel });
   const store = new FsBlobStore(localPaths(config.dataDir).store);
+  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
   const result = await withWarehouse(config, (warehouse) =>
-    runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` }),
+    runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` }),
   );
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (result.tables.some((t) => t.error)) process.exitCode = 1;
+}
+
+/** Stores a file atomically (temp file, fsync, rename), so a running serve never reads half of it. */
+async function putFile(config: FerryConfig, args: string[]): Promise<void> {
+  const [file, key] = args;
+  if (!file || !key) throw new FerryError('usage', 'ferry put needs a file and a key, e.g. ferry put access.log.gz logs/nginx/2026/11/23/web-1.log.gz');
+  const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
+  if (!ruleSetFor(ruleSets, key)) {
+    throw new FerryError('usage', `no rules file handles ${key} (prefixes: ${ruleSets.map((r) => r.prefix).join(', ')}); set FERRY_RULES, e.g. FERRY_RULES=docs/rules/api-nginx.yml`);
+  }
+  const store = new FsBlobStore(localPaths(config.dataDir).store);
+  const info = await store.put(key, createReadStream(file));
+  process.stdout.write(`${JSON.stringify({ key: info.key, size: info.size, etag: info.etag })}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -107,6 +125,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'load':
       return loadOnce(config);
+    case 'put':
+      return putFile(config, rest);
     default:
       throw new FerryError('usage', `unknown command "${command}"; try ferry help`);
   }

@@ -7,10 +7,11 @@ import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
 import type { FerryConfig } from '../../core/config.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
-import { eventTable } from '../../core/model/event-table.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
 import { parseObject } from '../../core/parser/parse-object.js';
+import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
+import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
 import type { Logger } from '../../core/ports/logger.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
@@ -53,6 +54,8 @@ export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
  */
 export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock): Promise<LocalPipeline> {
   const paths = localPaths(config.dataDir);
+  const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
+  const tables = outputTables(ruleSets);
   const unlock = await lockDataDir(paths.root);
   const store = new FsBlobStore(paths.store);
   let warehouse: Warehouse;
@@ -74,22 +77,29 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     if (queued.has(key)) return;
     queued.add(key);
     parseChain = parseChain
-      .then(() => (stopping ? undefined : parseObject({ store, logger }, etag === undefined ? { key } : { key, etag })))
+      .then(() => (stopping ? undefined : parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, etag === undefined ? { key } : { key, etag })))
       .then(() => undefined)
       .catch((err: unknown) => logger.error('parse failed; it will be retried at the next start', { key, ...errorFields(err) }))
       .finally(() => queued.delete(key));
   };
   const unsubscribe = store.onCreated((event) => {
-    if (event.key.startsWith(rawEventsPrefix)) enqueueParse(event.key, event.etag);
+    if (ruleSetFor(ruleSets, event.key)) enqueueParse(event.key, event.etag);
   });
-  for await (const info of findUnparsed(store, rawEventsPrefix)) enqueueParse(info.key, info.etag);
+  // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
+  // notification, so their prefixes are re-scanned before every load; the collector's own raw
+  // objects only at start, for notifications a crash lost.
+  const findDropped = async (prefixes: readonly string[]) => {
+    for (const prefix of prefixes) for await (const info of findUnparsed(store, prefix)) if (ruleSetFor(ruleSets, info.key)) enqueueParse(info.key, info.etag);
+  };
+  const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
+  await findDropped(ruleSets.map((s) => s.prefix));
 
   let runs = 0;
   let loading: Promise<LoadResult> | undefined;
   const loadNow = async (): Promise<LoadResult> => {
     while (loading) await loading.catch(() => undefined);
     const runId = `local-${clock.now().toISOString()}-${++runs}`;
-    loading = runLoad({ store, warehouse, logger, tables: [eventTable], schema: config.warehouseSchema, runId });
+    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId });
     try {
       return await loading;
     } finally {
@@ -99,7 +109,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   let timer: NodeJS.Timeout | undefined;
   const scheduleLoad = () => {
     timer = setTimeout(() => {
-      loadNow()
+      findDropped(droppedPrefixes)
+        .then(loadNow)
         .catch((err: unknown) => logger.error('load run failed', errorFields(err)))
         .finally(() => {
           if (!stopping) scheduleLoad();

@@ -5,7 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readConfig, type FerryConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { startLocalPipeline } from '../../functions/local/local-pipeline.js';
-import { fixtureBytes, fixtureJson, fixtureNames } from '../support/fixtures.js';
+import { fixtureBytes, fixtureJson, fixtureNames, repoPath } from '../support/fixtures.js';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { localPaths } from '../../functions/local/local-pipeline.js';
+import { gzipSync } from 'node:zlib';
 import { expectedRows, sessionOf } from '../support/expected-event-rows.js';
 import { postTrack } from '../support/http-client.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
@@ -77,5 +80,43 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     );
     expect(counts).toEqual({ rows: String(expected.length), files: '4' });
     await pipeline.stop();
+  });
+
+  it('parses and loads a server log dropped in the store by another process, beside the collector events', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-e2e-log-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const { env, cleanup } = await target();
+    cleanups.push(cleanup);
+    const config = readConfig({ ...env, FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_RULES: repoPath('docs/rules/api-nginx.yml') });
+    const schema = config.warehouseSchema;
+    const pipeline = await startLocalPipeline(config, silentLogger);
+    try {
+      expect(await postTrack(pipeline.url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
+      // What `ferry put` or a log shipper does: an atomic put from outside, so no in-process notification.
+      await new FsBlobStore(localPaths(dataDir).store).put('logs/nginx/2026/11/23/api-1.log.gz', gzipSync(fixtureBytes('logs/api-nginx.log')));
+      const count = async (table: string) => {
+        try {
+          const [row] = await pipeline.warehouse.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".${table}`);
+          return Number(row!.n);
+        } catch {
+          return 0; // the table appears with the first load run
+        }
+      };
+      for (let i = 0; i < 300 && ((await count('api_requests')) < 12 || (await count('events')) < 2); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await count('api_requests')).toBe(12);
+      expect(await count('events')).toBe(2);
+      const events = await pipeline.warehouse.query<{ event: string; n: string }>(
+        `SELECT event, count(*)::text AS n FROM "${schema}".api_requests GROUP BY event ORDER BY event`,
+      );
+      expect(events.map((e) => `${e.event}:${e.n}`)).toEqual([
+        'Api.reminders.GET:1', 'Comment.Create:1', 'List.Read:1', 'List.Tasks:1', 'Task.Create:1', 'Task.Delete:1', 'Task.List:1', 'Task.Read:2', 'Task.Update:2', 'User.Login:1',
+      ]);
+      const [typed] = await pipeline.warehouse.query<Record<string, unknown>>(
+        `SELECT time::text AS time, object_id::text AS object_id, request_time::text AS request_time, status::text AS status FROM "${schema}".api_requests WHERE line_number = 2`,
+      );
+      expect(typed).toEqual({ time: '2026-11-23 09:00:02', object_id: '123', request_time: '0.034', status: '200' });
+    } finally {
+      await pipeline.stop();
+    }
   });
 });

@@ -21,3 +21,8 @@ export function fixtureNames(folder: string): string[] {
     .map((f) => f.slice(0, -5))
     .sort();
 }
+
+/** Absolute path of a file in the repository (e.g. the example rules under `docs/rules/`). */
+export function repoPath(path: string): string {
+  return join(root, '..', '..', path);
+}

@@ -32,10 +32,28 @@ describe('flattenRawRecord', () => {
       system_version: '10.2.1', product_version: '3.19.4', at: '2016-11-23 11:00:05', timezone: 'Europe/Berlin', event: 'Task.Complete',
       device_make: 'Apple', device_model: 'iPhone9,3', system: 'iOS', system_language: 'en-US', browser: null, browser_version: null,
       product_git_hash: '9f2c1e7', product_language: 'en', user_id: 'u-8812', tenant_id: 't-12', ip: '93.184.216.34', country: 'DE',
-      parameters: '{"task_id":"tsk-1","source":"swipe-right"}', received_at: '2026-11-23 10:00:00.250000', source_key: 'raw/events/x.ndjson.gz',
+      parameters: '{"task_id":"tsk-1","source":"swipe-right"}', received_at: '2026-11-23 10:00:00.250000', sent_at: null, clock_skew_s: null,
+      at_corrected: '2016-11-23 11:00:05', source_key: 'raw/events/x.ndjson.gz',
     });
     // A payload without its own ip takes the address the server saw.
     expect(rows[0]![eventTable.columns.findIndex((c) => c.name === 'ip')]).toBe('10.1.2.3');
+  });
+
+  const column = (row: (string | null)[], name: string) => row[eventTable.columns.findIndex((c) => c.name === name)];
+
+  it.each([
+    // [what, sent_at, threshold, skew, at_corrected of the payload at 2016-11-23 11:00:05]
+    ['client clock 2 h behind', '2026-11-23T08:00:00.000Z', 300, '7450', '2016-11-23 13:04:15'],
+    ['client clock 1 h ahead', '2026-11-23T11:04:10.250Z', 300, '-3600', '2016-11-23 10:00:05'],
+    ['skew within the threshold', '2026-11-23T10:00:00.250Z', 300, '250', '2016-11-23 11:00:05'],
+    ['skew exactly at the threshold', '2026-11-23T10:03:20.250Z', 50, '50', '2016-11-23 11:00:05'],
+    ['threshold 0 corrects any skew', '2026-11-23T10:07:30.250Z', 0, '-200', '2016-11-23 10:56:45'],
+  ])('corrects at by the clock skew: %s', (_what, sentAt, threshold, skew, corrected) => {
+    const rows = flattenRawRecord({ ...record, received_at: '2026-11-23T10:04:10.250Z', sent_at: sentAt }, 'k', threshold);
+    expect(column(rows[1]!, 'clock_skew_s')).toBe(skew);
+    expect(column(rows[1]!, 'at')).toBe('2016-11-23 11:00:05');
+    expect(column(rows[1]!, 'at_corrected')).toBe(corrected);
+    expect(column(rows[1]!, 'sent_at')).toBe(formatUtcTimestamp(new Date(sentAt)));
   });
 
   it('refuses a time a warehouse cannot store', () => {

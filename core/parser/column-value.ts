@@ -1,0 +1,60 @@
+import { ParseError } from '../errors.js';
+import type { ColumnDefinition } from '../model/table-definition.js';
+import { formatUtcTimestamp } from '../model/timestamps.js';
+import type { FieldValue } from './dialect.js';
+
+const warehouseTimestamp = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$/;
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+const integer = /^-?\d{1,19}$/;
+const decimal = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+const maxBigint = 9223372036854775807n;
+
+function reject(column: ColumnDefinition, value: string, expected: string): never {
+  const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+  throw new ParseError(`column ${column.name}: "${shown}" is not ${expected}`, { field: column.name });
+}
+
+function toTimestamp(column: ColumnDefinition, value: string): string {
+  if (warehouseTimestamp.test(value)) return value;
+  let ms = Number.NaN;
+  if (isoTimestamp.test(value)) ms = Date.parse(value);
+  else if (decimal.test(value)) {
+    // Epoch numbers: seconds up to year 5138, milliseconds beyond (how loggers write them).
+    const n = Number(value);
+    ms = Math.abs(n) < 1e11 ? n * 1000 : n;
+  }
+  if (Number.isNaN(ms) || ms < -62135596800000 || ms > 253402300799999) reject(column, value, 'a timestamp (ISO 8601, YYYY-MM-DD HH:MM:SS or epoch seconds)');
+  return formatUtcTimestamp(new Date(ms));
+}
+
+/**
+ * Converts a field value to the text a column of `column.type` is loaded from, the same way for
+ * every warehouse: timestamps as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]`, numbers as plain decimal
+ * text, JSON as JSON text (a value that is not JSON is stored as a JSON string). Throws a
+ * `ParseError` naming the column when the value does not fit, or when a required column is empty.
+ */
+export function toColumnValue(column: ColumnDefinition, value: FieldValue | undefined): string | null {
+  if (value === null || value === undefined || (value === '' && column.type !== 'text')) {
+    if (column.required) throw new ParseError(`column ${column.name} is required but has no value`, { field: column.name });
+    return null;
+  }
+  switch (column.type) {
+    case 'text':
+      return value;
+    case 'bigint':
+      if (!integer.test(value) || (value.length >= 19 && (BigInt(value) > maxBigint || BigInt(value) < -maxBigint - 1n))) reject(column, value, 'a 64-bit integer');
+      return value;
+    case 'double':
+      if (!decimal.test(value)) reject(column, value, 'a number');
+      return value;
+    case 'timestamp':
+      return toTimestamp(column, value);
+    case 'json':
+      try {
+        JSON.parse(value);
+        return value;
+      } catch {
+        return JSON.stringify(value);
+      }
+  }
+}

@@ -1,0 +1,43 @@
+import { ParseError } from '../../errors.js';
+import { decodeCollectionJson } from '../../model/decode-collection-json.js';
+import { eventTable } from '../../model/event-table.js';
+import { flattenRawRecord } from '../../model/flatten-event.js';
+import type { RawRecord } from '../../model/raw-record.js';
+import { IndexedRecord, type Dialect, type LineRecord } from '../dialect.js';
+
+const fields = eventTable.columns.map((c) => c.name);
+const index = new Map(fields.map((name, i) => [name, i]));
+
+function decodeRawRecord(value: Record<string, unknown>): RawRecord {
+  if (typeof value.received_at !== 'string') throw new ParseError('received_at is missing', { field: 'received_at' });
+  return {
+    received_at: value.received_at,
+    sent_at: typeof value.sent_at === 'string' ? value.sent_at : null,
+    ip: typeof value.ip === 'string' ? value.ip : null,
+    collection: decodeCollectionJson(value.collection),
+  };
+}
+
+/**
+ * Ferry's own raw collector lines (`raw/events/…ndjson.gz`): one JSON object per accepted
+ * collection. Each payload becomes one record whose fields are the `events` columns, with the
+ * clock skew corrected beyond `skewThresholdS` seconds.
+ */
+export function ferryCollectorDialect(name: string, skewThresholdS: number): Dialect {
+  return {
+    name,
+    fields,
+    parse(line, context): LineRecord[] | undefined {
+      if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        throw new ParseError(`not JSON: ${(err as Error).message}`);
+      }
+      if (typeof value !== 'object' || value === null || !('collection' in value)) return undefined;
+      const rows = flattenRawRecord(decodeRawRecord(value as Record<string, unknown>), context.sourceKey, skewThresholdS);
+      return rows.map((row) => new IndexedRecord(index, row));
+    },
+  };
+}

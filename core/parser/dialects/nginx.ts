@@ -1,0 +1,165 @@
+import { ConfigError } from '../../errors.js';
+import { IndexedRecord, type Dialect, type FieldValue } from '../dialect.js';
+
+/** nginx's predefined `combined` format. */
+export const combinedLogFormat = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+
+/** `combined` plus request and upstream timings, the usual `log_format main_timed`. */
+export const timedLogFormat = `${combinedLogFormat} $request_time $upstream_response_time`;
+
+// Variables whose shape is known get a strict pattern, so a line in a different format fails
+// fast instead of being mis-read; the rest take everything up to the next literal character.
+const knownPatterns: Record<string, string> = {
+  status: '(\\d{3})',
+  body_bytes_sent: '(\\d+|-)',
+  bytes_sent: '(\\d+|-)',
+  request_length: '(\\d+|-)',
+  request_time: '(\\d+(?:\\.\\d+)?|-)',
+  upstream_response_time: '(-|[\\d.]+(?:(?:, | : )(?:[\\d.]+|-))*)',
+  upstream_connect_time: '(-|[\\d.]+(?:(?:, | : )(?:[\\d.]+|-))*)',
+  upstream_header_time: '(-|[\\d.]+(?:(?:, | : )(?:[\\d.]+|-))*)',
+  time_local: '(\\d{2}/[A-Za-z]{3}/\\d{4}:\\d{2}:\\d{2}:\\d{2} [+-]\\d{4})',
+  time_iso8601: '(\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:Z|[+-]\\d{2}:\\d{2}))',
+  msec: '(\\d+(?:\\.\\d+)?)',
+};
+
+const timingVariables = new Set(['upstream_response_time', 'upstream_connect_time', 'upstream_header_time']);
+const months: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+/** Fields derived from `$request` and the time variables, after the format's own variables. */
+const derivedFields = ['method', 'path', 'query', 'protocol', 'time'] as const;
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Compiles a `log_format` string to an anchored regex and its variable names, in order. */
+export function compileLogFormat(format: string): { regex: RegExp; variables: string[] } {
+  const token = /\$(?:\{(\w+)\}|(\w+))/g;
+  const pieces: ({ literal: string } | { variable: string })[] = [];
+  let last = 0;
+  for (let m = token.exec(format); m !== null; m = token.exec(format)) {
+    if (m.index > last) pieces.push({ literal: format.slice(last, m.index) });
+    pieces.push({ variable: (m[1] ?? m[2])! });
+    last = m.index + m[0].length;
+  }
+  if (last < format.length) pieces.push({ literal: format.slice(last) });
+  const variables: string[] = [];
+  let source = '^';
+  pieces.forEach((piece, i) => {
+    if ('literal' in piece) {
+      source += escapeRegex(piece.literal);
+      return;
+    }
+    const next = pieces[i + 1];
+    if (next && 'variable' in next) throw new ConfigError([{ key: 'log_format', reason: `$${piece.variable} and $${next.variable} have no separator between them` }]);
+    if (variables.includes(piece.variable)) throw new ConfigError([{ key: 'log_format', reason: `$${piece.variable} appears twice` }]);
+    variables.push(piece.variable);
+    const stop = next && 'literal' in next ? next.literal[0]! : undefined;
+    source += knownPatterns[piece.variable] ?? (stop === undefined ? '(.*)' : `([^${escapeRegex(stop)}]*)`);
+  });
+  if (variables.length === 0) throw new ConfigError([{ key: 'log_format', reason: 'has no $variables' }]);
+  return { regex: new RegExp(`${source}$`), variables };
+}
+
+/** Undoes nginx's default log escaping: `"`, `\` and bytes outside printable ASCII become `\xHH`. */
+export function unescapeNginx(value: string): string {
+  if (!value.includes('\\x')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\' && value[i + 1] === 'x' && /^[0-9A-Fa-f]{2}$/.test(value.slice(i + 2, i + 4))) {
+      bytes.push(parseInt(value.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else {
+      for (const b of Buffer.from(value[i]!, 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+function utcText(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** `10/Oct/2000:13:55:36 -0700` → `2000-10-10 20:55:36` (UTC). */
+export function timeLocalToUtc(value: string): string | null {
+  const month = months[value.slice(3, 6)];
+  if (month === undefined) return null;
+  const sign = value[21] === '-' ? -1 : 1;
+  const offsetMin = sign * (Number(value.slice(22, 24)) * 60 + Number(value.slice(24, 26)));
+  const ms = Date.UTC(Number(value.slice(7, 11)), month, Number(value.slice(0, 2)), Number(value.slice(12, 14)), Number(value.slice(15, 17)), Number(value.slice(18, 20)));
+  return Number.isNaN(ms) ? null : utcText(ms - offsetMin * 60_000);
+}
+
+/** Sums a multi-upstream timing (`0.012, 0.034 : 0.100`) to one figure; `-` alone is null. */
+export function totalTiming(value: string): string | null {
+  if (!value.includes(',') && !value.includes(':')) return value;
+  let total = 0;
+  let any = false;
+  for (const part of value.split(/, | : /)) {
+    if (part === '-') continue;
+    total += Number(part);
+    any = true;
+  }
+  return any ? total.toFixed(3) : null;
+}
+
+function splitRequest(request: string | null): [FieldValue, FieldValue, FieldValue, FieldValue] {
+  if (request === null) return [null, null, null, null];
+  const first = request.indexOf(' ');
+  if (first <= 0 || !/^[A-Z]+$/.test(request.slice(0, first))) return [null, null, null, null];
+  const lastSpace = request.lastIndexOf(' ');
+  const hasProtocol = lastSpace > first && request.startsWith('HTTP/', lastSpace + 1);
+  const target = hasProtocol ? request.slice(first + 1, lastSpace) : request.slice(first + 1);
+  const q = target.indexOf('?');
+  return [request.slice(0, first), q < 0 ? target : target.slice(0, q), q < 0 ? null : target.slice(q + 1), hasProtocol ? request.slice(lastSpace + 1) : null];
+}
+
+/**
+ * nginx access logs in any `log_format` (default escaping). Fields are the format's variable names
+ * (`-` read as NULL, `\xHH` escapes undone, multi-upstream timings summed), plus `method`,
+ * `path`, `query`, `protocol` from `$request` and `time` (UTC) from `$time_local`,
+ * `$time_iso8601` or `$msec`.
+ */
+export function nginxDialect(name: string, format: string = combinedLogFormat): Dialect {
+  const { regex, variables } = compileLogFormat(format);
+  const fields = [...variables, ...derivedFields.filter((f) => !variables.includes(f))];
+  const index = new Map(fields.map((f, i) => [f, i]));
+  const requestAt = variables.indexOf('request');
+  const timeSource = ['time_local', 'time_iso8601', 'msec'].map((v) => [v, variables.indexOf(v)] as const).find(([, i]) => i >= 0);
+  const timings = variables.map((v, i) => (timingVariables.has(v) ? i : -1)).filter((i) => i >= 0);
+  // Slots of the derived fields, or -1 where the format itself has a variable of that name.
+  const slots = derivedFields.map((f) => (index.get(f)! >= variables.length ? index.get(f)! : -1));
+  let lastTimeIn = '';
+  let lastTimeOut: string | null = null;
+  const toUtc = (kind: string, value: string): string | null => {
+    if (value === lastTimeIn) return lastTimeOut; // consecutive lines mostly share their second
+    lastTimeIn = value;
+    if (kind === 'time_local') lastTimeOut = timeLocalToUtc(value);
+    else if (kind === 'msec') lastTimeOut = utcText(Math.floor(Number(value) * 1000));
+    else lastTimeOut = utcText(Date.parse(value));
+    return lastTimeOut;
+  };
+  return {
+    name,
+    fields,
+    parse(line) {
+      const m = regex.exec(line);
+      if (m === null) return undefined;
+      const values: FieldValue[] = new Array(fields.length);
+      for (let i = 0; i < variables.length; i++) {
+        const raw = m[i + 1]!;
+        values[i] = raw === '-' || raw === '' ? null : unescapeNginx(raw);
+      }
+      for (const i of timings) if (values[i] !== null) values[i] = totalTiming(values[i]!);
+      const derived = splitRequest(requestAt >= 0 ? values[requestAt]! : null);
+      for (let d = 0; d < 4; d++) if (slots[d]! >= 0) values[slots[d]!] = derived[d]!;
+      if (slots[4]! >= 0) values[slots[4]!] = timeSource ? toUtc(timeSource[0], m[timeSource[1] + 1]!) : null;
+      return [new IndexedRecord(index, values)];
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../core/errors.js';
+import { toColumnValue } from '../../core/parser/column-value.js';
+import { jsonLinesDialect } from '../../core/parser/dialects/json-lines.js';
+
+const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 1 };
+
+describe('JSON lines dialect', () => {
+  const dialect = jsonLinesDialect('app', ['msg']);
+  const line = '{"ts":"2026-11-23T10:00:00.5Z","msg":"task \\"x\\" saved","level":"info","http":{"method":"POST","status":201,"ok":true},"tags":["a","b"],"user.id":"u-1","none":null}';
+
+  it.each([
+    ['a top-level string, unescaped', 'msg', 'task "x" saved'],
+    ['a nested path', 'http.method', 'POST'],
+    ['a number as its JSON text', 'http.status', '201'],
+    ['a boolean', 'http.ok', 'true'],
+    ['an object as JSON', 'http', '{"method":"POST","status":201,"ok":true}'],
+    ['an array as JSON', 'tags', '["a","b"]'],
+    ['an array element by index', 'tags.1', 'b'],
+    ['a key that itself holds a dot', 'user.id', 'u-1'],
+    ['null as SQL NULL', 'none', null],
+    ['a missing path as absent', 'http.nope.deeper', undefined],
+  ])('reads %s', (_what, path, expected) => {
+    expect(dialect.parse(line, ctx)![0]!.get(path)).toEqual(expected);
+  });
+
+  it.each([
+    ['not JSON', '{"msg": '],
+    ['a JSON array', '["msg"]'],
+    ['an object without a required path', '{"message":"x"}'],
+    ['a nginx line', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 5 "-" "ua"'],
+  ])('does not claim %s', (_what, text) => {
+    expect(dialect.parse(text, ctx)).toBeUndefined();
+  });
+});
+
+describe('column values', () => {
+  it.each([
+    ['timestamp', '2026-11-23 10:00:00', '2026-11-23 10:00:00'],
+    ['timestamp', '2026-11-23T10:00:00.5Z', '2026-11-23 10:00:00.500000'],
+    ['timestamp', '2026-11-23T11:00:00+01:00', '2026-11-23 10:00:00'],
+    ['timestamp', '1795428000', '2026-11-23 10:00:00'],
+    ['timestamp', '1795428000123', '2026-11-23 10:00:00.123000'],
+    ['bigint', '-9223372036854775808', '-9223372036854775808'],
+    ['double', '0.012', '0.012'],
+    ['double', '1e-3', '1e-3'],
+    ['json', '{"a":1}', '{"a":1}'],
+    ['json', 'plain text', '"plain text"'],
+    ['text', '', ''],
+    ['bigint', '', null],
+  ] as const)('%s %j → %j', (type, value, expected) => {
+    expect(toColumnValue({ name: 'c', type }, value)).toBe(expected);
+  });
+
+  it.each([
+    ['bigint', '12x', 'column c: "12x" is not a 64-bit integer'],
+    ['bigint', '9223372036854775808', 'column c: "9223372036854775808" is not a 64-bit integer'],
+    ['double', 'NaN', 'column c: "NaN" is not a number'],
+    ['timestamp', 'yesterday', 'column c: "yesterday" is not a timestamp (ISO 8601, YYYY-MM-DD HH:MM:SS or epoch seconds)'],
+    ['timestamp', '99999-01-01T00:00:00Z', 'column c: "99999-01-01T00:00:00Z" is not a timestamp (ISO 8601, YYYY-MM-DD HH:MM:SS or epoch seconds)'],
+  ] as const)('rejects %s %j with a reason naming the column', (type, value, message) => {
+    expect(() => toColumnValue({ name: 'c', type }, value)).toThrow(new ParseError(message, { field: 'c' }));
+  });
+
+  it('rejects an empty required column and keeps optional ones NULL', () => {
+    expect(() => toColumnValue({ name: 'event', type: 'text', required: true }, null)).toThrow('column event is required but has no value');
+    expect(toColumnValue({ name: 'event', type: 'text' }, undefined)).toBeNull();
+  });
+});
