@@ -8,6 +8,7 @@ const entries = [
   { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
   { in: 'bench/collector.ts', out: 'dist/bench/collector.js', external: 'packages' },
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
+  { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
 ];
 
 await Promise.all(

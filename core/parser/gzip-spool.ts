@@ -66,7 +66,7 @@ export class GzipSpool {
   }
 
   private open(): Sink {
-    const gzip = createGzip({ level: 6 });
+    const gzip = createGzip({ level: 1 });
     const file = createWriteStream(this.path);
     let failure: Error | undefined;
     // Errors are remembered and reported by finish(), never left as an unhandled rejection.

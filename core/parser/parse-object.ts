@@ -139,7 +139,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       out.rejected.push(rejectedRow(input.key, line, `line longer than ${maxLineBytes} bytes`));
       return;
     }
-    if (line.text.trim() === '') {
+    if (line.text.length === 0 || (line.text.charCodeAt(0) <= 32 && line.text.trim() === '')) {
       summary.ignored++;
       summary.ignored_by.blank++;
       return;
@@ -151,7 +151,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
         if (records !== undefined) break;
       }
       if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
-      lineRows.length = 0;
+      if (lineRows.length > 0) lineRows.length = 0; // setting length is a runtime call
       let lastIgnore: 'filtered' | 'rule' | 'unmatched' = 'unmatched';
       for (const record of records) {
         const decision = classify(ruleSet, record, input.key, line.number);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtureBytes } from '../support/fixtures.js';
+import { fixtureBytes, repoPath } from '../support/fixtures.js';
 import { postTrack } from '../support/http-client.js';
 
 const cli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
@@ -84,5 +84,35 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     expect(second.stderr).toMatch(/in use by process \d+/);
     child.kill('SIGTERM');
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+  });
+
+  it('parses a log stored with ferry put using the README example rules, and names a bad rules file', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
+    dirs.push(dataDir);
+    const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_LOG_LEVEL: 'warn', FERRY_RULES: repoPath('docs/rules/api-nginx.yml') };
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    await waitFor(async () => (stdout.includes('collecting on') ? true : undefined), 'serve to start');
+
+    const put = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/2026/11/23/api-1.log'], env);
+    expect(put.status).toBe(0);
+    expect(JSON.parse(put.stdout)).toMatchObject({ key: 'logs/nginx/2026/11/23/api-1.log' });
+    await waitFor(async () => {
+      const q = ferry(['query', 'select count(*)::int as n from ferry.api_requests', '--json'], env);
+      return q.status === 0 && JSON.parse(q.stdout)[0].n === 12 ? true : undefined;
+    }, 'the log rows to be loaded');
+    const nowhere = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
+    expect(nowhere.status).toBe(1);
+    expect(nowhere.stderr).toContain('no rules file handles uploads/x.log');
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+
+    const bad = join(dataDir, 'bad.yml');
+    await (await import('node:fs/promises')).writeFile(bad, 'source: x\nprefix: logs/x/\ndialects: [nginx_combined]\nrules:\n  - match_method: GET\n    tabel: y\n');
+    const refused = ferry(['serve'], { ...env, FERRY_RULES: bad });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`${bad}: rules[0].tabel: is not a rule keyword`);
   });
 });

@@ -56,45 +56,56 @@ export type Decision =
 
 /** A record seen through a rule's set fields and the built-in fields. */
 class ClassifiedRecord implements LineRecord {
+  overrides: Map<string, string> | undefined;
+
   constructor(
     private readonly base: LineRecord,
-    private readonly builtins: { source: string; source_key: string; line_number: string },
-    private readonly overrides: ReadonlyMap<string, string> | undefined,
+    private readonly source: string,
+    private readonly sourceKey: string,
+    private readonly lineNumber: number,
   ) {}
 
   get(field: string): FieldValue | undefined {
-    const set = this.overrides?.get(field);
-    if (set !== undefined) return set;
+    if (this.overrides !== undefined) {
+      const set = this.overrides.get(field);
+      if (set !== undefined) return set;
+    }
     const own = this.base.get(field);
     if (own !== undefined) return own;
-    return field in this.builtins ? this.builtins[field as keyof typeof this.builtins] : undefined;
+    if (field === 'source_key') return this.sourceKey;
+    if (field === 'line_number') return String(this.lineNumber);
+    if (field === 'source') return this.source;
+    return undefined;
   }
 }
 
 function allHold(conditions: readonly Condition[], record: LineRecord, groups: string[]): boolean {
-  for (const c of conditions) if (!c.test(record.get(c.field), groups)) return false;
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    if (!c.test(record.get(c.field), groups)) return false;
+  }
   return true;
 }
 
 /** Applies the filter and then the first matching rule to one record. */
 export function classify(ruleSet: RuleSet, base: LineRecord, sourceKey: string, lineNumber: number): Decision {
-  const record = new ClassifiedRecord(base, { source: ruleSet.source, source_key: sourceKey, line_number: String(lineNumber) }, undefined);
-  const scratch: string[] = [];
-  if (!allHold(ruleSet.filter, record, scratch)) return { kind: 'ignore', reason: 'filtered' };
+  const record = new ClassifiedRecord(base, ruleSet.source, sourceKey, lineNumber);
+  const groups: string[] = [];
+  if (!allHold(ruleSet.filter, record, groups)) return { kind: 'ignore', reason: 'filtered' };
   for (const rule of ruleSet.rules) {
-    const groups: string[] = [];
+    if (groups.length > 0) groups.length = 0; // setting length is a runtime call; skip it when empty
     if (!allHold(rule.conditions, record, groups)) continue;
     if (rule.ignore) return { kind: 'ignore', reason: 'rule' };
-    let overrides: Map<string, string> | undefined;
     if (rule.set.length > 0) {
-      overrides = new Map();
+      const overrides = new Map<string, string>();
       for (const { field, template } of rule.set) {
         let text = '';
         for (const part of template) text += typeof part === 'number' ? (groups[part] ?? '') : part;
         overrides.set(field, text);
       }
+      record.overrides = overrides;
     }
-    return { kind: 'route', table: rule.table!, record: overrides ? new ClassifiedRecord(base, { source: ruleSet.source, source_key: sourceKey, line_number: String(lineNumber) }, overrides) : record };
+    return { kind: 'route', table: rule.table!, record };
   }
   return ruleSet.unmatched === 'ignore' ? { kind: 'ignore', reason: 'unmatched' } : { kind: 'reject', reason: 'no rule matched' };
 }

@@ -1,0 +1,230 @@
+// Parser benchmark (not a test). Generates realistic inputs once (cached in the temp dir): an
+// nginx access log and a JSON application log of --mib MiB uncompressed each, gzip'd, and a
+// collector raw file of a quarter of that. Each input is parsed by `parseObject` in a fresh child
+// process (filesystem store, the example rules in docs/rules/), and, as the limit measured in the
+// same run, read by a plain "gunzip + split lines" pass in Node in another child. Prints MiB/s of
+// uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio.
+//   npm run bench:parser [-- --mib 1024]
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createGunzip, createGzip } from 'node:zlib';
+import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { parseObject } from '../core/parser/parse-object.js';
+import { loadRuleSets } from '../core/parser/rules/load-rules.js';
+import { silentLogger } from '../core/support/json-logger.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const mib = 1024 * 1024;
+const repo = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/** A small deterministic PRNG so every run generates the same bytes. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const agents = [
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+  'Wunderlist/3.19.4 (iPhone; iOS 17.1; Scale/3.00)',
+  'okhttp/4.12.0',
+  'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  'Mozilla/5.0 \\x22quoted\\x22 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
+];
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function nginxLine(rand: () => number, i: number): string {
+  const t = new Date(Date.UTC(2026, 10, 23, 0, 0, 0) + Math.floor(i / 20) * 1000);
+  const time = `${String(t.getUTCDate()).padStart(2, '0')}/${months[t.getUTCMonth()]}/${t.getUTCFullYear()}:${t.toISOString().slice(11, 19)} +0000`;
+  const id = Math.floor(rand() * 1e6);
+  const r = rand();
+  const [method, path] =
+    r < 0.3 ? ['GET', `/api/v1/tasks/${id}`] :
+    r < 0.4 ? ['PATCH', `/api/v1/tasks/${id}?fields=title,due_date`] :
+    r < 0.48 ? ['POST', '/api/v1/tasks'] :
+    r < 0.56 ? ['GET', `/api/v1/lists/${id % 5000}/tasks`] :
+    r < 0.62 ? ['GET', `/api/v1/tasks?list_id=${id % 5000}&completed=false`] :
+    r < 0.68 ? ['POST', `/api/v1/tasks/${id}/comments`] :
+    r < 0.72 ? ['DELETE', `/api/v1/tasks/${id}`] :
+    r < 0.76 ? ['GET', `/api/v1/reminders/${id}`] :
+    r < 0.84 ? ['GET', `/static/app.${id.toString(16)}.js`] :
+    r < 0.9 ? ['GET', '/health'] :
+    r < 0.95 ? ['OPTIONS', `/api/v1/tasks/${id}`] : ['GET', '/wp-login.php'];
+  const ip = rand() < 0.2 ? `2001:db8:${(id % 65536).toString(16)}::${(i % 65536).toString(16)}` : `${(id % 223) + 1}.${id % 251}.${i % 253}.${(id >> 3) % 254}`;
+  const status = path === '/wp-login.php' ? 404 : method === 'POST' ? 201 : 200;
+  const host = rand() < 0.03 ? 'staging-api.example.com' : 'api.example.com';
+  const rt = (rand() * 0.3).toFixed(3);
+  const upstream = path.startsWith('/static') || path === '/health' ? '-' : rand() < 0.05 ? `${(rand() * 0.1).toFixed(3)}, ${(rand() * 0.1).toFixed(3)}` : (Number(rt) * 0.95).toFixed(3);
+  return `${ip} - - [${time}] "${method} ${path} HTTP/1.1" ${status} ${Math.floor(rand() * 20000)} "https://app.example.com/lists/${id % 5000}" "${agents[i % agents.length]}" ${rt} ${upstream} "${host}"\n`;
+}
+
+function jsonLine(rand: () => number, i: number): string {
+  const r = rand();
+  const level = r < 0.1 ? 'debug' : r < 0.9 ? 'info' : r < 0.97 ? 'warn' : 'error';
+  const msgs = ['task saved', 'task created', 'list deleted', 'comment created', 'cache refreshed', 'slow query'];
+  const id = Math.floor(rand() * 1e6);
+  return `${JSON.stringify({
+    ts: new Date(Date.UTC(2026, 10, 23) + i * 7).toISOString(),
+    level,
+    env: rand() < 0.05 ? 'staging' : 'production',
+    msg: msgs[i % msgs.length],
+    user: `u-${id % 100000}`,
+    http: { method: i % 3 ? 'GET' : 'POST', path: `/api/v1/tasks/${id}`, status: i % 50 ? 200 : 500 },
+    duration_ms: Math.round(rand() * 50000) / 100,
+    trace_id: id.toString(16).padStart(16, '0'),
+    ctx: { region: 'westeurope', pod: `api-${i % 12}`, retries: i % 4 },
+  })}\n`;
+}
+
+function collectorLine(rand: () => number, i: number): string {
+  const payloads = Array.from({ length: 1 + (i % 25) }, (_, n) => ({
+    at: String(1795420000 + i + n), event: `Task.Action${n % 7}`, nr: n + 1, timezone: 'Europe/Berlin', user_id: `user-${i % 5000}`,
+    parameters: Array.from({ length: n % 4 }, (_, p) => ({ name: `param${p}`, value: `value-${p}-${Math.floor(rand() * 1000)}` })),
+  }));
+  const collection = {
+    device_id: `device-${i % 20000}`, client_id: 'bench-client', session: `s${i.toString(16).padStart(31, '0')}`, system_version: '17.1', product_version: '3.19.4',
+    env: 'PRODUCTION', device_make: 'Apple', device_model: 'iPhone15,2', system: 'iOS', system_language: 'en-US', product_language: 'en', payloads,
+  };
+  const received = new Date(Date.UTC(2026, 10, 23, 10) + i * 3);
+  const sent = new Date(received.getTime() - (i % 10 === 0 ? 3_600_000 : 800));
+  return `${JSON.stringify({ received_at: received.toISOString(), sent_at: sent.toISOString(), ip: '203.0.113.9', collection })}\n`;
+}
+
+/** Writes `bytes` of generated lines, gzip'd, unless the cached file exists; returns its stats. */
+async function generate(path: string, bytes: number, line: (rand: () => number, i: number) => string): Promise<{ raw: number; lines: number }> {
+  const metaPath = `${path}.json`;
+  if (existsSync(path) && existsSync(metaPath)) return JSON.parse(await readFile(metaPath, 'utf8')) as { raw: number; lines: number };
+  const rand = prng(42);
+  const gzip = createGzip({ level: 6 });
+  const out = createWriteStream(`${path}.tmp`);
+  gzip.pipe(out);
+  let raw = 0;
+  let lines = 0;
+  while (raw < bytes) {
+    let chunk = '';
+    for (let k = 0; k < 512; k++) chunk += line(rand, lines++);
+    raw += Buffer.byteLength(chunk);
+    if (!gzip.write(chunk)) await once(gzip, 'drain');
+  }
+  gzip.end();
+  await once(out, 'close');
+  await rename(`${path}.tmp`, path);
+  const meta = { raw, lines };
+  await (await import('node:fs/promises')).writeFile(metaPath, JSON.stringify(meta));
+  return meta;
+}
+
+interface ChildResult {
+  lines: number;
+  rows?: number;
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+}
+
+async function childParse(storeDir: string, key: string, rulesFiles: string[]): Promise<ChildResult> {
+  const store = new FsBlobStore(storeDir);
+  const ruleSets = await loadRuleSets(rulesFiles, { clockSkewThresholdS: 300 });
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const summary = await parseObject({ store, logger: silentLogger, ruleSets }, { key });
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return {
+    lines: summary.lines,
+    rows: Object.values(summary.rows).reduce((a, b) => a + b, 0),
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+async function childBaseline(file: string): Promise<ChildResult> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const decoder = new StringDecoder('utf8');
+  let lines = 0;
+  let pending = '';
+  let longest = 0;
+  for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: 128 * 1024 })) as AsyncIterable<Buffer>) {
+    const text = pending + decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const line = text.slice(start, nl);
+      if (line.length > longest) longest = line.length; // use the line so the slice is not optimised away
+      lines++;
+      start = nl + 1;
+    }
+    pending = text.slice(start);
+  }
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { lines, wallMs, cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function runChild(mode: string[]): ChildResult {
+  const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...mode], { encoding: 'utf8', maxBuffer: 16 * mib });
+  if (result.status !== 0) throw new Error(`child ${mode.join(' ')} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+async function main(): Promise<void> {
+  if (args[0] === '--child') {
+    const result = args[1] === 'parse' ? await childParse(args[2]!, args[3]!, args.slice(4)) : await childBaseline(args[2]!);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const size = Number(option('mib', '1024')) * mib;
+  const cache = join(tmpdir(), `ferry-bench-parser-v1-${size / mib}`);
+  await mkdir(cache, { recursive: true });
+  const inputs = [
+    { name: 'nginx access log', file: 'nginx.log.gz', key: 'logs/nginx/2026/11/23/api-1.log.gz', bytes: size, line: nginxLine, rules: ['docs/rules/api-nginx.yml'] },
+    { name: 'JSON app log', file: 'app.log.gz', key: 'logs/app/2026/11/23/api-1.log.gz', bytes: size, line: jsonLine, rules: ['docs/rules/app-json.yml'] },
+    { name: 'collector raw', file: 'raw.ndjson.gz', key: 'raw/events/2026/11/23/10/01BENCH.ndjson.gz', bytes: size / 4, line: collectorLine, rules: [] },
+  ];
+  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs; inputs cached in ${cache}`);
+  const storeDir = await mkdtemp(join(tmpdir(), 'ferry-bench-store-'));
+  try {
+    const store = new FsBlobStore(storeDir);
+    for (const input of inputs) {
+      const path = join(cache, input.file);
+      const meta = await generate(path, input.bytes, input.line);
+      await store.put(input.key, createReadStream(path));
+      const gz = (await stat(path)).size;
+      const base = runChild(['baseline', path]);
+      const ferry = runChild(['parse', storeDir, input.key, ...input.rules.map((r) => join(repo, r))]);
+      const rawMiB = meta.raw / mib;
+      const wall = (r: ChildResult) => rawMiB / (r.wallMs / 1000);
+      const perCore = (r: ChildResult) => rawMiB / (r.cpuMs / 1000);
+      console.log(`\n${input.name}: ${rawMiB.toFixed(0)} MiB uncompressed (${(gz / mib).toFixed(0)} MiB gzip'd), ${meta.lines.toLocaleString('en')} lines`);
+      console.log(`  gunzip + split lines: ${wall(base).toFixed(1)} MiB/s wall, ${perCore(base).toFixed(1)} MiB/s per CPU-second, ${(base.lines / (base.wallMs / 1000) / 1000).toFixed(0)}k lines/s, peak RSS ${base.maxRssMiB.toFixed(0)} MiB`);
+      console.log(`  ferry parseObject:    ${wall(ferry).toFixed(1)} MiB/s wall, ${perCore(ferry).toFixed(1)} MiB/s per CPU-second, ${(ferry.lines / (ferry.wallMs / 1000) / 1000).toFixed(0)}k lines/s (${(ferry.lines / (ferry.cpuMs / 1000) / 1000).toFixed(0)}k per CPU-second), ${ferry.rows?.toLocaleString('en')} rows, peak RSS ${ferry.maxRssMiB.toFixed(0)} MiB`);
+      console.log(`  ratio (wall): ${(wall(ferry) / wall(base)).toFixed(2)}×   ratio (per CPU-second): ${(perCore(ferry) / perCore(base)).toFixed(2)}×   peak RSS within 256 MiB: ${ferry.maxRssMiB <= 256 ? 'yes' : 'NO'}`);
+      if (ferry.lines !== meta.lines || base.lines !== meta.lines) throw new Error(`line counts differ: generated ${meta.lines}, baseline ${base.lines}, ferry ${ferry.lines}`);
+      await rm(join(storeDir, 'parsed'), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
