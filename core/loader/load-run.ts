@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FerryError, LoadError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
 import { errorFields } from '../support/json-logger.js';
 import { PostgresLoadSql } from './postgres-sql.js';
+import { sourceCountsTable, summariesPrefix, summaryCsv } from './source-counts.js';
 
 /** What a load run needs. */
 export interface LoadOptions {
@@ -46,6 +48,37 @@ interface DueFile {
   expectedRows: number;
 }
 
+/** Where a table's files come from and how each is read as CSV. */
+interface FileSource {
+  prefix: string;
+  accept(info: BlobInfo): boolean;
+  expectedRows(info: BlobInfo): number;
+  /** The file as CSV; the caller destroys it. */
+  open(store: BlobStore, key: string): Promise<Readable>;
+}
+
+/** Parsed files: gzip'd CSV under `parsed/<table>/`, their row count in metadata. */
+function parsedFiles(table: TableDefinition): FileSource {
+  return {
+    prefix: `parsed/${table.name}/`,
+    accept: (info) => info.key.endsWith('.csv.gz'),
+    expectedRows,
+    open: async (store, key) => (await store.get(key)).pipe(createGunzip()),
+  };
+}
+
+/** Parse summaries, one `source_counts` row each. */
+const summaryFiles: FileSource = {
+  prefix: summariesPrefix,
+  accept: (info) => info.key.endsWith('.json'),
+  expectedRows: () => 1,
+  open: async (store, key) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+    return summaryCsv(key, Buffer.concat(chunks).toString('utf8'));
+  },
+};
+
 // Schemas already ensured per warehouse connection, so DDL runs once per process, not per tick.
 const ensured = new WeakMap<Warehouse, Set<string>>();
 
@@ -67,16 +100,16 @@ function expectedRows(info: BlobInfo): number {
   return rows;
 }
 
-async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options: LoadOptions, table: TableDefinition, files: DueFile[]) {
+async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options: LoadOptions, table: TableDefinition, source: FileSource, files: DueFile[]) {
   await tx.query(sql.createStaging(table));
   const copied: number[] = [];
   for (const file of files) {
-    const source = await options.store.get(file.key);
+    const csv = await source.open(options.store, file.key);
     let rows: number;
     try {
-      rows = await tx.copyCsv(sql.staging(table), sql.columns(table), source.pipe(createGunzip()));
+      rows = await tx.copyCsv(sql.staging(table), sql.columns(table), csv);
     } finally {
-      source.destroy(); // a failed COPY must not leave the object's stream (and file handle) open
+      csv.destroy(); // a failed COPY must not leave the object's stream (and file handle) open
     }
     if (rows !== file.expectedRows) {
       throw new LoadError(`row count mismatch in ${file.key}: parser wrote ${file.expectedRows}, warehouse loaded ${rows}`, {
@@ -98,10 +131,10 @@ async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options
   return { rowsCopied: copied.reduce((a, b) => a + b, 0), rowsInserted: Number(merged?.inserted ?? 0) };
 }
 
-async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: TableDefinition): Promise<TableLoadResult> {
+async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: TableDefinition, source: FileSource): Promise<TableLoadResult> {
   const result: TableLoadResult = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
   const listed: BlobInfo[] = [];
-  for await (const info of options.store.list(`parsed/${table.name}/`)) if (info.key.endsWith('.csv.gz')) listed.push(info);
+  for await (const info of options.store.list(source.prefix)) if (source.accept(info)) listed.push(info);
   const maxFiles = options.maxFilesPerBatch ?? 500;
   for (let start = 0; start < listed.length; start += maxFiles) {
     const candidates = listed.slice(start, start + maxFiles);
@@ -117,9 +150,9 @@ async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: Tabl
         if (!lock?.locked) return 'locked' as const;
         // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
         const again = new Set((await tx.query<{ file_key: string }>(sql.loadedKeys(), [keys])).map((r) => r.file_key));
-        const files = due.filter((d) => !again.has(d.key)).map((d) => ({ key: d.key, etag: d.etag, expectedRows: expectedRows(d) }));
+        const files = due.filter((d) => !again.has(d.key)).map((d) => ({ key: d.key, etag: d.etag, expectedRows: source.expectedRows(d) }));
         if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
-        return { files: files.length, ...(await loadBatch(tx, sql, options, table, files)) };
+        return { files: files.length, ...(await loadBatch(tx, sql, options, table, source, files)) };
       });
       if (outcome === 'locked') {
         result.skipped = 'locked';
@@ -146,18 +179,20 @@ async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: Tabl
 
 /**
  * One load run: for each table, loads every parsed object not yet in the manifest, in batches,
- * each batch in one transaction with its manifest rows, under a per-table lock. A failed batch
- * rolls back whole and is reported with its file keys; other tables still load.
+ * each batch in one transaction with its manifest rows, under a per-table lock; then the parse
+ * summaries into `source_counts` the same way. A failed batch rolls back whole and is reported
+ * with its file keys; other tables still load.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const sql = new PostgresLoadSql(options.schema);
   const done = ensured.get(options.warehouse) ?? new Set<string>();
   if (!done.has(options.schema)) {
-    await ensureWarehouseSchema(options.warehouse, options.schema, options.tables);
+    await ensureWarehouseSchema(options.warehouse, options.schema, [...options.tables, sourceCountsTable]);
     done.add(options.schema);
     ensured.set(options.warehouse, done);
   }
   const tables: TableLoadResult[] = [];
-  for (const table of options.tables) tables.push(await loadTable(options, sql, table));
+  for (const table of options.tables) tables.push(await loadTable(options, sql, table, parsedFiles(table)));
+  tables.push(await loadTable(options, sql, sourceCountsTable, summaryFiles));
   return { runId: options.runId, tables };
 }

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import type { RowValues } from '../model/flatten-event.js';
 
-const needsQuotes = /[",\r\n]/;
+const special = /[",\r\n\0]/;
 
 /**
  * Encodes one row as an RFC 4180 CSV line ending in LF.
@@ -16,9 +16,11 @@ export function encodeCsvRow(values: RowValues): string {
     const value = values[i];
     if (i > 0) line += ',';
     if (value === null || value === undefined) continue;
-    if (value.includes('\0')) throw new ParseError('value contains a NUL character, which warehouses cannot store', { field: String(i) });
-    if (value === '' || needsQuotes.test(value)) line += `"${value.replaceAll('"', '""')}"`;
-    else line += value;
+    // One scan finds both the rare NUL and the characters that need quoting.
+    if (value === '') line += '""';
+    else if (!special.test(value)) line += value;
+    else if (value.includes('\0')) throw new ParseError('value contains a NUL character, which warehouses cannot store', { field: String(i) });
+    else line += `"${value.replaceAll('"', '""')}"`;
   }
   return `${line}\n`;
 }

@@ -51,7 +51,15 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     expect(await postTrack(pipeline.url, '{"device_id":')).toBe(400);
     await pipeline.parsed();
     const first = await pipeline.loadNow();
-    expect(first.tables).toEqual([{ table: 'events', files: 3, rowsCopied: expected.length, rowsInserted: expected.length }]);
+    expect(first.tables).toEqual([
+      { table: 'events', files: 3, rowsCopied: expected.length, rowsInserted: expected.length },
+      { table: 'source_counts', files: 3, rowsCopied: 3, rowsInserted: 3 },
+    ]);
+    // Every parsed input is accounted for in SQL: its lines, and where each went.
+    const counts = await pipeline.warehouse.query<Record<string, unknown>>(
+      `SELECT source, sum(lines)::int AS lines, sum(accepted)::int AS accepted, sum(ignored + rejected)::int AS other, sum((rows->>'events')::int)::int AS rows FROM "${schema}".source_counts GROUP BY source`,
+    );
+    expect(counts).toEqual([{ source: 'events', lines: 3, accepted: 3, other: 0, rows: expected.length }]);
 
     const sort = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => `${a.session}/${a.nr}`.localeCompare(`${b.session}/${b.nr}`));
     const loaded = await pipeline.warehouse.query(`SELECT ${eventColumns}, received_at, source_key FROM "${schema}".events`);
@@ -78,7 +86,7 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     const [counts] = await pipeline.warehouse.query<{ rows: string; files: string }>(
       `SELECT (SELECT count(*) FROM "${schema}".events)::text AS rows, (SELECT count(*) FROM "${schema}".load_manifest)::text AS files`,
     );
-    expect(counts).toEqual({ rows: String(expected.length), files: '4' });
+    expect(counts).toEqual({ rows: String(expected.length), files: '8' }); // 4 parsed files + their 4 summaries
     await pipeline.stop();
   });
 
@@ -115,6 +123,15 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
         `SELECT time::text AS time, object_id::text AS object_id, request_time::text AS request_time, status::text AS status FROM "${schema}".api_requests WHERE line_number = 2`,
       );
       expect(typed).toEqual({ time: '2026-11-23 09:00:02', object_id: '123', request_time: '0.034', status: '200' });
+      // The log's accounting, per source and day, as a data-quality check would read it.
+      for (let i = 0; i < 100 && (await count('source_counts')) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      const quality = await pipeline.warehouse.query<Record<string, unknown>>(
+        `SELECT source, date, lines::int, accepted::int, ignored::int, rejected::int, ignored_by, rows FROM "${schema}".source_counts WHERE source = 'api_nginx'`,
+      );
+      expect(quality).toEqual([{
+        source: 'api_nginx', date: '2026-11-23', lines: 23, accepted: 12, ignored: 8, rejected: 3,
+        ignored_by: { blank: 1, filtered: 0, rule: 5, unmatched: 2 }, rows: { api_requests: 12 },
+      }]);
     } finally {
       await pipeline.stop();
     }
