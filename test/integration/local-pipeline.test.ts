@@ -56,10 +56,10 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
       { table: 'source_counts', files: 3, rowsCopied: 3, rowsInserted: 3 },
     ]);
     // Every parsed input is accounted for in SQL: its lines, and where each went.
-    const counts = await pipeline.warehouse.query<Record<string, unknown>>(
+    const accounting = await pipeline.warehouse.query<Record<string, unknown>>(
       `SELECT source, sum(lines)::int AS lines, sum(accepted)::int AS accepted, sum(ignored + rejected)::int AS other, sum((rows->>'events')::int)::int AS rows FROM "${schema}".source_counts GROUP BY source`,
     );
-    expect(counts).toEqual([{ source: 'events', lines: 3, accepted: 3, other: 0, rows: expected.length }]);
+    expect(accounting).toEqual([{ source: 'events', lines: 3, accepted: 3, other: 0, rows: expected.length }]);
 
     const sort = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => `${a.session}/${a.nr}`.localeCompare(`${b.session}/${b.nr}`));
     const loaded = await pipeline.warehouse.query(`SELECT ${eventColumns}, received_at, source_key FROM "${schema}".events`);
