@@ -9,6 +9,7 @@ const entries = [
   { in: 'bench/collector.ts', out: 'dist/bench/collector.js', external: 'packages' },
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
+  { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
 ];
 
 await Promise.all(

@@ -18,8 +18,9 @@ import { fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
 /** Writes a parsed events file made from a fixture, with `rows` metadata (default: the true count). */
-async function putParsed(store: FsBlobStore, key: string, fixture: string, receivedAt: string, rows?: number) {
-  const collection = decodeCollectionJson(fixtureJson(`collections/${fixture}.json`));
+async function putParsed(store: FsBlobStore, key: string, fixture: string, receivedAt: string, rows?: number, session?: string) {
+  const decoded = decodeCollectionJson(fixtureJson(`collections/${fixture}.json`));
+  const collection = session === undefined ? decoded : { ...decoded, session };
   const lines = flattenRawRecord({ received_at: receivedAt, sent_at: null, ip: '198.51.100.1', collection }, `raw/${fixture}`).map(encodeCsvRow);
   await store.put(key, gzipSync(lines.join('')), { ferry_rows: String(rows ?? lines.length) });
   return lines.length;
@@ -78,6 +79,18 @@ describe.each(warehouses)('load run on %s', (_name, open) => {
     expect(rows).toEqual([{ received_at: '2026-11-23 08:00:00', parameters: { note: 'He said "hi", then\nleft; ünïcødé ✓', empty: '' } }]);
   });
 
+  it('loads a later batch holding an already-stored event beside new ones: the new rows only', async () => {
+    const before = await count(`"${schema}".events`);
+    await putParsed(store, 'parsed/events/2026-11-23/b3.csv.gz', 'web-quoted-values', '2026-11-23T07:00:00Z');
+    const fresh = await putParsed(store, 'parsed/events/2026-11-23/b4.csv.gz', 'ios-two-events', '2026-11-23T10:00:00Z', undefined, 'a-session-not-yet-stored');
+    const result = await runLoad(options());
+    // The fast path (COPY into the target) hits the stored key, so the batch goes through staging.
+    expect(result.tables[0]).toMatchObject({ files: 2, rowsCopied: 1 + fresh, rowsInserted: fresh });
+    expect(await count(`"${schema}".events`)).toBe(before + fresh);
+    const rows = await warehouse.query(`SELECT received_at FROM "${schema}".events WHERE event = 'List.Share'`);
+    expect(rows).toEqual([{ received_at: '2026-11-23 08:00:00' }]);
+  });
+
   it('refuses a batch whose row count disagrees with the parser, committing nothing of it', async () => {
     const before = await count(`"${schema}".events`);
     await putParsed(store, 'parsed/events/2026-11-24/c-good.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
@@ -115,7 +128,7 @@ describe('load run on PostgreSQL when the connection dies mid-COPY', () => {
     await admin.connect();
     const killer = (async () => {
       for (let i = 0; i < 400; i++) {
-        const { rows } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY "ferry_staging_events"%' AND pid <> pg_backend_pid()`);
+        const { rows } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY "${schema}"."events"%' AND pid <> pg_backend_pid()`);
         if (rows.length > 0) {
           await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
           return true;

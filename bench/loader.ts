@@ -1,0 +1,111 @@
+// Loader benchmark (not a test). Writes --rows event rows (default 5,000,000) as gzip'd parsed
+// files of 100,000 rows (the parser's CSV format and metadata) into a filesystem store, then
+//   1. loads them with `runLoad` into PostgreSQL (COPY into the target under a savepoint, per-file
+//      row-count check, manifest rows, one transaction), and
+//   2. as the limit, in the same run, copies the same files with
+//      psql -c "\copy <identical table> (…) from program 'zcat …' csv"
+// and prints rows/s for both and the ratio; then loads the same rows again under new keys (every
+// row a client re-send: staging + de-duplicating insert) and prints that too.
+// PostgreSQL: DATABASE_URL, else postgres@127.0.0.1:5432/test.
+//   npm run bench:loader [-- --rows 5000000]
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import pg from 'pg';
+import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { PgWarehouse } from '../core/adapters/pg-warehouse.js';
+import { runLoad } from '../core/loader/load-run.js';
+import { PostgresLoadSql } from '../core/loader/postgres-sql.js';
+import { eventTable } from '../core/model/event-table.js';
+import { encodeCsvRow } from '../core/parser/csv.js';
+import { silentLogger } from '../core/support/json-logger.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const totalRows = option('rows', 5_000_000);
+const rowsPerFile = 100_000;
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const events = ['Task.Create', 'Task.Complete', 'Task.Read', 'List.Open', 'Comment.Create', 'Reminder.Set'];
+
+/** One realistic `events` row, in table column order. */
+function row(i: number): (string | null)[] {
+  const session = `s${Math.floor(i / 20).toString(16).padStart(31, '0')}`;
+  const at = 1795420000 + Math.floor(i / 7);
+  const time = new Date(at * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return [
+    `device-${i % 50000}`, 'wunderlist-ios', session, String((i % 20) + 1), 'PRODUCTION', '17.1', '3.19.4', time, 'Europe/Berlin', events[i % events.length]!,
+    'Apple', 'iPhone15,2', 'iOS', 'en-US', null, null, '9f2c1e7', 'en', `u-${i % 80000}`, 't-12', `203.0.113.${i % 250}`, 'DE',
+    JSON.stringify({ task_id: `tsk-${i}`, source: i % 3 ? 'swipe-right' : 'button' }), `${time}.250000`, `${time}`, '0', time, `raw/events/2026/11/23/10/${Math.floor(i / rowsPerFile)}.ndjson.gz`,
+  ];
+}
+
+function psql(sql: string): void {
+  const result = spawnSync('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-bench-loader-'));
+  const store = new FsBlobStore(join(dir, 'store'));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const warehouse = new PgWarehouse(databaseUrl);
+  try {
+    const files: string[] = [];
+    for (let start = 0; start < totalRows; start += rowsPerFile) {
+      let csv = '';
+      for (let i = start; i < Math.min(totalRows, start + rowsPerFile); i++) csv += encodeCsvRow(row(i));
+      const key = `parsed/events/2026-11-23/bench-${String(start / rowsPerFile).padStart(4, '0')}.csv.gz`;
+      const body = gzipSync(csv, { level: 1 });
+      await store.put(key, body, { ferry_rows: String(Math.min(rowsPerFile, totalRows - start)) });
+      files.push(join(dir, 'store', key));
+    }
+    console.log(`${totalRows.toLocaleString('en')} rows in ${files.length} gzip'd files; PostgreSQL ${(await client.query('show server_version')).rows[0].server_version} at ${new URL(databaseUrl).host}`);
+    for (const schema of ['bench_ferry', 'bench_psql']) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+
+    // The limit: psql's \copy of the same files into an identical table (same DDL, primary key).
+    for (const statement of new PostgresLoadSql('bench_psql').createSchema([eventTable])) await client.query(statement);
+    const columns = eventTable.columns.map((c) => `"${c.name}"`).join(', ');
+    const listFile = join(dir, 'files.txt');
+    await writeFile(listFile, files.join('\n'));
+    let start = performance.now();
+    psql(`\\copy bench_psql.events (${columns}) from program 'xargs zcat < ${listFile}' csv`);
+    const psqlSeconds = (performance.now() - start) / 1000;
+
+    start = performance.now();
+    const result = await runLoad({ store, warehouse, logger: silentLogger, tables: [eventTable], schema: 'bench_ferry', runId: 'bench' });
+    const ferrySeconds = (performance.now() - start) / 1000;
+    const loaded = result.tables.find((t) => t.table === 'events')!;
+    if (loaded.error) throw new Error(loaded.error.message);
+    const counts = await client.query<{ ferry: string; psql: string }>('SELECT (SELECT count(*) FROM bench_ferry.events) AS ferry, (SELECT count(*) FROM bench_psql.events) AS psql');
+    console.log(`psql \\copy:  ${psqlSeconds.toFixed(1)} s, ${Math.round(totalRows / psqlSeconds).toLocaleString('en')} rows/s (${counts.rows[0]!.psql} rows)`);
+    console.log(`ferry load:  ${ferrySeconds.toFixed(1)} s, ${Math.round(totalRows / ferrySeconds).toLocaleString('en')} rows/s (${counts.rows[0]!.ferry} rows; copied ${loaded.rowsCopied}, inserted ${loaded.rowsInserted}, ${loaded.files} files, row counts checked, manifest rows, one transaction)`);
+    console.log(`ratio: ${(psqlSeconds / ferrySeconds).toFixed(2)}× psql`);
+
+    // Worst case: every row of the next batch is a re-send, so the fast path gives way to staging.
+    for (const [i, file] of files.entries()) {
+      const key = `parsed/events/2026-11-24/resend-${String(i).padStart(4, '0')}.csv.gz`;
+      await store.put(key, (await import('node:fs')).createReadStream(file), { ferry_rows: String(Math.min(rowsPerFile, totalRows - i * rowsPerFile)) });
+    }
+    start = performance.now();
+    const again = (await runLoad({ store, warehouse, logger: silentLogger, tables: [eventTable], schema: 'bench_ferry', runId: 'bench-resend' })).tables.find((t) => t.table === 'events')!;
+    const resendSeconds = (performance.now() - start) / 1000;
+    if (again.error) throw new Error(again.error.message);
+    console.log(`ferry, every row a re-send (staging + de-duplicating insert): ${resendSeconds.toFixed(1)} s, ${Math.round(totalRows / resendSeconds).toLocaleString('en')} rows/s, inserted ${again.rowsInserted}; ratio ${(psqlSeconds / resendSeconds).toFixed(2)}× psql`);
+  } finally {
+    for (const schema of ['bench_ferry', 'bench_psql']) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+    await warehouse.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
