@@ -11,6 +11,8 @@ export interface FerryConfig {
   dataDir: string;
   /** Seconds between load runs. */
   loadIntervalS: number;
+  /** Days of date partitions a timer's load run lists; 0 lists every partition. */
+  loadLookbackDays: number;
   /** PostgreSQL URL; when unset the embedded warehouse (PGlite) under the data dir is used. */
   databaseUrl: string | undefined;
   /** Warehouse schema for Ferry's tables and manifest. */
@@ -65,6 +67,7 @@ export const settings: readonly SettingSpec[] = [
   { env: 'PORT', default: '8080', description: 'HTTP port of the local collector.' },
   { env: 'FERRY_DATA_DIR', default: './data', description: 'Local object store and embedded warehouse directory.' },
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
+  { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
   { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL connection URL; unset = embedded PostgreSQL (PGlite) under the data dir.' },
   { env: 'FERRY_WAREHOUSE_SCHEMA', default: 'ferry', description: 'Warehouse schema for the tables and the load manifest.' },
   { env: 'FERRY_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error; logs are JSON lines on stderr.' },
@@ -104,6 +107,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     port: integer(env, 'PORT', 8080, 0, 65535, problems),
     dataDir: env.FERRY_DATA_DIR?.trim() || './data',
     loadIntervalS: integer(env, 'FERRY_LOAD_INTERVAL_S', 10, 1, 86400, problems),
+    loadLookbackDays: integer(env, 'FERRY_LOAD_LOOKBACK_DAYS', 7, 0, 3660, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FerryError, LoadError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
@@ -22,6 +22,13 @@ export interface LoadOptions {
   runId: string;
   /** Most files loaded in one transaction; more are loaded in further batches. */
   maxFilesPerBatch?: number;
+  /**
+   * Date partitions (`YYYY-MM-DD`) to list; every partition when omitted. Timers pass a look-back
+   * window (`lookbackDates`), backfills a range (`datesBetween`).
+   */
+  dates?: readonly string[];
+  /** Called after each batch, for progress displays. */
+  onBatch?: (progress: { table: string; files: number; rows: number }) => void;
 }
 
 /** Outcome for one table. */
@@ -63,7 +70,8 @@ function parsedFiles(table: TableDefinition): FileSource {
     prefix: `parsed/${table.name}/`,
     accept: (info) => info.key.endsWith('.csv.gz'),
     expectedRows,
-    open: async (store, key) => (await store.get(key)).pipe(createGunzip()),
+    // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
+    open: async (store, key) => pipeline(await store.get(key), createGunzip(), () => {}),
   };
 }
 
@@ -168,7 +176,8 @@ async function loadBatch(tx: WarehouseTransaction, sql: PostgresLoadSql, options
 async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: TableDefinition, source: FileSource): Promise<TableLoadResult> {
   const result: TableLoadResult = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
   const listed: BlobInfo[] = [];
-  for await (const info of options.store.list(source.prefix)) if (source.accept(info)) listed.push(info);
+  const prefixes = options.dates === undefined ? [source.prefix] : options.dates.map((d) => `${source.prefix}${d}/`);
+  for (const prefix of prefixes) for await (const info of options.store.list(prefix)) if (source.accept(info)) listed.push(info);
   const maxFiles = options.maxFilesPerBatch ?? 500;
   for (let start = 0; start < listed.length; start += maxFiles) {
     const candidates = listed.slice(start, start + maxFiles);
@@ -196,6 +205,7 @@ async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: Tabl
       result.files += outcome.files;
       result.rowsCopied += outcome.rowsCopied;
       result.rowsInserted += outcome.rowsInserted;
+      options.onBatch?.({ table: table.name, files: outcome.files, rows: outcome.rowsCopied });
     } catch (err) {
       const error = err instanceof LoadError ? err : new LoadError(`loading ${table.name} failed: ${(err as Error).message}`, {
         table: table.name,
@@ -204,6 +214,10 @@ async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: Tabl
       error.context.keys = keys;
       options.logger.error('load batch rolled back', { run_id: options.runId, ...errorFields(error) });
       result.error = { message: error.message, code: error instanceof FerryError ? error.code : 'load_failed', keys };
+      // Kept for `ferry status`; if the warehouse itself is down this fails too, and the log line above remains.
+      await options.warehouse
+        .query(sql.insertFailure(), [options.runId, table.name, result.error.code, result.error.message, keys])
+        .catch((err: unknown) => options.logger.warn('could not record the load failure', errorFields(err)));
       return result;
     }
   }

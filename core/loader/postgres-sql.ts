@@ -18,12 +18,14 @@ const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', do
 export class PostgresLoadSql {
   readonly schema: string;
   readonly manifest: string;
+  readonly failures: string;
   private readonly schemaName: string;
 
   constructor(schemaName: string) {
     this.schemaName = schemaName;
     this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
+    this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
   }
 
   /** The target table's qualified name. */
@@ -58,6 +60,14 @@ export class PostgresLoadSql {
   rows_loaded bigint NOT NULL,
   run_id text NOT NULL,
   loaded_at timestamptz NOT NULL DEFAULT now()
+)`,
+      `CREATE TABLE IF NOT EXISTS ${this.failures} (
+  run_id text NOT NULL,
+  table_name text NOT NULL,
+  code text NOT NULL,
+  message text NOT NULL,
+  file_keys text[] NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now()
 )`,
     ];
     for (const table of tables) {
@@ -129,6 +139,32 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
 
   releaseSavepoint(): string {
     return 'RELEASE SAVEPOINT ferry_direct_copy';
+  }
+
+  /** Records a rolled-back batch (outside its transaction): `$1` run, `$2` table, `$3` code, `$4` message, `$5` keys. */
+  insertFailure(): string {
+    return `INSERT INTO ${this.failures} (run_id, table_name, code, message, file_keys) VALUES ($1, $2, $3, $4, $5::text[])`;
+  }
+
+  /** Per table: files and rows loaded, and the last load time. */
+  manifestTotals(): string {
+    return `SELECT table_name, count(*)::bigint AS files, sum(rows_loaded)::bigint AS rows, to_char(max(loaded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS last_loaded_at
+FROM ${this.manifest} GROUP BY table_name ORDER BY table_name`;
+  }
+
+  /** Per table and date partition (`parsed/<table>/<date>/…`), files and rows loaded; newest `$1` days. */
+  manifestByDay(): string {
+    return `SELECT table_name, date, files, rows FROM (
+  SELECT table_name, split_part(file_key, '/', 2 + (table_name <> 'source_counts')::int) AS date, count(*)::bigint AS files, sum(rows_loaded)::bigint AS rows,
+    row_number() OVER (PARTITION BY table_name ORDER BY split_part(file_key, '/', 2 + (table_name <> 'source_counts')::int) DESC) AS n
+  FROM ${this.manifest} GROUP BY 1, 2
+) d WHERE n <= $1 ORDER BY table_name, date DESC`;
+  }
+
+  /** The latest failure per table. */
+  latestFailures(): string {
+    return `SELECT DISTINCT ON (table_name) table_name, run_id, code, message, file_keys, to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS failed_at
+FROM ${this.failures} ORDER BY table_name, failed_at DESC`;
   }
 
   /** One manifest row per file, from parallel arrays `$1..$6`. */

@@ -15,13 +15,16 @@ export async function startAdminSocket(path: string, warehouse: Warehouse, logge
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let sql = '';
+      let params: unknown[] | undefined;
       try {
-        sql = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown }).sql ?? '');
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sql?: unknown; params?: unknown };
+        sql = String(body.sql ?? '');
+        params = Array.isArray(body.params) ? body.params : undefined;
       } catch {
         sql = '';
       }
       warehouse
-        .query(sql)
+        .query(sql, params)
         .then((rows) => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ rows }));
@@ -47,21 +50,21 @@ export async function startAdminSocket(path: string, warehouse: Warehouse, logge
 }
 
 /** Sends one query to a running pipeline's admin socket; `undefined` when nothing listens there. */
-export function queryAdminSocket(path: string, sql: string): Promise<Row[] | undefined> {
+export function queryAdminSocket(path: string, sql: string, params?: readonly unknown[]): Promise<Row[] | undefined> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: path, method: 'POST', path: '/query', headers: { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rows?: Row[]; error?: string };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rows?: Row[]; error?: string; code?: string };
         if (res.statusCode === 200) resolve(body.rows ?? []);
-        else reject(new Error(body.error ?? `query failed with status ${res.statusCode}`));
+        else reject(Object.assign(new Error(body.error ?? `query failed with status ${res.statusCode}`), { code: body.code }));
       });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(undefined);
       else reject(err);
     });
-    req.end(JSON.stringify({ sql }));
+    req.end(JSON.stringify({ sql, params }));
   });
 }

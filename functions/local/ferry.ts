@@ -2,6 +2,8 @@
 import { readConfig, settings, type FerryConfig } from '../../core/config.js';
 import { ConfigError, FerryError } from '../../core/errors.js';
 import { runLoad } from '../../core/loader/load-run.js';
+import { loadStatus, type LoadStatus } from '../../core/loader/load-status.js';
+import { datesBetween } from '../../core/loader/load-window.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../core/support/json-logger.js';
@@ -18,7 +20,12 @@ const usage = `ferry — event pipeline (collector → object storage → parser
 Usage:
   ferry serve                 run the whole pipeline locally (same as npm start)
   ferry query "<sql>" [--json] run SQL on the configured warehouse and print the rows
-  ferry load                  run one load of parsed files into the warehouse now
+  ferry load                  run one load of parsed files into the warehouse now (every partition)
+  ferry load --from DATE --to DATE
+                              load (again, idempotently) the date partitions in a range, with progress
+  ferry status [--json] [--older-than SECONDS]
+                              unloaded parsed files older than SECONDS (default 600), last load,
+                              rows per table per day, latest failure with its file keys
   ferry put <file> <key>      store a file (a server log) in the local store, e.g. under logs/nginx/;
                               a running serve parses and loads it at its next load tick
   ferry help                  this text
@@ -81,15 +88,96 @@ async function query(config: FerryConfig, sql: string): Promise<Row[]> {
   return withWarehouse(config, (warehouse) => warehouse.query(sql));
 }
 
-async function loadOnce(config: FerryConfig): Promise<void> {
+function flagValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new FerryError('usage', `${name} needs a value`);
+  return value;
+}
+
+/** A progress line with an ETA, redrawn in place on a terminal; silent otherwise. */
+function progressReporter(total: number): (done: number, rows: number) => void {
+  const started = Date.now();
+  return (done, rows) => {
+    if (!process.stderr.isTTY || total === 0) return;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : 0;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} files, ${rows.toLocaleString('en')} rows, ETA ${eta}s `);
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+async function loadOnce(config: FerryConfig, args: string[]): Promise<void> {
   const logger = createJsonLogger({ level: config.logLevel });
   const store = new FsBlobStore(localPaths(config.dataDir).store);
   const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
+  if (!config.databaseUrl && (await queryAdminSocket(localPaths(config.dataDir).socket, 'SELECT 1')) !== undefined) {
+    throw new FerryError('usage', 'ferry serve owns the embedded warehouse and loads every FERRY_LOAD_INTERVAL_S; stop it to run a load or backfill here');
+  }
+  const from = flagValue(args, '--from');
+  const to = flagValue(args, '--to') ?? from;
+  let dates: string[] | undefined;
+  if (from !== undefined && to !== undefined) {
+    try {
+      dates = datesBetween(from, to);
+    } catch (err) {
+      throw new FerryError('usage', (err as Error).message);
+    }
+  } else if (args.includes('--to')) throw new FerryError('usage', '--to needs --from');
+  // Count the files in range first so the progress bar has a total (the manifest makes re-runs no-ops).
+  let total = 0;
+  for (const table of tables) {
+    for (const prefix of dates ? dates.map((d) => `parsed/${table.name}/${d}/`) : [`parsed/${table.name}/`]) for await (const _ of store.list(prefix)) total++;
+  }
+  const report = progressReporter(total);
+  let done = 0;
+  let rows = 0;
   const result = await withWarehouse(config, (warehouse) =>
-    runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}` }),
+    runLoad({
+      store, warehouse, logger, tables, schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}`,
+      ...(dates ? { dates } : {}),
+      onBatch: (batch) => {
+        if (batch.table === 'source_counts') return;
+        done += batch.files;
+        rows += batch.rows;
+        report(done, rows);
+      },
+    }),
   );
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (result.tables.some((t) => t.error)) process.exitCode = 1;
+}
+
+function formatStatus(status: LoadStatus): string {
+  const lines = [`ferry status at ${status.generated_at}`];
+  lines.push(status.unloaded.length === 0 ? `unloaded: none (pending, younger: ${status.pending})` : `unloaded (older than the threshold): ${status.unloaded.length}; pending: ${status.pending}`);
+  for (const u of status.unloaded.slice(0, 20)) lines.push(`  ${u.key}  (${u.age_s} s old)`);
+  if (status.unloaded.length > 20) lines.push(`  … and ${status.unloaded.length - 20} more (--json lists all)`);
+  for (const t of status.tables) {
+    lines.push(`${t.table}: ${t.files} files, ${t.rows.toLocaleString('en')} rows, last load ${t.last_loaded_at ?? 'never'}`);
+    for (const d of t.days) lines.push(`  ${d.date}  ${d.files} files  ${d.rows.toLocaleString('en')} rows`);
+    if (t.latest_failure) lines.push(`  latest failure ${t.latest_failure.failed_at} (${t.latest_failure.code}): ${t.latest_failure.message}\n    files: ${t.latest_failure.keys.join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function status(config: FerryConfig, args: string[]): Promise<void> {
+  const olderThanS = Number(flagValue(args, '--older-than') ?? '600');
+  if (!Number.isInteger(olderThanS) || olderThanS < 0) throw new FerryError('usage', '--older-than takes whole seconds');
+  const store = new FsBlobStore(localPaths(config.dataDir).store);
+  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
+  const build = (warehouse: Pick<Warehouse, 'query'>) => loadStatus({ store, warehouse, schema: config.warehouseSchema, tables, now: new Date(), olderThanS });
+  let report: LoadStatus | undefined;
+  // While serve owns the embedded warehouse, the report's queries go through its admin socket.
+  const socket = localPaths(config.dataDir).socket;
+  if (!config.databaseUrl && (await queryAdminSocket(socket, 'SELECT 1')) !== undefined) {
+    report = await build({ query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]) => ((await queryAdminSocket(socket, sql, params)) ?? []) as R[] });
+  } else report = await withWarehouse(config, build);
+  process.stdout.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  if (report.unloaded.length > 0 || report.tables.some((t) => t.latest_failure && (!t.last_loaded_at || t.latest_failure.failed_at > t.last_loaded_at))) process.exitCode = 1;
 }
 
 /** Stores a file atomically (temp file, fsync, rename), so a running serve never reads half of it. */
@@ -124,7 +212,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'load':
-      return loadOnce(config);
+      return loadOnce(config, rest);
+    case 'status':
+      return status(config, rest);
     case 'put':
       return putFile(config, rest);
     default:

@@ -7,6 +7,7 @@ import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
 import type { FerryConfig } from '../../core/config.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
+import { lookbackDates } from '../../core/loader/load-window.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
 import { parseObject } from '../../core/parser/parse-object.js';
@@ -99,7 +100,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const loadNow = async (): Promise<LoadResult> => {
     while (loading) await loading.catch(() => undefined);
     const runId = `local-${clock.now().toISOString()}-${++runs}`;
-    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId });
+    const dates = config.loadLookbackDays === 0 ? undefined : lookbackDates(clock.now(), config.loadLookbackDays);
+    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId, ...(dates ? { dates } : {}) });
     try {
       return await loading;
     } finally {

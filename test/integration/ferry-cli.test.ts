@@ -96,18 +96,35 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(async () => (stdout.includes('collecting on') ? true : undefined), 'serve to start');
 
-    const put = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/2026/11/23/api-1.log'], env);
+    // The README's example key: no date in it, so the partition is the day it was stored.
+    const put = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/api-1.log'], env);
     expect(put.status).toBe(0);
-    expect(JSON.parse(put.stdout)).toMatchObject({ key: 'logs/nginx/2026/11/23/api-1.log' });
+    expect(JSON.parse(put.stdout)).toMatchObject({ key: 'logs/nginx/api-1.log' });
     await waitFor(async () => {
       const q = ferry(['query', 'select count(*)::int as n from ferry.api_requests', '--json'], env);
       return q.status === 0 && JSON.parse(q.stdout)[0].n === 12 ? true : undefined;
     }, 'the log rows to be loaded');
+    // While serve runs, status goes through its admin socket: everything loaded, nothing failed.
+    await waitFor(async () => {
+      const st = ferry(['status', '--json', '--older-than', '0'], env);
+      const report = JSON.parse(st.stdout) as { unloaded: unknown[]; tables: { table: string; rows: number }[] };
+      return st.status === 0 && report.unloaded.length === 0 && report.tables.find((t) => t.table === 'source_counts')!.rows === 1 ? report : undefined;
+    }, 'status to show everything loaded');
+    const text = ferry(['status'], env);
+    expect(text.stdout).toMatch(/^api_requests: 1 files, 12 rows, last load \d{4}-/m);
+    // The embedded warehouse has one owner: a backfill waits until serve is stopped.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(ferry(['load', '--from', today], env).stderr).toContain('ferry serve owns the embedded warehouse');
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    // A backfill over the day re-runs idempotently.
+    const backfill = ferry(['load', '--from', today, '--to', today], env);
+    expect(backfill.status, backfill.stderr).toBe(0);
+    expect(JSON.parse(backfill.stdout).tables.every((t: { files: number }) => t.files === 0)).toBe(true);
+    expect(ferry(['load', '--from', today, '--to', '2000-01-01'], env).stderr).toContain('is before --from');
     const nowhere = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
     expect(nowhere.status).toBe(1);
     expect(nowhere.stderr).toContain('no rules file handles uploads/x.log');
-    child.kill('SIGTERM');
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
 
     const bad = join(dataDir, 'bad.yml');
     await (await import('node:fs/promises')).writeFile(bad, 'source: x\nprefix: logs/x/\ndialects: [nginx_combined]\nrules:\n  - match_method: GET\n    tabel: y\n');

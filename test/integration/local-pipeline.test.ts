@@ -101,7 +101,9 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     try {
       expect(await postTrack(pipeline.url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
       // What `ferry put` or a log shipper does: an atomic put from outside, so no in-process notification.
-      await new FsBlobStore(localPaths(dataDir).store).put('logs/nginx/2026/11/23/api-1.log.gz', gzipSync(fixtureBytes('logs/api-nginx.log')));
+      // Dated by today, as shippers name logs: older partitions are outside the timer's look-back window.
+      const today = new Date().toISOString().slice(0, 10);
+      await new FsBlobStore(localPaths(dataDir).store).put(`logs/nginx/${today.replaceAll('-', '/')}/api-1.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
       const count = async (table: string) => {
         try {
           const [row] = await pipeline.warehouse.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".${table}`);
@@ -129,7 +131,7 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
         `SELECT source, date, lines::int, accepted::int, ignored::int, rejected::int, ignored_by, rows FROM "${schema}".source_counts WHERE source = 'api_nginx'`,
       );
       expect(quality).toEqual([{
-        source: 'api_nginx', date: '2026-11-23', lines: 23, accepted: 12, ignored: 8, rejected: 3,
+        source: 'api_nginx', date: today, lines: 23, accepted: 12, ignored: 8, rejected: 3,
         ignored_by: { blank: 1, filtered: 0, rule: 5, unmatched: 2 }, rows: { api_requests: 12 },
       }]);
     } finally {

@@ -1,0 +1,92 @@
+import type { TableDefinition } from '../model/table-definition.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Warehouse } from '../ports/warehouse.js';
+import { PostgresLoadSql } from './postgres-sql.js';
+import { sourceCountsTable, summariesPrefix } from './source-counts.js';
+
+/** SQLSTATE of a missing table: nothing was ever loaded into this schema. */
+const undefinedTable = '42P01';
+
+/** A `ferry status` report, Snowplow-style: the store listing minus the manifest, plus load health. */
+export interface LoadStatus {
+  generated_at: string;
+  /** Parsed files not in the manifest and older than the threshold: loads that are late or stuck. */
+  unloaded: { table: string; key: string; age_s: number }[];
+  /** Parsed files not yet loaded but younger than the threshold (normal in-flight work). */
+  pending: number;
+  tables: {
+    table: string;
+    files: number;
+    rows: number;
+    last_loaded_at: string | null;
+    /** Newest date partitions first. */
+    days: { date: string; files: number; rows: number }[];
+    latest_failure: { run_id: string; code: string; message: string; keys: string[]; failed_at: string } | null;
+  }[];
+}
+
+/** What `loadStatus` reads. Only queries: it never changes the warehouse. */
+export interface LoadStatusOptions {
+  store: BlobStore;
+  warehouse: Pick<Warehouse, 'query'>;
+  schema: string;
+  tables: readonly TableDefinition[];
+  now: Date;
+  /** Unloaded files younger than this many seconds are counted as pending, not reported. */
+  olderThanS: number;
+  /** Date partitions per table in `days` (default 7). */
+  days?: number;
+}
+
+async function tolerateMissing<T>(query: Promise<T[]>): Promise<T[]> {
+  try {
+    return await query;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === undefinedTable) return [];
+    throw err;
+  }
+}
+
+/**
+ * Builds the status report: every parsed file (and summary) in the store that the manifest does
+ * not list, with its age; per table the files, rows and last load, rows per date partition, and
+ * the latest rolled-back batch with its file keys.
+ */
+export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus> {
+  const sql = new PostgresLoadSql(options.schema);
+  const all = [...options.tables, sourceCountsTable];
+  const report: LoadStatus = { generated_at: options.now.toISOString(), unloaded: [], pending: 0, tables: [] };
+  for (const table of all) {
+    const prefix = table === sourceCountsTable ? summariesPrefix : `parsed/${table.name}/`;
+    const listed: { key: string; lastModified: Date }[] = [];
+    for await (const info of options.store.list(prefix)) if (info.key.endsWith('.csv.gz') || info.key.endsWith('.json')) listed.push(info);
+    for (let i = 0; i < listed.length; i += 1000) {
+      const chunk = listed.slice(i, i + 1000);
+      const loaded = new Set((await tolerateMissing(options.warehouse.query<{ file_key: string }>(sql.loadedKeys(), [chunk.map((c) => c.key)]))).map((r) => r.file_key));
+      for (const info of chunk) {
+        if (loaded.has(info.key)) continue;
+        const age = Math.round((options.now.getTime() - info.lastModified.getTime()) / 1000);
+        if (age >= options.olderThanS) report.unloaded.push({ table: table.name, key: info.key, age_s: age });
+        else report.pending++;
+      }
+    }
+  }
+  const totals = await tolerateMissing(options.warehouse.query<{ table_name: string; files: string; rows: string; last_loaded_at: string }>(sql.manifestTotals()));
+  const days = await tolerateMissing(options.warehouse.query<{ table_name: string; date: string; files: string; rows: string }>(sql.manifestByDay(), [options.days ?? 7]));
+  const failures = await tolerateMissing(
+    options.warehouse.query<{ table_name: string; run_id: string; code: string; message: string; file_keys: string[]; failed_at: string }>(sql.latestFailures()),
+  );
+  for (const table of all) {
+    const total = totals.find((t) => t.table_name === table.name);
+    const failure = failures.find((f) => f.table_name === table.name);
+    report.tables.push({
+      table: table.name,
+      files: Number(total?.files ?? 0),
+      rows: Number(total?.rows ?? 0),
+      last_loaded_at: total?.last_loaded_at ?? null,
+      days: days.filter((d) => d.table_name === table.name).map((d) => ({ date: d.date, files: Number(d.files), rows: Number(d.rows) })),
+      latest_failure: failure ? { run_id: failure.run_id, code: failure.code, message: failure.message, keys: failure.file_keys, failed_at: failure.failed_at } : null,
+    });
+  }
+  return report;
+}
