@@ -59,7 +59,7 @@ interface DueFile {
 interface FileSource {
   prefix: string;
   accept(info: BlobInfo): boolean;
-  expectedRows(info: BlobInfo): number;
+  expectedRows(info: BlobInfo, store: BlobStore): Promise<number>;
   /** The file as CSV; the caller destroys it. */
   open(store: BlobStore, key: string): Promise<Readable>;
 }
@@ -69,7 +69,8 @@ function parsedFiles(table: TableDefinition): FileSource {
   return {
     prefix: `parsed/${table.name}/`,
     accept: (info) => info.key.endsWith('.csv.gz'),
-    expectedRows,
+    // S3 does not list metadata; then the count comes from a head of the (due) file.
+    expectedRows: async (info, store) => expectedRows(info.metadata[parsedMetadata.rows] === undefined ? await store.head(info.key) : info),
     // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
     open: async (store, key) => pipeline(await store.get(key), createGunzip(), () => {}),
   };
@@ -79,7 +80,7 @@ function parsedFiles(table: TableDefinition): FileSource {
 const summaryFiles: FileSource = {
   prefix: summariesPrefix,
   accept: (info) => info.key.endsWith('.json'),
-  expectedRows: () => 1,
+  expectedRows: async () => 1,
   open: async (store, key) => {
     const chunks: Buffer[] = [];
     for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
@@ -193,7 +194,8 @@ async function loadTable(options: LoadOptions, sql: PostgresLoadSql, table: Tabl
         if (!lock?.locked) return 'locked' as const;
         // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
         const again = new Set((await tx.query<{ file_key: string }>(sql.loadedKeys(), [keys])).map((r) => r.file_key));
-        const files = due.filter((d) => !again.has(d.key)).map((d) => ({ key: d.key, etag: d.etag, expectedRows: source.expectedRows(d) }));
+        const files: DueFile[] = [];
+        for (const d of due) if (!again.has(d.key)) files.push({ key: d.key, etag: d.etag, expectedRows: await source.expectedRows(d, options.store) });
         if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
         return { files: files.length, ...(await loadBatch(tx, sql, options, table, source, files)) };
       });

@@ -30,7 +30,8 @@ export type BlobBody = Uint8Array | Readable;
  * one contract suite (`test/support/blob-store-contract.ts`):
  * - `put` is atomic: readers see the whole new object or the old one, never a part;
  * - `get`/`head` of a missing key throw `NotFoundError`;
- * - `list` yields every key under `prefix` in ascending UTF-8 byte order, paging internally.
+ * - `list` yields every key under `prefix` in ascending UTF-8 byte order, paging internally;
+ *   its entries' `metadata` may be empty (S3 does not list metadata) — `head` always has it.
  */
 export interface BlobStore {
   put(key: string, body: BlobBody, metadata?: BlobMetadata): Promise<BlobInfo>;
