@@ -83,6 +83,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_BATCH_WINDOW_MS', default: '20', description: 'Group commit: longest a request waits for others to share its write.' },
   { env: 'FERRY_BATCH_MAX_BYTES', default: '4194304', description: 'Group commit: a batch this large is written at once.' },
   { env: 'FERRY_MAX_PENDING_BYTES', default: '67108864', description: 'Memory bound for accepted-but-unstored events; above it requests get 503.' },
+  { env: 'FERRY_S3_BUCKET', default: undefined, description: 'AWS only: the data bucket (raw/, logs/, parsed/, …); required by the Lambda handlers.' },
+  { env: 'FERRY_S3_ENDPOINT', default: undefined, description: 'AWS only: an S3-compatible endpoint instead of AWS (path-style), e.g. an emulator.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
   { env: 'FERRY_MAX_LINE_BYTES', default: '1048576', description: 'Longest input line the parser reads; longer lines are rejected with a reason.' },

@@ -1,0 +1,84 @@
+import type { APIGatewayProxyEventV2, S3Event, ScheduledEvent } from 'aws-lambda';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
+import { handler as httpHandler } from '../../functions/aws/http.js';
+import { handler as loadHandler } from '../../functions/aws/load.js';
+import { handler as parseHandler } from '../../functions/aws/parse.js';
+import { resetAwsHost } from '../../functions/aws/aws-host.js';
+import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
+import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+import { startS3 } from '../support/storage-emulators.js';
+import { collect } from '../support/streams.js';
+
+/** The captured S3 notification's first record, pointed at an object that exists. */
+function s3Event(objects: { key: string; etag: string; size: number }[]): S3Event {
+  const template = fixtureJson<S3Event>('aws/s3-object-created.json').Records[0]!;
+  return {
+    Records: objects.map((o) => ({
+      ...template,
+      s3: { ...template.s3, object: { ...template.s3.object, key: encodeURIComponent(o.key).replaceAll('%2F', '/').replaceAll('%20', '+'), eTag: o.etag, size: o.size } },
+    })),
+  };
+}
+
+const context = { getRemainingTimeInMillis: () => 300_000 };
+
+describe('AWS handlers against s3rver and PostgreSQL', () => {
+  let s3: Awaited<ReturnType<typeof startS3>>;
+  let store: S3BlobStore;
+  const schema = uniqueSchema('aws');
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    s3 = await startS3();
+    const { bucket, config } = await s3.fresh();
+    store = new S3BlobStore({ bucket, client: config });
+    Object.assign(process.env, {
+      FERRY_S3_BUCKET: bucket, FERRY_S3_ENDPOINT: config!.endpoint as string, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error',
+    });
+    await resetAwsHost();
+  }, 60_000);
+  afterAll(async () => {
+    process.env = saved;
+    await resetAwsHost();
+    store?.client.destroy();
+    await s3?.stop();
+    await dropSchema(schema);
+  });
+
+  it('collects, parses on notification (duplicates skipped), and loads on schedule', async () => {
+    const health = await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-health.json'));
+    expect(health).toMatchObject({ statusCode: 200, body: '{"up":true}' });
+    expect(await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json'))).toMatchObject({ statusCode: 200, body: '{"stored":2}' });
+    expect(await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-gzip.json'))).toMatchObject({ statusCode: 200, body: '{"stored":2}' });
+    const invalid = await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-invalid.json'));
+    expect(invalid.statusCode).toBe(400);
+    expect(JSON.parse(invalid.body!)).toEqual({ error: expect.stringContaining('client_id') });
+
+    // A log shipper's upload, named with a space, a plus and UTF-8, as S3 then encodes it.
+    const today = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
+    const inputs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
+    expect(inputs).toHaveLength(3);
+    const event = s3Event(inputs.map((i) => ({ key: i.key, etag: i.etag, size: i.size })));
+    const first = await parseHandler(event, context);
+    expect(first).toMatchObject({ skipped: [], ignored: [], failed: [] });
+    expect(first.parsed).toHaveLength(3);
+    // The same notification again (S3 delivers at least once): nothing is redone.
+    const again = await parseHandler(event, context);
+    expect(again.parsed).toEqual([]);
+    expect(again.skipped).toHaveLength(3);
+
+    const load = await loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() });
+    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 3]]);
+    // The client re-sent the same batch gzip'd: stored once (two files, two rows).
+    expect(load.tables[0]).toMatchObject({ files: 2, rowsCopied: 4 });
+  });
+
+  it('fails the invocation for an input that cannot be parsed, so Lambda retries it', async () => {
+    await store.put('logs/nginx/broken.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
+    const info = await store.head('logs/nginx/broken.log.gz');
+    await expect(parseHandler(s3Event([{ key: info.key, etag: info.etag, size: info.size }]), context)).rejects.toThrow(/parse failed for logs\/nginx\/broken\.log\.gz/);
+  });
+});
