@@ -10,6 +10,8 @@ const entries = [
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
   { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
+  // The Azure Functions app: one bundle; the host provides @azure/functions-core.
+  { in: 'functions/azure/index.ts', out: 'dist/azure/index.js', external: ['@azure/functions-core'] },
 ];
 
 await Promise.all(
@@ -23,6 +25,7 @@ await Promise.all(
       format: 'esm',
       sourcemap: true,
       packages: entry.external === 'packages' ? 'external' : undefined,
+      external: Array.isArray(entry.external) ? entry.external : undefined,
       logLevel: 'warning',
     }),
   ),

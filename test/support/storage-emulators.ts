@@ -96,7 +96,7 @@ async function waitForPort(port: number, child: ChildProcess, name: string, log:
 }
 
 /** Starts Azurite (blob service only, in memory, no telemetry) as a child process. */
-export async function startAzurite(): Promise<Emulator<ContainerClient>> {
+export async function startAzurite(): Promise<Emulator<ContainerClient> & { connection: string }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -106,6 +106,7 @@ export async function startAzurite(): Promise<Emulator<ContainerClient>> {
   await waitForPort(port, child, 'azurite', capture(child));
   const connection = `DefaultEndpointsProtocol=http;AccountName=${azuriteAccount};AccountKey=${azuriteKey};BlobEndpoint=http://127.0.0.1:${port}/${azuriteAccount};`;
   return {
+    connection,
     async fresh() {
       const container = new ContainerClient(connection, `ferry-${randomBytes(4).toString('hex')}`);
       await container.create();

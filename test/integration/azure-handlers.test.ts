@@ -1,0 +1,71 @@
+import { HttpRequest, InvocationContext, type EventGridEvent, type HttpRequestInit, type Timer } from '@azure/functions';
+import type { ContainerClient } from '@azure/storage-blob';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
+import { resetAzureHost } from '../../functions/azure/azure-host.js';
+import { httpHandler } from '../../functions/azure/http.js';
+import { loadHandler } from '../../functions/azure/load.js';
+import { parseHandler } from '../../functions/azure/parse.js';
+import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
+import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+import { startAzurite } from '../support/storage-emulators.js';
+import { collect } from '../support/streams.js';
+
+/** The captured BlobCreated event, pointed at a blob that exists in Azurite. */
+function blobCreated(container: ContainerClient, key: string, etag: string): EventGridEvent {
+  const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
+  const url = `${container.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return { ...event, subject: `/blobServices/default/containers/${container.containerName}/blobs/${key}`, data: { ...(event.data as object), url, eTag: `"${etag}"` } };
+}
+
+describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
+  let azurite: Awaited<ReturnType<typeof startAzurite>>;
+  let container: ContainerClient;
+  let store: AzureBlobStore;
+  const schema = uniqueSchema('azure');
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    container = await azurite.fresh();
+    store = new AzureBlobStore({ container });
+    Object.assign(process.env, {
+      FERRY_AZURE_STORAGE_CONNECTION_STRING: azurite.connection, FERRY_AZURE_CONTAINER: container.containerName,
+      DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error',
+    });
+    resetAzureHost();
+  }, 60_000);
+  afterAll(async () => {
+    process.env = saved;
+    resetAzureHost();
+    await azurite?.stop();
+    await dropSchema(schema);
+  });
+
+  it('collects, parses on Event Grid events (duplicates skipped), and loads on the timer', async () => {
+    const init = fixtureJson<HttpRequestInit>('azure/http-track-request.json');
+    const track = await httpHandler(new HttpRequest({ ...init, body: { bytes: fixtureBytes('collections/ios-two-events.json') } }));
+    expect(track).toMatchObject({ status: 200, body: '{"stored":2}' });
+    const health = await httpHandler(new HttpRequest({ method: 'GET', url: 'https://ferry-app.azurewebsites.net/api/health' }));
+    expect(health).toMatchObject({ status: 200, body: '{"up":true}' });
+    const bad = await httpHandler(new HttpRequest({ ...init, body: { string: '{"device_id": "d"}' } }));
+    expect(bad.status).toBe(400);
+
+    const today = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
+    const blobs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
+    expect(blobs).toHaveLength(2);
+    const context = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
+    for (const blob of blobs) {
+      const result = await parseHandler(blobCreated(container, blob.key, blob.etag), context());
+      expect(result).toMatchObject({ parsed: [blob.key], failed: [] });
+      // Event Grid delivers at least once: the same event again changes nothing.
+      expect(await parseHandler(blobCreated(container, blob.key, blob.etag), context())).toMatchObject({ parsed: [], skipped: [blob.key] });
+    }
+
+    const load = await loadHandler(fixtureJson<Timer>('azure/timer.json'), context());
+    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 2]]);
+    const events = await store.list('parsed/events/');
+    expect((await collect(events)).length).toBe(1);
+  });
+});

@@ -1,0 +1,47 @@
+import { HttpRequest, type EventGridEvent, type HttpRequestInit } from '@azure/functions';
+import { describe, expect, it } from 'vitest';
+import { fromAzureHttpRequest, toAzureHttpResponse, withoutPort } from '../../functions/azure/azure-http.js';
+import { fromEventGridBlobCreated } from '../../functions/azure/event-grid.js';
+import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
+
+describe('fromAzureHttpRequest', () => {
+  it('reads method, path, lower-cased headers, the body bytes and the client address without its port', async () => {
+    const init = fixtureJson<HttpRequestInit>('azure/http-track-request.json');
+    const body = fixtureBytes('collections/ios-two-events.json');
+    const message = await fromAzureHttpRequest(new HttpRequest({ ...init, headers: { ...init.headers, 'X-Hamustro-Time': '1795428000' }, body: { bytes: body } }));
+    expect(message).toMatchObject({ method: 'POST', path: '/api/v1/track', remoteAddress: '93.184.216.34' });
+    expect(message.headers['x-hamustro-time']).toBe('1795428000');
+    expect(Buffer.from(message.body)).toEqual(body);
+  });
+
+  it.each([
+    ['93.184.216.34:52345', '93.184.216.34'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['2001:db8::1', '2001:db8::1'],
+    [' 10.0.0.1 ', '10.0.0.1'],
+  ])('strips the port from %s', (input, expected) => {
+    expect(withoutPort(input)).toBe(expected);
+  });
+
+  it('answers with status, headers and body', () => {
+    expect(toAzureHttpResponse({ status: 413, headers: { 'content-type': 'application/json' }, body: '{"error":"x"}' })).toEqual({ status: 413, headers: { 'content-type': 'application/json' }, body: '{"error":"x"}' });
+  });
+});
+
+describe('fromEventGridBlobCreated', () => {
+  const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
+
+  it('takes the key from the blob URL and the ETag without quotes', () => {
+    expect(fromEventGridBlobCreated(event, 'ferry')).toEqual({ key: 'raw/events/2026/11/23/10/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', etag: '0x8DCFE1A2B3C4D5E' });
+  });
+
+  it('decodes percent-encoded segments and reads emulator URLs with the account first', () => {
+    const data = { ...(event.data as object), url: 'http://127.0.0.1:10000/devstoreaccount1/ferry/logs/nginx/api%201%2Bcaf%C3%A9.log.gz' };
+    expect(fromEventGridBlobCreated({ ...event, data }, 'ferry')?.key).toBe('logs/nginx/api 1+café.log.gz');
+  });
+
+  it('ignores other event types and other containers', () => {
+    expect(fromEventGridBlobCreated({ ...event, eventType: 'Microsoft.Storage.BlobDeleted' }, 'ferry')).toBeUndefined();
+    expect(fromEventGridBlobCreated(event, 'other')).toBeUndefined();
+  });
+});
