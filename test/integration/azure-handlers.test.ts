@@ -33,11 +33,11 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
       FERRY_AZURE_STORAGE_CONNECTION_STRING: azurite.connection, FERRY_AZURE_CONTAINER: container.containerName,
       DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error',
     });
-    resetAzureHost();
+    await resetAzureHost();
   }, 60_000);
   afterAll(async () => {
     process.env = saved;
-    resetAzureHost();
+    await resetAzureHost();
     await azurite?.stop();
     await dropSchema(schema);
   });
