@@ -2,6 +2,10 @@ import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
 import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
+import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
+import { lookbackDates } from '../../core/loader/load-window.js';
+import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
+import type { ParseInput } from '../../core/parser/parse-object.js';
 import type { TableDefinition } from '../../core/model/table-definition.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables, type RuleSet } from '../../core/parser/rules/rule-set.js';
@@ -60,4 +64,37 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
       return current?.catch(() => undefined);
     },
   };
+}
+
+/**
+ * One timed load over the look-back window ending `now`, as both clouds' timers run it. A table
+ * that failed fails the invocation, so the platform shows and retries it (loads are idempotent).
+ */
+export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
+  const days = host.config.loadLookbackDays;
+  const result = await runLoad({
+    store: host.store,
+    warehouse: host.warehouse(),
+    logger: host.logger,
+    tables: host.tables,
+    schema: host.config.warehouseSchema,
+    runId,
+    ...(days === 0 ? {} : { dates: lookbackDates(now, days) }),
+  });
+  const failed = result.tables.filter((t) => t.error);
+  if (failed.length > 0) throw new Error(`load failed for ${failed.map((t) => `${t.table}: ${t.error!.message}`).join('; ')}`);
+  return result;
+}
+
+/**
+ * Parses the inputs of one blob-created notification. A failed input fails the invocation, so
+ * the platform redelivers it; inputs already summarised are skipped then.
+ */
+export async function notifiedParse(host: CloudHost<BlobStore>, inputs: readonly ParseInput[], remainingMs?: () => number): Promise<ParseInputsResult> {
+  const result = await parseInputs(
+    { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes, ...(remainingMs ? { remainingMs } : {}) },
+    inputs,
+  );
+  if (result.failed.length > 0) throw new Error(`parse failed for ${result.failed.map((f) => `${f.key} (${f.code}: ${f.message})`).join('; ')}`);
+  return result;
 }
