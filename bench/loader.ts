@@ -17,7 +17,7 @@ import pg from 'pg';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { PgWarehouse } from '../core/adapters/pg-warehouse.js';
 import { runLoad } from '../core/loader/load-run.js';
-import { PostgresLoadSql } from '../core/loader/postgres-sql.js';
+import { PostgresDialect } from '../core/loader/dialects/postgres.js';
 import { eventTable } from '../core/model/event-table.js';
 import { encodeCsvRow } from '../core/parser/csv.js';
 import { silentLogger } from '../core/support/json-logger.js';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     for (const schema of ['bench_ferry', 'bench_psql']) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 
     // The limit: psql's \copy of the same files into an identical table (same DDL, primary key).
-    for (const statement of new PostgresLoadSql('bench_psql').createSchema([eventTable])) await client.query(statement);
+    for (const statement of new PostgresDialect('bench_psql').createSchema([eventTable])) await client.query(statement);
     const columns = eventTable.columns.map((c) => `"${c.name}"`).join(', ');
     const listFile = join(dir, 'files.txt');
     await writeFile(listFile, files.join('\n'));

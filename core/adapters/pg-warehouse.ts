@@ -2,7 +2,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
+import type { CopyTarget, Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
 
 // Timestamps come back as their UTC text, not as Dates shifted into the local time zone.
 const rawText = (value: string) => value;
@@ -18,15 +18,23 @@ function transactionOn(client: pg.PoolClient): WarehouseTransaction {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       return (await client.query<R>(sql, params as unknown[] | undefined)).rows;
     },
-    async copyCsv(table: string, columns: readonly string[], csv: Readable): Promise<number> {
-      const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+    async execute(sql: string, params?: readonly unknown[]): Promise<number> {
+      return (await client.query(sql, params as unknown[] | undefined)).rowCount ?? 0;
+    },
+    async copyCsv(target: CopyTarget, csv: Readable): Promise<number> {
+      const columns = target.columns.map((c) => c.quoted).join(', ');
+      const stream = client.query(copyFrom(`COPY ${target.table} (${columns}) FROM STDIN WITH (FORMAT csv)`));
       await pipeline(csv, stream);
       return stream.rowCount;
     },
   };
 }
 
-/** `Warehouse` on PostgreSQL via `pg`, bulk-loading with `COPY … FROM STDIN` (pg-copy-streams). */
+/**
+ * `Warehouse` on PostgreSQL via `pg`, bulk-loading with `COPY … FROM STDIN` (pg-copy-streams).
+ * Also the Redshift adapter: Redshift speaks the same protocol, and its dialect loads with a
+ * server-side `COPY … FROM 's3://…'` instead of `copyCsv`.
+ */
 export class PgWarehouse implements Warehouse {
   readonly description: string;
   private readonly pool: pg.Pool;

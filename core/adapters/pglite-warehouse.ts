@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Readable } from 'node:stream';
-import type { Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
+import type { CopyTarget, Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
 
 const rawText = (value: string) => value;
 // Same value shapes as the `pg` adapter: timestamps as UTC text, bigint as decimal text.
@@ -17,10 +17,14 @@ function transactionOn(tx: Transaction): WarehouseTransaction {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       return (await tx.query<R>(sql, params as unknown[] | undefined)).rows;
     },
-    async copyCsv(table: string, columns: readonly string[], csv: Readable): Promise<number> {
+    async execute(sql: string, params?: readonly unknown[]): Promise<number> {
+      return (await tx.query(sql, params as unknown[] | undefined)).affectedRows ?? 0;
+    },
+    async copyCsv(target: CopyTarget, csv: Readable): Promise<number> {
       // PGlite reads COPY input from a Blob (`/dev/blob`), so one file is held in memory here.
       const blob = await toBlob(csv);
-      const result = await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob });
+      const columns = target.columns.map((c) => c.quoted).join(', ');
+      const result = await tx.query(`COPY ${target.table} (${columns}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob });
       return result.affectedRows ?? 0;
     },
   };

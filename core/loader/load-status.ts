@@ -1,11 +1,9 @@
 import type { TableDefinition } from '../model/table-definition.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Warehouse } from '../ports/warehouse.js';
-import { PostgresLoadSql } from './postgres-sql.js';
+import { PostgresDialect } from './dialects/postgres.js';
+import type { LoadDialect } from './load-dialect.js';
 import { sourceCountsTable, summariesPrefix } from './source-counts.js';
-
-/** SQLSTATE of a missing table: nothing was ever loaded into this schema. */
-const undefinedTable = '42P01';
 
 /** A `ferry status` report, Snowplow-style: the store listing minus the manifest, plus load health. */
 export interface LoadStatus {
@@ -30,6 +28,8 @@ export interface LoadStatusOptions {
   store: BlobStore;
   warehouse: Pick<Warehouse, 'query'>;
   schema: string;
+  /** How to speak to the warehouse; PostgreSQL (`schema`) when omitted. */
+  dialect?: LoadDialect;
   tables: readonly TableDefinition[];
   now: Date;
   /** Unloaded files younger than this many seconds are counted as pending, not reported. */
@@ -38,11 +38,12 @@ export interface LoadStatusOptions {
   days?: number;
 }
 
-async function tolerateMissing<T>(query: Promise<T[]>): Promise<T[]> {
+/** Nothing was ever loaded into this schema when its tables are missing: an empty answer. */
+async function tolerateMissing<T>(dialect: LoadDialect, query: Promise<T[]>): Promise<T[]> {
   try {
     return await query;
   } catch (err) {
-    if ((err as { code?: unknown }).code === undefinedTable) return [];
+    if (dialect.isMissingTable(err)) return [];
     throw err;
   }
 }
@@ -53,7 +54,7 @@ async function tolerateMissing<T>(query: Promise<T[]>): Promise<T[]> {
  * the latest rolled-back batch with its file keys.
  */
 export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus> {
-  const sql = new PostgresLoadSql(options.schema);
+  const dialect = options.dialect ?? new PostgresDialect(options.schema);
   const all = [...options.tables, sourceCountsTable];
   const report: LoadStatus = { generated_at: options.now.toISOString(), unloaded: [], pending: 0, tables: [] };
   for (const table of all) {
@@ -62,7 +63,7 @@ export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus
     for await (const info of options.store.list(prefix)) if (info.key.endsWith('.csv.gz') || info.key.endsWith('.json')) listed.push(info);
     for (let i = 0; i < listed.length; i += 1000) {
       const chunk = listed.slice(i, i + 1000);
-      const loaded = new Set((await tolerateMissing(options.warehouse.query<{ file_key: string }>(sql.loadedKeys(), [chunk.map((c) => c.key)]))).map((r) => r.file_key));
+      const loaded = new Set(await tolerateMissing(dialect, dialect.loadedKeys(options.warehouse, chunk.map((c) => c.key)).then((keys) => [...keys])));
       for (const info of chunk) {
         if (loaded.has(info.key)) continue;
         const age = Math.round((options.now.getTime() - info.lastModified.getTime()) / 1000);
@@ -71,20 +72,18 @@ export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus
       }
     }
   }
-  const totals = await tolerateMissing(options.warehouse.query<{ table_name: string; files: string; rows: string; last_loaded_at: string }>(sql.manifestTotals()));
-  const days = await tolerateMissing(options.warehouse.query<{ table_name: string; date: string; files: string; rows: string }>(sql.manifestByDay(), [options.days ?? 7]));
-  const failures = await tolerateMissing(
-    options.warehouse.query<{ table_name: string; run_id: string; code: string; message: string; file_keys: string[]; failed_at: string }>(sql.latestFailures()),
-  );
+  const totals = await tolerateMissing(dialect, dialect.manifestTotals(options.warehouse));
+  const days = await tolerateMissing(dialect, dialect.manifestByDay(options.warehouse, options.days ?? 7));
+  const failures = await tolerateMissing(dialect, dialect.latestFailures(options.warehouse));
   for (const table of all) {
     const total = totals.find((t) => t.table_name === table.name);
     const failure = failures.find((f) => f.table_name === table.name);
     report.tables.push({
       table: table.name,
-      files: Number(total?.files ?? 0),
-      rows: Number(total?.rows ?? 0),
+      files: total?.files ?? 0,
+      rows: total?.rows ?? 0,
       last_loaded_at: total?.last_loaded_at ?? null,
-      days: days.filter((d) => d.table_name === table.name).map((d) => ({ date: d.date, files: Number(d.files), rows: Number(d.rows) })),
+      days: days.filter((d) => d.table_name === table.name).map((d) => ({ date: d.date, files: d.files, rows: d.rows })),
       latest_failure: failure ? { run_id: failure.run_id, code: failure.code, message: failure.message, keys: failure.file_keys, failed_at: failure.failed_at } : null,
     });
   }

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
-import { PostgresLoadSql, quoteIdent } from '../../core/loader/postgres-sql.js';
+import { PostgresDialect } from '../../core/loader/dialects/postgres.js';
+import { quoteIdent } from '../../core/loader/sql-text.js';
 import { eventTable } from '../../core/model/event-table.js';
 
-describe('PostgresLoadSql', () => {
+describe('PostgresDialect', () => {
   it.each(['Ferry', 'a-b', 'x"; drop table y; --', '1abc', '', 'a'.repeat(64)])('refuses the identifier %j', (name) => {
     expect(() => quoteIdent(name)).toThrow(ConfigError);
-    expect(() => new PostgresLoadSql(name)).toThrow(ConfigError);
+    expect(() => new PostgresDialect(name)).toThrow(ConfigError);
   });
 
   it('names the config key of a bad schema', () => {
     try {
-      new PostgresLoadSql('Bad');
+      new PostgresDialect('Bad');
     } catch (err) {
       expect((err as ConfigError).problems[0]!.key).toBe('FERRY_WAREHOUSE_SCHEMA');
     }
@@ -19,12 +20,12 @@ describe('PostgresLoadSql', () => {
   });
 
   it('keys the load and DDL locks by schema so deployments sharing a database do not block each other', () => {
-    expect(new PostgresLoadSql('aws').tryLoadLock()).not.toBe(new PostgresLoadSql('azure').tryLoadLock());
-    expect(new PostgresLoadSql('aws').ddlLock()).not.toBe(new PostgresLoadSql('azure').ddlLock());
+    expect(new PostgresDialect('aws').tryLoadLock()).not.toBe(new PostgresDialect('azure').tryLoadLock());
+    expect(new PostgresDialect('aws').ddlLock()).not.toBe(new PostgresDialect('azure').ddlLock());
   });
 
   it('creates the events table keyed by (session, nr) and only ever adds columns', () => {
-    const statements = new PostgresLoadSql('ferry').createSchema([eventTable]);
+    const statements = new PostgresDialect('ferry').createSchema([eventTable]);
     expect(statements.join('\n')).not.toMatch(/DROP/i);
     const create = statements.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS "ferry"."events"'))!;
     expect(create).toContain('PRIMARY KEY ("session", "nr")');

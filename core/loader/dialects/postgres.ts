@@ -1,0 +1,269 @@
+import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
+import type { CopyTarget, Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
+import {
+  tableLocked,
+  toDays,
+  toFailures,
+  toTotals,
+  type BatchCopied,
+  type BatchInput,
+  type DueFile,
+  type LatestFailure,
+  type LoadDialect,
+  type LoadFailure,
+  type ManifestDay,
+  type ManifestTotal,
+  type Queryable,
+} from '../load-dialect.js';
+import { copyFilesFromClient } from '../client-copy.js';
+import { quoteIdent } from '../sql-text.js';
+
+const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', double: 'double precision', timestamp: 'timestamp', json: 'jsonb' };
+
+/** SQLSTATE of a duplicate key: the target already holds a row of this batch. */
+const uniqueViolation = '23505';
+/** SQLSTATE of a missing table. */
+const undefinedTable = '42P01';
+
+function sqlstateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * PostgreSQL (and embedded PGlite): client-streamed `COPY … FROM STDIN`, a transaction-scoped
+ * advisory lock per table, and a primary key on every table. Pure SQL builders plus the batch
+ * strategy; values always travel as parameters.
+ */
+export class PostgresDialect implements LoadDialect {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  readonly manifest: string;
+  readonly failures: string;
+  private readonly schemaName: string;
+
+  constructor(schemaName: string) {
+    this.schemaName = schemaName;
+    this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
+    this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
+    this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
+  }
+
+  /** The target table's qualified name. */
+  target(table: TableDefinition): string {
+    return `${this.schema}.${quoteIdent(table.name)}`;
+  }
+
+  /** The transaction-scoped staging table's name. */
+  staging(table: TableDefinition): string {
+    return quoteIdent(`ferry_staging_${table.name}`);
+  }
+
+  /** Quoted column list in table order. */
+  columns(table: TableDefinition): string[] {
+    return table.columns.map((c) => quoteIdent(c.name));
+  }
+
+  private copyTarget(table: TableDefinition, name: string): CopyTarget {
+    return { table: name, columns: table.columns.map((c) => ({ name: c.name, quoted: quoteIdent(c.name), type: c.type, required: c.required === true })) };
+  }
+
+  /** Blocking lock serializing schema changes between concurrent runs on this schema. */
+  ddlLock(): string {
+    return `SELECT pg_advisory_xact_lock(hashtext('ferry.ddl.${this.schemaName}'))`;
+  }
+
+  /** Idempotent DDL for the schema, the manifest and `tables`; new columns are added, none dropped. */
+  createSchema(tables: readonly TableDefinition[]): string[] {
+    const statements = [
+      `CREATE SCHEMA IF NOT EXISTS ${this.schema}`,
+      `CREATE TABLE IF NOT EXISTS ${this.manifest} (
+  file_key text PRIMARY KEY,
+  etag text NOT NULL,
+  table_name text NOT NULL,
+  rows_expected bigint NOT NULL,
+  rows_loaded bigint NOT NULL,
+  run_id text NOT NULL,
+  loaded_at timestamptz NOT NULL DEFAULT now()
+)`,
+      `CREATE TABLE IF NOT EXISTS ${this.failures} (
+  run_id text NOT NULL,
+  table_name text NOT NULL,
+  code text NOT NULL,
+  message text NOT NULL,
+  file_keys text[] NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now()
+)`,
+    ];
+    for (const table of tables) {
+      const columns = table.columns.map((c) => `  ${quoteIdent(c.name)} ${pgTypes[c.type]}${c.required ? ' NOT NULL' : ''}`);
+      const key = table.key.map((k) => quoteIdent(k)).join(', ');
+      statements.push(`CREATE TABLE IF NOT EXISTS ${this.target(table)} (\n${columns.join(',\n')},\n  PRIMARY KEY (${key})\n)`);
+      for (const c of table.columns) {
+        statements.push(`ALTER TABLE ${this.target(table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${pgTypes[c.type]}`);
+      }
+    }
+    return statements;
+  }
+
+  async ensureSchema(warehouse: Warehouse, tables: readonly TableDefinition[]): Promise<void> {
+    await warehouse.transaction(async (tx) => {
+      await tx.query(this.ddlLock());
+      for (const statement of this.createSchema(tables)) await tx.query(statement);
+    });
+  }
+
+  /**
+   * Non-blocking per-table load lock, released at commit/rollback; `$1` is the table name. The
+   * schema is part of the key so deployments sharing a database do not block each other.
+   */
+  tryLoadLock(): string {
+    return `SELECT pg_try_advisory_xact_lock(hashtext('ferry.load.${this.schemaName}.' || $1)) AS locked`;
+  }
+
+  async withTableLock<T>(warehouse: Warehouse, table: string, _runId: string, fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T | typeof tableLocked> {
+    return warehouse.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>(this.tryLoadLock(), [table]);
+      return lock?.locked ? fn(tx) : tableLocked;
+    });
+  }
+
+  /** Which of `$1::text[]` are already in the manifest. */
+  loadedKeysSql(): string {
+    return `SELECT file_key FROM ${this.manifest} WHERE file_key = ANY($1::text[])`;
+  }
+
+  async loadedKeys(q: Queryable, keys: readonly string[]): Promise<Set<string>> {
+    return new Set((await q.query<{ file_key: string }>(this.loadedKeysSql(), [keys])).map((r) => r.file_key));
+  }
+
+  /**
+   * Memory for this transaction's de-duplicating sort: the default 4 MB spills a large batch to
+   * disk. Transaction-scoped, so it never leaks into other work on a pooled connection.
+   */
+  sortMemory(): string {
+    return `SET LOCAL work_mem = '128MB'`;
+  }
+
+  /** Staging table shaped like the target, without its key, dropped at commit. */
+  createStaging(table: TableDefinition): string {
+    return `CREATE TEMP TABLE ${this.staging(table)} (LIKE ${this.target(table)} INCLUDING DEFAULTS) ON COMMIT DROP`;
+  }
+
+  /**
+   * De-duplicates staging on the table key (keeping the earliest `keepEarliest`) and inserts only
+   * rows whose key the target does not hold; returns `inserted`. NOT EXISTS rather than ON
+   * CONFLICT: speculative insertion costs half again as much on large batches, and the per-table
+   * load lock already keeps other loads out; the primary key still refuses anything else.
+   */
+  mergeStaging(table: TableDefinition): string {
+    const cols = this.columns(table).join(', ');
+    const keys = table.key.map((k) => quoteIdent(k));
+    const order = table.keepEarliest === undefined ? keys.join(', ') : `${keys.join(', ')}, ${quoteIdent(table.keepEarliest)}`;
+    return `WITH inserted AS (
+  INSERT INTO ${this.target(table)} (${cols})
+  SELECT DISTINCT ON (${keys.join(', ')}) ${cols} FROM ${this.staging(table)} s
+  WHERE NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})
+  ORDER BY ${order}
+  RETURNING 1
+)
+SELECT count(*)::bigint AS inserted FROM inserted`;
+  }
+
+  /** Marks where the fast path (COPY straight into the target) can be undone. */
+  savepoint(): string {
+    return 'SAVEPOINT ferry_direct_copy';
+  }
+
+  /** Undoes the fast path after the target refused a duplicate key. */
+  rollbackToSavepoint(): string {
+    return 'ROLLBACK TO SAVEPOINT ferry_direct_copy';
+  }
+
+  releaseSavepoint(): string {
+    return 'RELEASE SAVEPOINT ferry_direct_copy';
+  }
+
+  /**
+   * Fast path: COPY straight into the target under a savepoint — one pass, as fast as psql's
+   * \copy. The target's key refuses a row it already holds (a client's re-send), and only then
+   * is the savepoint rolled back and the batch loaded the careful way: into a staging table,
+   * de-duplicated keeping the earliest `keepEarliest`, inserted where the target lacks the key.
+   */
+  async loadBatch(batch: BatchInput): Promise<BatchCopied> {
+    const { tx, table } = batch;
+    await tx.query(this.sortMemory());
+    await tx.query(this.savepoint());
+    try {
+      const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.target(table)));
+      await tx.query(this.releaseSavepoint());
+      const total = perFile.reduce((a, b) => a + b, 0);
+      return { perFile, total, inserted: total };
+    } catch (err) {
+      if (sqlstateOf(err) !== uniqueViolation) throw err;
+      await tx.query(this.rollbackToSavepoint());
+      await tx.query(this.createStaging(table));
+      const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.staging(table)));
+      const [merged] = await tx.query<{ inserted: string | number }>(this.mergeStaging(table));
+      return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted: Number(merged?.inserted ?? 0) };
+    }
+  }
+
+  /** One manifest row per file, from parallel arrays `$1..$6`. */
+  insertManifest(): string {
+    return `INSERT INTO ${this.manifest} (file_key, etag, table_name, rows_expected, rows_loaded, run_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])`;
+  }
+
+  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void> {
+    await tx.query(this.insertManifest(), [
+      files.map((f) => f.key),
+      files.map((f) => f.etag),
+      files.map(() => table),
+      files.map((f) => f.expectedRows),
+      rowsLoaded,
+      files.map(() => runId),
+    ]);
+  }
+
+  /** Records a rolled-back batch (outside its transaction): `$1` run, `$2` table, `$3` code, `$4` message, `$5` keys. */
+  insertFailure(): string {
+    return `INSERT INTO ${this.failures} (run_id, table_name, code, message, file_keys) VALUES ($1, $2, $3, $4, $5::text[])`;
+  }
+
+  async recordFailure(q: Queryable, f: LoadFailure): Promise<void> {
+    await q.query(this.insertFailure(), [f.runId, f.table, f.code, f.message, f.keys]);
+  }
+
+  isMissingTable(err: unknown): boolean {
+    return sqlstateOf(err) === undefinedTable;
+  }
+
+  async manifestTotals(q: Queryable): Promise<ManifestTotal[]> {
+    return toTotals(
+      await q.query(`SELECT table_name, count(*)::bigint AS files, sum(rows_loaded)::bigint AS rows, to_char(max(loaded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS last_loaded_at
+FROM ${this.manifest} GROUP BY table_name ORDER BY table_name`),
+    );
+  }
+
+  /** Date partition of a manifest key: `parsed/<table>/<date>/…`, or `summaries/<date>/…`. */
+  async manifestByDay(q: Queryable, days: number): Promise<ManifestDay[]> {
+    return toDays(
+      await q.query(
+        `SELECT table_name, date, files, rows FROM (
+  SELECT table_name, split_part(file_key, '/', 2 + (table_name <> 'source_counts')::int) AS date, count(*)::bigint AS files, sum(rows_loaded)::bigint AS rows,
+    row_number() OVER (PARTITION BY table_name ORDER BY split_part(file_key, '/', 2 + (table_name <> 'source_counts')::int) DESC) AS n
+  FROM ${this.manifest} GROUP BY 1, 2
+) d WHERE n <= $1 ORDER BY table_name, date DESC`,
+        [days],
+      ),
+    );
+  }
+
+  async latestFailures(q: Queryable): Promise<LatestFailure[]> {
+    return toFailures(
+      await q.query(`SELECT DISTINCT ON (table_name) table_name, run_id, code, message, file_keys, to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS failed_at
+FROM ${this.failures} ORDER BY table_name, failed_at DESC`),
+    );
+  }
+}
