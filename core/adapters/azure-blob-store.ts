@@ -46,6 +46,11 @@ export class AzureBlobStore implements BlobStore {
     return this.head(key);
   }
 
+  /** The blob's URL (key percent-encoded by the SDK), as Synapse `COPY INTO` reads it. */
+  locate(key: string): string {
+    return this.container.getBlobClient(key).url;
+  }
+
   async get(key: string): Promise<Readable> {
     try {
       const response = await this.container.getBlobClient(key).download();

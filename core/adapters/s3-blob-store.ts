@@ -63,6 +63,11 @@ export class S3BlobStore implements BlobStore {
     return this.head(key);
   }
 
+  /** `s3://bucket/key`, as a Redshift COPY manifest lists it. */
+  locate(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
   async get(key: string): Promise<Readable> {
     try {
       const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));

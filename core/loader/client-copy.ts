@@ -1,4 +1,5 @@
 import type { CopyTarget } from '../ports/warehouse.js';
+import { readCsvRecords, type CsvRecord } from './csv-rows.js';
 import type { BatchInput } from './load-dialect.js';
 
 /**
@@ -16,4 +17,41 @@ export async function copyFilesFromClient(batch: BatchInput, target: CopyTarget)
     }
   }
   return copied;
+}
+
+/** A statement and its positional parameters. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * For warehouses without a client-side bulk path (Redshift, Synapse): sends each file's records
+ * as parameterised multi-row inserts of at most `rowsPerStatement`; returns the rows per file.
+ * Only for small inputs (parse summaries, one row each) — data files go server-side.
+ */
+export async function insertFilesFromClient(batch: BatchInput, rowsPerStatement: number, insert: (records: CsvRecord[]) => Statement): Promise<number[]> {
+  const inserted: number[] = [];
+  for (const file of batch.files) {
+    const csv = await batch.open(file.key);
+    let rows = 0;
+    try {
+      let pending: CsvRecord[] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const { sql, params } = insert(pending);
+        rows += await batch.tx.execute(sql, params);
+        pending = [];
+      };
+      for await (const record of readCsvRecords(csv, file.key)) {
+        pending.push(record);
+        if (pending.length >= rowsPerStatement) await flush();
+      }
+      await flush();
+    } finally {
+      csv.destroy();
+    }
+    inserted.push(rows);
+  }
+  return inserted;
 }

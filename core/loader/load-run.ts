@@ -125,8 +125,6 @@ function reconcile(table: TableDefinition, files: readonly DueFile[], copied: Ba
   return files.map((f) => f.expectedRows);
 }
 
-let batchCounter = 0;
-
 async function loadTable(options: LoadOptions, dialect: LoadDialect, table: TableDefinition, source: FileSource): Promise<TableLoadResult> {
   const result: TableLoadResult = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
   const listed: BlobInfo[] = [];
@@ -154,7 +152,7 @@ async function loadTable(options: LoadOptions, dialect: LoadDialect, table: Tabl
           storedCsv: source.storedCsv,
           store: options.store,
           runId: options.runId,
-          batchId: `${table.name}-${++batchCounter}`,
+          batchId: `${table.name}-${start / maxFiles + 1}`,
         });
         const rowsLoaded = reconcile(table, files, copied);
         await dialect.recordManifest(tx, table.name, files, rowsLoaded, options.runId);

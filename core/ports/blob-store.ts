@@ -39,6 +39,11 @@ export interface BlobStore {
   head(key: string): Promise<BlobInfo>;
   list(prefix: string, options?: ListOptions): AsyncIterable<BlobInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * The address a warehouse reads this object by, for server-side bulk loads (`s3://bucket/key`,
+   * `https://account.blob.core.windows.net/container/key`). Absent on the filesystem store.
+   */
+  locate?(key: string): string;
 }
 
 /** A "blob created" notification: the local stand-in for S3 notifications and Event Grid. */

@@ -1,0 +1,92 @@
+import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
+import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
+import { copyFilesFromClient } from '../client-copy.js';
+import { tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
+import { bracketIdent, checkIdentifier } from '../sql-text.js';
+import { TsqlDialectBase } from './tsql.js';
+
+// A nonclustered key may be 1,700 bytes; NVARCHAR is 2 bytes a character.
+const keyBytes = 1700;
+
+/**
+ * Azure SQL Database: it cannot read gzip from storage, so Ferry streams each file through the
+ * client as a TDS bulk load (tedious `execBulkLoad`, rows never all in memory) into a `#temp`
+ * staging table; `sp_getapplock` (transaction-owned, no wait) is the per-table load lock; keys are
+ * real, enforced primary keys.
+ */
+export class AzureSqlDialect extends TsqlDialectBase implements LoadDialect {
+  readonly kind = 'azuresql' as const;
+
+  protected columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string {
+    switch (type) {
+      case 'text': {
+        if (!isKey) return 'NVARCHAR(MAX)';
+        const keyColumns = table.columns.filter((c) => table.key.includes(c.name));
+        const fixed = keyColumns.filter((c) => c.type !== 'text').length * 8;
+        const texts = keyColumns.filter((c) => c.type === 'text').length;
+        return `NVARCHAR(${Math.floor((keyBytes - fixed) / 2 / texts)})`;
+      }
+      case 'json':
+        return 'NVARCHAR(MAX)';
+      case 'bigint':
+        return 'BIGINT';
+      case 'double':
+        return 'FLOAT';
+      case 'timestamp':
+        return 'DATETIME2(3)';
+    }
+  }
+
+  private staging(table: TableDefinition): string {
+    return `#${checkIdentifier(`ferry_staging_${table.name}`)}`;
+  }
+
+  /** DDL in order; each statement creates only what is missing. */
+  createStatements(tables: readonly TableDefinition[]): string[] {
+    const statements = [
+      this.createSchemaStatement(),
+      this.createTableIfMissing(this.manifest, [...this.manifestColumns(), '  CONSTRAINT [pk_load_manifest] PRIMARY KEY NONCLUSTERED ([file_key])']),
+      this.createTableIfMissing(this.failures, this.failureColumns()),
+    ];
+    for (const table of tables) {
+      const key = table.key.map((k) => bracketIdent(k)).join(', ');
+      statements.push(
+        this.createTableIfMissing(this.target(table), [...this.columnDefinitions(table, false), `  CONSTRAINT ${bracketIdent(`pk_${table.name}`)} PRIMARY KEY NONCLUSTERED (${key})`]),
+        ...this.addMissingColumns(table),
+      );
+    }
+    return statements;
+  }
+
+  /** Transaction-owned application lock; `@p1` names the resource, `@p2` the wait in ms (0: try). */
+  appLock(): string {
+    return `DECLARE @result INT;
+EXEC @result = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @p2;
+SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END AS locked`;
+  }
+
+  async ensureSchema(warehouse: Warehouse, tables: readonly TableDefinition[]): Promise<void> {
+    await warehouse.transaction(async (tx) => {
+      await tx.query(this.appLock(), [`ferry.ddl.${this.schemaName}`, -1]);
+      for (const statement of this.createStatements(tables)) await tx.query(statement);
+    });
+  }
+
+  async withTableLock<T>(warehouse: Warehouse, table: string, _runId: string, fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T | typeof tableLocked> {
+    return warehouse.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: number }>(this.appLock(), [`ferry.load.${this.schemaName}.${table}`, 0]);
+      return lock?.locked === 1 ? fn(tx) : tableLocked;
+    });
+  }
+
+  async loadBatch(batch: BatchInput): Promise<BatchCopied> {
+    const { tx, table } = batch;
+    const staging = this.staging(table);
+    await tx.query(`CREATE TABLE ${staging} (\n${this.columnDefinitions(table, true).join(',\n')}\n)`);
+    const perFile = await copyFilesFromClient(batch, this.copyTarget(table, staging));
+    const inserted = await tx.execute(this.insertNewRows(table, staging));
+    // A #temp table lives as long as the session, and pooled sessions outlive this batch.
+    await tx.query(`DROP TABLE ${staging}`);
+    return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted };
+  }
+}

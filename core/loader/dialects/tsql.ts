@@ -1,0 +1,200 @@
+import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
+import type { CopyTarget, WarehouseTransaction } from '../../ports/warehouse.js';
+import type { Statement } from '../client-copy.js';
+import type { CsvRecord } from '../csv-rows.js';
+import {
+  chunked,
+  toDays,
+  toFailures,
+  toTotals,
+  type DueFile,
+  type LatestFailure,
+  type LoadFailure,
+  type ManifestDay,
+  type ManifestTotal,
+  type Queryable,
+} from '../load-dialect.js';
+import { bracketIdent } from '../sql-text.js';
+
+/** SQL Server error number of "Invalid object name" (a missing table). */
+const invalidObjectName = 208;
+
+/** `@p1, @p2, …` — the adapter binds positional parameter i as `@p{i+1}`. */
+export function placeholders(count: number, offset = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `@p${offset + i + 1}`);
+}
+
+/**
+ * What the SQL Server family (Azure SQL Database, Synapse dedicated pools) shares: bracket
+ * quoting, `@pN` parameters, the manifest and failure tables, the `ROW_NUMBER()` de-duplication
+ * and the status queries. Subclasses choose types, staging, locking and the bulk path.
+ */
+export abstract class TsqlDialectBase {
+  protected readonly schemaName: string;
+  protected readonly schema: string;
+  protected readonly manifest: string;
+  protected readonly failures: string;
+
+  constructor(schemaName: string) {
+    this.schemaName = schemaName;
+    this.schema = bracketIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
+    this.manifest = `${this.schema}.${bracketIdent('load_manifest')}`;
+    this.failures = `${this.schema}.${bracketIdent('load_failures')}`;
+  }
+
+  /** SQL type of a column; key columns may need a bounded length. */
+  protected abstract columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string;
+
+  protected target(table: TableDefinition): string {
+    return `${this.schema}.${bracketIdent(table.name)}`;
+  }
+
+  protected columnList(table: TableDefinition): string {
+    return table.columns.map((c) => bracketIdent(c.name)).join(', ');
+  }
+
+  protected columnDefinitions(table: TableDefinition, nullable: boolean): string[] {
+    return table.columns.map((c) => `  ${bracketIdent(c.name)} ${this.columnType(c.type, table.key.includes(c.name), table)} ${!nullable && c.required ? 'NOT NULL' : 'NULL'}`);
+  }
+
+  protected copyTarget(table: TableDefinition, name: string): CopyTarget {
+    return {
+      table: name,
+      columns: table.columns.map((c) => ({ name: c.name, quoted: bracketIdent(c.name), type: c.type, required: c.required === true })),
+    };
+  }
+
+  /** Creates the schema when missing (CREATE SCHEMA must be alone in its batch, hence sp_executesql). */
+  protected createSchemaStatement(): string {
+    return `IF SCHEMA_ID(N'${this.schemaName}') IS NULL EXEC sp_executesql N'CREATE SCHEMA ${this.schema}'`;
+  }
+
+  /** `IF OBJECT_ID(…) IS NULL CREATE TABLE …` with the dialect's table options. */
+  protected createTableIfMissing(name: string, body: string[], options = ''): string {
+    return `IF OBJECT_ID(N'${name}', N'U') IS NULL CREATE TABLE ${name} (\n${body.join(',\n')}\n)${options}`;
+  }
+
+  /** The manifest and failure tables' columns. */
+  protected manifestColumns(): string[] {
+    return [
+      '  [file_key] NVARCHAR(800) NOT NULL',
+      '  [etag] NVARCHAR(256) NOT NULL',
+      '  [table_name] NVARCHAR(128) NOT NULL',
+      '  [rows_expected] BIGINT NOT NULL',
+      '  [rows_loaded] BIGINT NOT NULL',
+      '  [run_id] NVARCHAR(256) NOT NULL',
+      '  [loaded_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
+    ];
+  }
+
+  protected failureColumns(): string[] {
+    return [
+      '  [run_id] NVARCHAR(256) NOT NULL',
+      '  [table_name] NVARCHAR(128) NOT NULL',
+      '  [code] NVARCHAR(64) NOT NULL',
+      '  [message] NVARCHAR(4000) NOT NULL',
+      '  [file_keys] NVARCHAR(MAX) NOT NULL',
+      '  [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
+    ];
+  }
+
+  /** Adds each column the table lacks; new columns are nullable, none is ever dropped. */
+  protected addMissingColumns(table: TableDefinition): string[] {
+    const name = this.target(table);
+    return table.columns.map(
+      (c) => `IF COL_LENGTH(N'${name}', N'${c.name}') IS NULL ALTER TABLE ${name} ADD ${bracketIdent(c.name)} ${this.columnType(c.type, table.key.includes(c.name), table)} NULL`,
+    );
+  }
+
+  async loadedKeys(q: Queryable, keys: readonly string[]): Promise<Set<string>> {
+    const loaded = new Set<string>();
+    // SQL Server takes at most 2,100 parameters per request.
+    for (const chunk of chunked(keys, 1000)) {
+      const sql = `SELECT file_key FROM ${this.manifest} WHERE file_key IN (${placeholders(chunk.length).join(', ')})`;
+      for (const row of await q.query<{ file_key: string }>(sql, chunk)) loaded.add(row.file_key);
+    }
+    return loaded;
+  }
+
+  /**
+   * Multi-row insert as `SELECT … UNION ALL SELECT …`: Synapse has no multi-row VALUES, and one
+   * form for the family keeps one code path.
+   */
+  protected insertRows(into: string, columns: string, rows: readonly (readonly unknown[])[]): Statement {
+    const width = rows[0]?.length ?? 0;
+    const selects = rows.map((_, r) => `SELECT ${placeholders(width, r * width).join(', ')}`);
+    return { sql: `INSERT INTO ${into} (${columns})\n${selects.join('\nUNION ALL ')}`, params: rows.flat() };
+  }
+
+  /** Records as parameterised inserts into `into` (parse summaries on warehouses without a client bulk path). */
+  protected insertRecords(into: string, table: TableDefinition): (records: CsvRecord[]) => Statement {
+    return (records) => this.insertRows(into, this.columnList(table), records);
+  }
+
+  /** Keeps one row per key (the earliest `keepEarliest`) from `staging` and inserts those the target lacks. */
+  protected insertNewRows(table: TableDefinition, staging: string): string {
+    const cols = this.columnList(table);
+    const keys = table.key.map((k) => bracketIdent(k));
+    const order = table.keepEarliest === undefined ? keys.join(', ') : bracketIdent(table.keepEarliest);
+    return `INSERT INTO ${this.target(table)} (${cols})
+SELECT ${cols} FROM (
+  SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${order}) AS ferry_rank
+  FROM ${staging}
+) s
+WHERE s.ferry_rank = 1
+  AND NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})`;
+  }
+
+  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void> {
+    const rows = files.map((f, i) => [f.key, f.etag, table, f.expectedRows, rowsLoaded[i], runId]);
+    // 6 parameters a row: 300 rows stay under the 2,100-parameter limit.
+    for (const chunk of chunked(rows, 300)) {
+      const { sql, params } = this.insertRows(this.manifest, 'file_key, etag, table_name, rows_expected, rows_loaded, run_id', chunk);
+      await tx.query(sql, params);
+    }
+  }
+
+  async recordFailure(q: Queryable, f: LoadFailure): Promise<void> {
+    await q.query(`INSERT INTO ${this.failures} (run_id, table_name, code, message, file_keys) VALUES (@p1, @p2, @p3, @p4, @p5)`, [
+      f.runId,
+      f.table,
+      f.code,
+      f.message.slice(0, 4000),
+      JSON.stringify(f.keys),
+    ]);
+  }
+
+  isMissingTable(err: unknown): boolean {
+    return (err as { number?: unknown } | null)?.number === invalidObjectName;
+  }
+
+  async manifestTotals(q: Queryable): Promise<ManifestTotal[]> {
+    return toTotals(
+      await q.query(`SELECT table_name, COUNT_BIG(*) AS files, SUM(rows_loaded) AS [rows], CONVERT(VARCHAR(19), MAX(loaded_at), 126) + 'Z' AS last_loaded_at
+FROM ${this.manifest} GROUP BY table_name ORDER BY table_name`),
+    );
+  }
+
+  /** The date partition sits at a fixed place: `parsed/<table>/YYYY-MM-DD/…` or `summaries/YYYY-MM-DD/…`. */
+  async manifestByDay(q: Queryable, days: number): Promise<ManifestDay[]> {
+    const date = `SUBSTRING(file_key, CASE WHEN table_name = N'source_counts' THEN 11 ELSE LEN(table_name) + 9 END, 10)`;
+    return toDays(
+      await q.query(
+        `SELECT table_name, [date], files, [rows] FROM (
+  SELECT table_name, [date], files, [rows], ROW_NUMBER() OVER (PARTITION BY table_name ORDER BY [date] DESC) AS n
+  FROM (SELECT table_name, ${date} AS [date], COUNT_BIG(*) AS files, SUM(rows_loaded) AS [rows] FROM ${this.manifest} GROUP BY table_name, ${date}) g
+) d WHERE n <= @p1 ORDER BY table_name, [date] DESC`,
+        [days],
+      ),
+    );
+  }
+
+  async latestFailures(q: Queryable): Promise<LatestFailure[]> {
+    return toFailures(
+      await q.query(`SELECT table_name, run_id, code, message, file_keys, CONVERT(VARCHAR(19), failed_at, 126) + 'Z' AS failed_at FROM (
+  SELECT table_name, run_id, code, message, file_keys, failed_at, ROW_NUMBER() OVER (PARTITION BY table_name ORDER BY failed_at DESC) AS n
+  FROM ${this.failures}
+) f WHERE n = 1 ORDER BY table_name`),
+    );
+  }
+}
