@@ -1,6 +1,7 @@
 import type { CollectorSettings } from './collector/collector.js';
 import type { SignatureMode } from './collector/signature.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { warehouseKinds, type WarehouseKind } from './loader/load-dialect.js';
 import type { LogLevel } from './ports/logger.js';
 
 /** Ferry's configuration, read once from the environment at start-up. */
@@ -17,10 +18,21 @@ export interface FerryConfig {
   databaseUrl: string | undefined;
   /** Warehouse schema for Ferry's tables and manifest. */
   warehouseSchema: string;
+  /** Which warehouse `DATABASE_URL` points at, and what its bulk path needs. */
+  warehouse: WarehouseSettings;
   logLevel: LogLevel;
   /** Collector protocol, limits and group-commit settings. */
   collector: CollectorSettings;
   parser: ParserSettings;
+}
+
+/** The warehouse's kind and the settings of its bulk path. */
+export interface WarehouseSettings {
+  kind: WarehouseKind;
+  /** Redshift: role it assumes to read the S3 objects. */
+  redshiftIamRole?: string;
+  /** Redshift: the bucket's region when it differs from the cluster's. */
+  redshiftRegion?: string;
 }
 
 /** How the parser reads inputs. */
@@ -68,7 +80,10 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_DATA_DIR', default: './data', description: 'Local object store and embedded warehouse directory.' },
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
   { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
-  { env: 'DATABASE_URL', default: undefined, description: 'PostgreSQL connection URL; unset = embedded PostgreSQL (PGlite) under the data dir.' },
+  { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse; ?authentication=default for managed identity); unset = embedded PostgreSQL (PGlite) under the data dir.' },
+  { env: 'FERRY_WAREHOUSE', default: 'postgres, or azuresql for a sqlserver:// URL', description: 'postgres, redshift, azuresql or synapse: the warehouse dialect DATABASE_URL speaks.' },
+  { env: 'FERRY_REDSHIFT_IAM_ROLE', default: undefined, description: 'Redshift only: ARN of the IAM role COPY assumes to read parsed files from FERRY_S3_BUCKET (required).' },
+  { env: 'FERRY_REDSHIFT_REGION', default: undefined, description: "Redshift only: the bucket's region, when it differs from the cluster's." },
   { env: 'FERRY_WAREHOUSE_SCHEMA', default: 'ferry', description: 'Warehouse schema for the tables and the load manifest.' },
   { env: 'FERRY_LOG_LEVEL', default: 'info', description: 'debug, info, warn or error; logs are JSON lines on stderr.' },
   { env: 'FERRY_SHARED_SECRET', default: undefined, description: 'Hamustro shared secret for request signatures (never logged).' },
@@ -115,6 +130,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     loadLookbackDays: integer(env, 'FERRY_LOAD_LOOKBACK_DAYS', 7, 0, 3660, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
+    warehouse: readWarehouseSettings(env, problems),
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),
     collector: readCollectorSettings(env, problems),
     parser: {
@@ -123,21 +139,47 @@ export function readConfig(env: Env = process.env): FerryConfig {
       maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
     },
   };
-  if (config.databaseUrl !== undefined) {
-    try {
-      const url = new URL(config.databaseUrl);
-      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-        problems.push({ key: 'DATABASE_URL', reason: `must be a postgres:// or postgresql:// URL, got "${url.protocol}"` });
-      }
-    } catch {
-      problems.push({ key: 'DATABASE_URL', reason: 'is not a valid URL' });
-    }
-  }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {
     problems.push({ key: 'FERRY_WAREHOUSE_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.warehouseSchema}"` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const postgresSchemes = ['postgres:', 'postgresql:'];
+const sqlServerSchemes = ['sqlserver:', 'mssql:'];
+
+/** The warehouse kind (explicit, or from the URL's scheme) and the settings its dialect requires. */
+function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSettings {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  let scheme: string | undefined;
+  if (databaseUrl !== undefined) {
+    try {
+      scheme = new URL(databaseUrl).protocol;
+    } catch {
+      problems.push({ key: 'DATABASE_URL', reason: 'is not a valid URL' });
+    }
+  }
+  const inferred: WarehouseKind = scheme !== undefined && sqlServerSchemes.includes(scheme) ? 'azuresql' : 'postgres';
+  const kind = oneOf(env, 'FERRY_WAREHOUSE', warehouseKinds, inferred, problems);
+  const schemes = kind === 'azuresql' || kind === 'synapse' ? sqlServerSchemes : postgresSchemes;
+  if (scheme !== undefined && !schemes.includes(scheme)) {
+    problems.push({ key: 'DATABASE_URL', reason: `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL for FERRY_WAREHOUSE=${kind}, got "${scheme}"` });
+  }
+  if (databaseUrl === undefined && kind !== 'postgres') problems.push({ key: 'DATABASE_URL', reason: `is required for FERRY_WAREHOUSE=${kind} (only PostgreSQL has an embedded default)` });
+  const settings: WarehouseSettings = { kind };
+  if (kind === 'redshift') {
+    const role = env.FERRY_REDSHIFT_IAM_ROLE?.trim();
+    if (!role) problems.push({ key: 'FERRY_REDSHIFT_IAM_ROLE', reason: 'is required for FERRY_WAREHOUSE=redshift (the role COPY assumes to read S3)' });
+    else settings.redshiftIamRole = role;
+    if (!env.FERRY_S3_BUCKET?.trim()) problems.push({ key: 'FERRY_S3_BUCKET', reason: 'is required for FERRY_WAREHOUSE=redshift: Redshift loads the parsed files from S3' });
+    const region = env.FERRY_REDSHIFT_REGION?.trim();
+    if (region) settings.redshiftRegion = region;
+  }
+  if (kind === 'synapse' && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim()) {
+    problems.push({ key: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', reason: 'is required for FERRY_WAREHOUSE=synapse: Synapse loads the parsed files from Blob Storage' });
+  }
+  return settings;
 }
 
 function readCollectorSettings(env: Env, problems: ConfigProblem[]): CollectorSettings {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readConfig, settings, type FerryConfig } from '../../core/config.js';
 import { ConfigError, FerryError } from '../../core/errors.js';
+import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad } from '../../core/loader/load-run.js';
 import { loadStatus, type LoadStatus } from '../../core/loader/load-status.js';
 import { datesBetween } from '../../core/loader/load-window.js';
@@ -137,7 +138,7 @@ async function loadOnce(config: FerryConfig, args: string[]): Promise<void> {
   let rows = 0;
   const result = await withWarehouse(config, (warehouse) =>
     runLoad({
-      store, warehouse, logger, tables, schema: config.warehouseSchema, runId: `cli-${new Date().toISOString()}`,
+      store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId: `cli-${new Date().toISOString()}`,
       ...(dates ? { dates } : {}),
       onBatch: (batch) => {
         if (batch.table === 'source_counts') return;
@@ -169,7 +170,7 @@ async function status(config: FerryConfig, args: string[]): Promise<void> {
   if (!Number.isInteger(olderThanS) || olderThanS < 0) throw new FerryError('usage', '--older-than takes whole seconds');
   const store = new FsBlobStore(localPaths(config.dataDir).store);
   const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
-  const build = (warehouse: Pick<Warehouse, 'query'>) => loadStatus({ store, warehouse, schema: config.warehouseSchema, tables, now: new Date(), olderThanS });
+  const build = (warehouse: Pick<Warehouse, 'query'>) => loadStatus({ store, warehouse, schema: config.warehouseSchema, dialect: dialectFor(config), tables, now: new Date(), olderThanS });
   let report: LoadStatus | undefined;
   // While serve owns the embedded warehouse, the report's queries go through its admin socket.
   const socket = localPaths(config.dataDir).socket;

@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
 import type { FerryConfig } from '../../core/config.js';
+import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
@@ -15,7 +15,9 @@ import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
 import type { Logger } from '../../core/ports/logger.js';
+import { ConfigError } from '../../core/errors.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
+import { openWarehouseAt } from '../shared/open-warehouse.js';
 import { errorFields } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
@@ -42,9 +44,14 @@ export function localPaths(dataDir: string) {
   return { root, store: join(root, 'store'), warehouse: join(root, 'warehouse'), socket: join(root, 'ferry.sock') };
 }
 
-/** Opens the configured warehouse: PostgreSQL when `DATABASE_URL` is set, else embedded. */
+/** Opens the configured warehouse: the one `DATABASE_URL` names, else embedded PostgreSQL. */
 export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
-  if (config.databaseUrl) return new PgWarehouse(config.databaseUrl);
+  const kind = config.warehouse.kind;
+  if (kind === 'redshift' || kind === 'synapse') {
+    // Their COPY reads parsed files from the cloud store; the local runner's store is a directory.
+    throw new ConfigError([{ key: 'FERRY_WAREHOUSE', reason: `${kind} loads from cloud storage, which the local runner does not use; deploy to ${kind === 'redshift' ? 'AWS' : 'Azure'} for it` }]);
+  }
+  if (config.databaseUrl) return openWarehouseAt(config, config.databaseUrl);
   return PgliteWarehouse.open(localPaths(config.dataDir).warehouse);
 }
 
@@ -101,7 +108,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     while (loading) await loading.catch(() => undefined);
     const runId = `local-${clock.now().toISOString()}-${++runs}`;
     const dates = config.loadLookbackDays === 0 ? undefined : lookbackDates(clock.now(), config.loadLookbackDays);
-    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, runId, ...(dates ? { dates } : {}) });
+    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId, ...(dates ? { dates } : {}) });
     try {
       return await loading;
     } finally {

@@ -1,7 +1,7 @@
-import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
 import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
+import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
@@ -15,6 +15,7 @@ import type { Logger } from '../../core/ports/logger.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { createJsonLogger } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { openWarehouseAt } from './open-warehouse.js';
 
 /** What a cloud function instance builds once and reuses across invocations, over its store. */
 export interface CloudHost<S extends BlobStore> {
@@ -44,7 +45,7 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
     collector: () => (collector ??= new Collector({ store, clock: systemClock, ids: timeSortableIds, logger, ...config.collector })),
     warehouse: () => {
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
-      return (warehouse ??= new PgWarehouse(config.databaseUrl, { max: 2 }));
+      return (warehouse ??= openWarehouseAt(config, config.databaseUrl, { max: 2 }));
     },
   };
 }
@@ -78,6 +79,7 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
     logger: host.logger,
     tables: host.tables,
     schema: host.config.warehouseSchema,
+    dialect: dialectFor(host.config),
     runId,
     ...(days === 0 ? {} : { dates: lookbackDates(now, days) }),
   });

@@ -49,8 +49,26 @@ describe('readConfig', () => {
     [{ FERRY_SIGNATURE: 'sometimes', FERRY_SHARED_SECRET: 'x' }, ['FERRY_SIGNATURE']],
     [{ FERRY_MASK_IP: 'maybe' }, ['FERRY_MASK_IP']],
     [{ FERRY_REPLAY_WINDOW_S: '-5' }, ['FERRY_REPLAY_WINDOW_S']],
+    [{ FERRY_WAREHOUSE: 'snowflake' }, ['FERRY_WAREHOUSE']],
+    [{ FERRY_WAREHOUSE: 'redshift' }, ['DATABASE_URL', 'FERRY_REDSHIFT_IAM_ROLE', 'FERRY_S3_BUCKET']],
+    [{ FERRY_WAREHOUSE: 'redshift', DATABASE_URL: 'postgres://u@cluster:5439/dev', FERRY_S3_BUCKET: 'b' }, ['FERRY_REDSHIFT_IAM_ROLE']],
+    [{ FERRY_WAREHOUSE: 'azuresql', DATABASE_URL: 'postgres://u@h/d' }, ['DATABASE_URL']],
+    [{ FERRY_WAREHOUSE: 'synapse', DATABASE_URL: 'sqlserver://ws.sql.azuresynapse.net/pool?authentication=default' }, ['FERRY_AZURE_STORAGE_CONNECTION_STRING']],
+    [{ FERRY_WAREHOUSE: 'postgres', DATABASE_URL: 'sqlserver://h/d' }, ['DATABASE_URL']],
   ])('names the bad key in %j', (env, keys) => {
     expect(problemsOf(env)).toEqual(keys);
+  });
+
+  it.each([
+    [{}, { kind: 'postgres' }],
+    [{ DATABASE_URL: 'postgresql://u@h/d' }, { kind: 'postgres' }],
+    [{ DATABASE_URL: 'sqlserver://srv.database.windows.net/ferry?authentication=default' }, { kind: 'azuresql' }],
+    [
+      { FERRY_WAREHOUSE: 'redshift', DATABASE_URL: 'postgres://u:p@c.redshift.amazonaws.com:5439/dev', FERRY_S3_BUCKET: 'b', FERRY_REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/load', FERRY_REDSHIFT_REGION: 'eu-west-1' },
+      { kind: 'redshift', redshiftIamRole: 'arn:aws:iam::123456789012:role/load', redshiftRegion: 'eu-west-1' },
+    ],
+  ])('reads the warehouse kind from %j', (env, warehouse) => {
+    expect(readConfig(env).warehouse).toEqual(warehouse);
   });
 
   it('requires signatures by default once a secret is set', () => {
