@@ -80,8 +80,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_DATA_DIR', default: './data', description: 'Local object store and embedded warehouse directory.' },
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
   { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
-  { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse; ?authentication=default for managed identity); unset = embedded PostgreSQL (PGlite) under the data dir.' },
-  { env: 'FERRY_WAREHOUSE', default: 'postgres, or azuresql for a sqlserver:// URL', description: 'postgres, redshift, azuresql or synapse: the warehouse dialect DATABASE_URL speaks.' },
+  { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse, Fabric; ?authentication=default for managed identity); unset = embedded PostgreSQL (PGlite) under the data dir.' },
+  { env: 'FERRY_WAREHOUSE', default: 'postgres, or azuresql for a sqlserver:// URL', description: 'postgres, redshift, azuresql, synapse or fabric: the warehouse dialect DATABASE_URL speaks.' },
   { env: 'FERRY_REDSHIFT_IAM_ROLE', default: undefined, description: 'Redshift only: ARN of the IAM role COPY assumes to read parsed files from FERRY_S3_BUCKET (required).' },
   { env: 'FERRY_REDSHIFT_REGION', default: undefined, description: "Redshift only: the bucket's region, when it differs from the cluster's." },
   { env: 'FERRY_WAREHOUSE_SCHEMA', default: 'ferry', description: 'Warehouse schema for the tables and the load manifest.' },
@@ -162,7 +162,7 @@ function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSe
   }
   const inferred: WarehouseKind = scheme !== undefined && sqlServerSchemes.includes(scheme) ? 'azuresql' : 'postgres';
   const kind = oneOf(env, 'FERRY_WAREHOUSE', warehouseKinds, inferred, problems);
-  const schemes = kind === 'azuresql' || kind === 'synapse' ? sqlServerSchemes : postgresSchemes;
+  const schemes = kind === 'azuresql' || kind === 'synapse' || kind === 'fabric' ? sqlServerSchemes : postgresSchemes;
   if (scheme !== undefined && !schemes.includes(scheme)) {
     problems.push({ key: 'DATABASE_URL', reason: `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL for FERRY_WAREHOUSE=${kind}, got "${scheme}"` });
   }
@@ -176,8 +176,8 @@ function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSe
     const region = env.FERRY_REDSHIFT_REGION?.trim();
     if (region) settings.redshiftRegion = region;
   }
-  if (kind === 'synapse' && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim()) {
-    problems.push({ key: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', reason: 'is required for FERRY_WAREHOUSE=synapse: Synapse loads the parsed files from Blob Storage' });
+  if ((kind === 'synapse' || kind === 'fabric') && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim()) {
+    problems.push({ key: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', reason: `is required for FERRY_WAREHOUSE=${kind}: it loads the parsed files from Blob Storage` });
   }
   return settings;
 }

@@ -4,10 +4,10 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
 
 /** The warehouses Ferry loads into. `postgres` also serves the embedded PGlite. */
-export type WarehouseKind = 'postgres' | 'redshift' | 'azuresql' | 'synapse';
+export type WarehouseKind = 'postgres' | 'redshift' | 'azuresql' | 'synapse' | 'fabric';
 
 /** Every warehouse kind, for validating configuration. */
-export const warehouseKinds: readonly WarehouseKind[] = ['postgres', 'redshift', 'azuresql', 'synapse'];
+export const warehouseKinds: readonly WarehouseKind[] = ['postgres', 'redshift', 'azuresql', 'synapse', 'fabric'];
 
 /** Something statements can run on: the warehouse itself or an open transaction. */
 export type Queryable = Pick<Warehouse, 'query'>;

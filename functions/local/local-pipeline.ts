@@ -47,7 +47,7 @@ export function localPaths(dataDir: string) {
 /** Opens the configured warehouse: the one `DATABASE_URL` names, else embedded PostgreSQL. */
 export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
   const kind = config.warehouse.kind;
-  if (kind === 'redshift' || kind === 'synapse') {
+  if (kind === 'redshift' || kind === 'synapse' || kind === 'fabric') {
     // Their COPY reads parsed files from the cloud store; the local runner's store is a directory.
     throw new ConfigError([{ key: 'FERRY_WAREHOUSE', reason: `${kind} loads from cloud storage, which the local runner does not use; deploy to ${kind === 'redshift' ? 'AWS' : 'Azure'} for it` }]);
   }

@@ -11,6 +11,7 @@ export function openWarehouseAt(config: FerryConfig, databaseUrl: string, option
       return new PgWarehouse(databaseUrl, options);
     case 'azuresql':
     case 'synapse':
+    case 'fabric':
       return new TediousWarehouse(connectionConfigFromUrl(databaseUrl));
   }
 }

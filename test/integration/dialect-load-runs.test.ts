@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { AzureSqlDialect } from '../../core/loader/dialects/azure-sql.js';
+import { FabricDialect } from '../../core/loader/dialects/fabric.js';
 import { RedshiftDialect } from '../../core/loader/dialects/redshift.js';
 import { SynapseDialect } from '../../core/loader/dialects/synapse.js';
 import type { LoadDialect } from '../../core/loader/load-dialect.js';
@@ -44,7 +45,7 @@ function cloudLike(inner: FsBlobStore, urlOf: (key: string) => string): BlobStor
 }
 
 interface Case {
-  name: 'redshift' | 'azuresql' | 'synapse';
+  name: 'redshift' | 'azuresql' | 'synapse' | 'fabric';
   render: 'redshift' | 'tsql';
   dialect: () => LoadDialect;
   url: (key: string) => string;
@@ -59,6 +60,7 @@ const cases: Case[] = [
   },
   { name: 'azuresql', render: 'tsql', dialect: () => new AzureSqlDialect('ferry'), url: (key) => `https://ferryevents.blob.core.windows.net/ferry/${key}` },
   { name: 'synapse', render: 'tsql', dialect: () => new SynapseDialect({ schema: 'ferry' }), url: (key) => `https://ferryevents.blob.core.windows.net/ferry/${key}` },
+  { name: 'fabric', render: 'tsql', dialect: () => new FabricDialect({ schema: 'ferry' }), url: (key) => `https://ferryevents.blob.core.windows.net/ferry/${key}` },
 ];
 
 async function putParsed(store: BlobStore, key: string, fixture: string, rows?: number) {
@@ -232,7 +234,7 @@ describe.each(cases)('load run through the $name dialect (recording fake driver)
     });
   }
 
-  if (name === 'synapse') {
+  if (name === 'synapse' || name === 'fabric') {
     it('skips the table while another run holds its lease, and always releases a lease it took', async () => {
       await putParsed(store, 'parsed/events/2026-11-23/a.csv.gz', 'ios-two-events');
       answers = (sql, params) => (/^UPDATE \S+load_leases\S* SET run_id = @p1/.test(sql) ? { count: 0 } : healthy(2)(sql, params));

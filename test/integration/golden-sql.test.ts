@@ -14,7 +14,7 @@ import { repoPath } from '../support/fixtures.js';
  * `checkCopyInto` instead, and said so in the README.
  */
 const run = promisify(execFile);
-const sqlfluffDialect: Record<string, string> = { redshift: 'redshift', azuresql: 'tsql', synapse: 'tsql' };
+const sqlfluffDialect: Record<string, string> = { redshift: 'redshift', azuresql: 'tsql', synapse: 'tsql', fabric: 'tsql' };
 const copyInto = /^COPY INTO [\s\S]*?\n\);$/gm;
 
 let dir: string;
@@ -70,15 +70,16 @@ describe('golden warehouse SQL parsed by sqlfluff', () => {
     const results = await Promise.all(
       files.map(async ({ name, dialect, sql }) => {
         const copies = sql.match(copyInto) ?? [];
-        const handChecked = copies.flatMap((statement) => checkCopyInto(statement).map((p) => `COPY INTO: ${p}`));
+        const credential = name.startsWith('fabric/') ? 'caller' : 'managed identity';
+        const handChecked = copies.flatMap((statement) => checkCopyInto(statement, credential).map((p) => `COPY INTO: ${p}`));
         const rest = sql.replace(copyInto, '-- COPY INTO: checked by checkCopyInto (sqlfluff 1.4.5 predates it)');
         const { code, problems } = await parse(rest, dialect, name);
         return { name, code, problems: [...handChecked, ...problems], copies: copies.length };
       }),
     );
     for (const r of results) expect({ file: r.name, problems: r.problems, code: r.code }).toEqual({ file: r.name, problems: [], code: 0 });
-    // Synapse's load runs really do contain COPY INTO, so the hand check ran.
-    expect(results.filter((r) => r.name.startsWith('synapse/load')).every((r) => r.copies > 0)).toBe(true);
+    // Synapse's and Fabric's load runs really do contain COPY INTO, so the hand check ran.
+    expect(results.filter((r) => /^(synapse|fabric)\/load/.test(r.name)).every((r) => r.copies > 0)).toBe(true);
   });
 
   it('can fail: the parser rejects LIMIT in T-SQL and an unbound placeholder in Redshift, even in a large file', { timeout: 120_000 }, async () => {
@@ -108,5 +109,6 @@ WITH (
     expect(checkCopyInto(good.replace('MAXERRORS = 0', 'MAXERRORS = 10'))).toEqual(['MAXERRORS must be 0, is 10']);
     expect(checkCopyInto(good.replace('FILE_TYPE', 'FILETYPE'))).toContain('unknown option FILETYPE');
     expect(checkCopyInto(good.replace('https://acct.blob.core.windows.net', 'http://example.com'))[0]).toMatch(/^not a blob URL/);
+    expect(checkCopyInto(good, 'caller')).toEqual(["CREDENTIAL must be absent (storage is read with the caller's identity)"]);
   });
 });

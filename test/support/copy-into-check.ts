@@ -28,14 +28,13 @@ const required: Record<string, string> = {
   ROWTERMINATOR: "'0x0A'",
   // Any other value drops rows silently.
   MAXERRORS: '0',
-  CREDENTIAL: "(IDENTITY = 'Managed Identity')",
   FIELDQUOTE: `'"'`,
   FIELDTERMINATOR: "','",
 };
 
 const shape = /^COPY INTO (\[[a-z_][a-z0-9_]*\]\.\[[a-z_][a-z0-9_]*\]) \(((?:\[[a-z_][a-z0-9_]*\](?:, )?)+)\)\nFROM ((?:'(?:[^']|'')*'(?:,\n {2})?)+)\nWITH \(\n([\s\S]*)\n\);?$/;
 
-export function checkCopyInto(statement: string): string[] {
+export function checkCopyInto(statement: string, credential: 'managed identity' | 'caller' = 'managed identity'): string[] {
   const match = shape.exec(statement.trim());
   if (!match) return ['not COPY INTO <schema>.<table> (<columns>) FROM <urls> WITH (<options>)'];
   const problems: string[] = [];
@@ -52,7 +51,10 @@ export function checkCopyInto(statement: string): string[] {
     if (options.has(option[1]!)) problems.push(`option ${option[1]} given twice`);
     options.set(option[1]!, option[2]!);
   }
-  for (const [name, value] of Object.entries(required)) {
+  // Synapse reads storage as the workspace's managed identity; Fabric as the connecting identity.
+  const expected = { ...required, ...(credential === 'managed identity' ? { CREDENTIAL: "(IDENTITY = 'Managed Identity')" } : {}) };
+  if (credential === 'caller' && options.has('CREDENTIAL')) problems.push('CREDENTIAL must be absent (storage is read with the caller\'s identity)');
+  for (const [name, value] of Object.entries(expected)) {
     if (options.get(name) !== value) problems.push(`${name} must be ${value}, is ${options.get(name) ?? 'missing'}`);
   }
   return problems;

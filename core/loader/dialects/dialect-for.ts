@@ -1,6 +1,7 @@
 import type { FerryConfig } from '../../config.js';
 import type { LoadDialect } from '../load-dialect.js';
 import { AzureSqlDialect } from './azure-sql.js';
+import { FabricDialect } from './fabric.js';
 import { PostgresDialect } from './postgres.js';
 import { RedshiftDialect } from './redshift.js';
 import { SynapseDialect } from './synapse.js';
@@ -17,5 +18,7 @@ export function dialectFor(config: Pick<FerryConfig, 'warehouse' | 'warehouseSch
       return new AzureSqlDialect(schema);
     case 'synapse':
       return new SynapseDialect({ schema });
+    case 'fabric':
+      return new FabricDialect({ schema });
   }
 }

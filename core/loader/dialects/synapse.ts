@@ -28,7 +28,7 @@ export interface SynapseOptions {
  * a lease row per table, taken and released in statements of their own, is the load lock.
  */
 export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
-  readonly kind = 'synapse' as const;
+  readonly kind: 'synapse' | 'fabric' = 'synapse';
   private readonly leases: string;
   private readonly leaseSeconds: number;
 
@@ -43,9 +43,9 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
   protected columnType(type: ColumnType): string {
     switch (type) {
       case 'text':
-        return 'NVARCHAR(4000)';
+        return this.textType(4000);
       case 'json':
-        return 'NVARCHAR(MAX)';
+        return this.textType('MAX');
       case 'bigint':
         return 'BIGINT';
       case 'double':
@@ -53,6 +53,23 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
       case 'timestamp':
         return 'DATETIME2(3)';
     }
+  }
+
+  /** Table options: targets hash-distributed columnstore, staging and bookkeeping round-robin heaps. */
+  protected tableOptions(use: 'target' | 'staging' | 'manifest' | 'lease', table?: TableDefinition): string {
+    switch (use) {
+      case 'target':
+        return `\nWITH (DISTRIBUTION = HASH(${bracketIdent(table!.key[0]!)}), CLUSTERED COLUMNSTORE INDEX)`;
+      case 'lease':
+        return '\nWITH (DISTRIBUTION = REPLICATE, HEAP)';
+      default:
+        return '\nWITH (DISTRIBUTION = ROUND_ROBIN, HEAP)';
+    }
+  }
+
+  /** The `CREDENTIAL` option of `COPY INTO`: the workspace's managed identity. */
+  protected credentialOption(): string[] {
+    return ["CREDENTIAL = (IDENTITY = 'Managed Identity')"];
   }
 
   private staging(table: TableDefinition): string {
@@ -63,19 +80,18 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
   createStatements(tables: readonly TableDefinition[]): string[] {
     const statements = [
       this.createSchemaStatement(),
-      this.createTableIfMissing(this.manifest, this.manifestColumns(), '\nWITH (DISTRIBUTION = ROUND_ROBIN, HEAP)'),
-      this.createTableIfMissing(this.failures, this.failureColumns(), '\nWITH (DISTRIBUTION = ROUND_ROBIN, HEAP)'),
+      this.createTableIfMissing(this.manifest, this.manifestColumns(), this.tableOptions('manifest')),
+      this.createTableIfMissing(this.failures, this.failureColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(
         this.leases,
-        ['  [table_name] NVARCHAR(128) NOT NULL', '  [run_id] NVARCHAR(256) NULL', '  [expires_at] DATETIME2(3) NULL'],
-        '\nWITH (DISTRIBUTION = REPLICATE, HEAP)',
+        [`  [table_name] ${this.textType(128)} NOT NULL`, `  [run_id] ${this.textType(256)} NULL`, '  [expires_at] DATETIME2(3) NULL'],
+        this.tableOptions('lease'),
       ),
     ];
     for (const table of tables) {
-      const hash = bracketIdent(table.key[0]!);
       statements.push(
-        this.createTableIfMissing(this.target(table), this.columnDefinitions(table, false), `\nWITH (DISTRIBUTION = HASH(${hash}), CLUSTERED COLUMNSTORE INDEX)`),
-        this.createTableIfMissing(this.staging(table), this.columnDefinitions(table, true), '\nWITH (DISTRIBUTION = ROUND_ROBIN, HEAP)'),
+        this.createTableIfMissing(this.target(table), this.columnDefinitions(table, false), this.tableOptions('target', table)),
+        this.createTableIfMissing(this.staging(table), this.columnDefinitions(table, true), this.tableOptions('staging', table)),
         ...this.addMissingColumns(table),
         ...this.addMissingColumns({ ...table, name: `ferry_staging_${table.name}` }),
         `INSERT INTO ${this.leases} (table_name) SELECT N'${table.name}' WHERE NOT EXISTS (SELECT 1 FROM ${this.leases} WHERE table_name = N'${table.name}')`,
@@ -118,17 +134,22 @@ WHERE table_name = @p3 AND (run_id IS NULL OR expires_at < SYSUTCDATETIME())`;
 
   /** `COPY INTO` the staging table from the files' blob URLs (literals: COPY INTO takes no parameters). */
   copyInto(table: TableDefinition, urls: readonly string[]): string {
+    const options = [
+      "FILE_TYPE = 'CSV'",
+      ...this.credentialOption(),
+      "COMPRESSION = 'GZIP'",
+      `FIELDQUOTE = '"'`,
+      "FIELDTERMINATOR = ','",
+      // A bare \n would be read as \r\n; 0x0A is a lone LF.
+      "ROWTERMINATOR = '0x0A'",
+      "ENCODING = 'UTF8'",
+      // Any other value drops bad rows silently instead of failing the batch.
+      'MAXERRORS = 0',
+    ];
     return `COPY INTO ${this.staging(table)} (${this.columnList(table)})
 FROM ${urls.map((u) => stringLiteral(u)).join(',\n  ')}
 WITH (
-  FILE_TYPE = 'CSV',
-  CREDENTIAL = (IDENTITY = 'Managed Identity'),
-  COMPRESSION = 'GZIP',
-  FIELDQUOTE = '"',
-  FIELDTERMINATOR = ',',
-  ROWTERMINATOR = '0x0A',
-  ENCODING = 'UTF8',
-  MAXERRORS = 0
+${options.map((o) => `  ${o}`).join(',\n')}
 )`;
   }
 

@@ -42,6 +42,11 @@ export abstract class TsqlDialectBase {
     this.failures = `${this.schema}.${bracketIdent('load_failures')}`;
   }
 
+  /** The Unicode text type of this warehouse (`NVARCHAR`; Fabric has only UTF-8 `VARCHAR`). */
+  protected textType(length: number | 'MAX'): string {
+    return `NVARCHAR(${length})`;
+  }
+
   /** SQL type of a column; key columns may need a bounded length. */
   protected abstract columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string;
 
@@ -77,23 +82,23 @@ export abstract class TsqlDialectBase {
   /** The manifest and failure tables' columns. */
   protected manifestColumns(): string[] {
     return [
-      '  [file_key] NVARCHAR(800) NOT NULL',
-      '  [etag] NVARCHAR(256) NOT NULL',
-      '  [table_name] NVARCHAR(128) NOT NULL',
+      `  [file_key] ${this.textType(800)} NOT NULL`,
+      `  [etag] ${this.textType(256)} NOT NULL`,
+      `  [table_name] ${this.textType(128)} NOT NULL`,
       '  [rows_expected] BIGINT NOT NULL',
       '  [rows_loaded] BIGINT NOT NULL',
-      '  [run_id] NVARCHAR(256) NOT NULL',
+      `  [run_id] ${this.textType(256)} NOT NULL`,
       '  [loaded_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
     ];
   }
 
   protected failureColumns(): string[] {
     return [
-      '  [run_id] NVARCHAR(256) NOT NULL',
-      '  [table_name] NVARCHAR(128) NOT NULL',
-      '  [code] NVARCHAR(64) NOT NULL',
-      '  [message] NVARCHAR(4000) NOT NULL',
-      '  [file_keys] NVARCHAR(MAX) NOT NULL',
+      `  [run_id] ${this.textType(256)} NOT NULL`,
+      `  [table_name] ${this.textType(128)} NOT NULL`,
+      `  [code] ${this.textType(64)} NOT NULL`,
+      `  [message] ${this.textType(4000)} NOT NULL`,
+      `  [file_keys] ${this.textType('MAX')} NOT NULL`,
       '  [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
     ];
   }

@@ -1,0 +1,222 @@
+IF SCHEMA_ID(N'ferry') IS NULL EXEC sp_executesql N'CREATE SCHEMA [ferry]';
+IF OBJECT_ID(N'[ferry].[load_manifest]', N'U') IS NULL CREATE TABLE [ferry].[load_manifest] (
+  [file_key] VARCHAR(1600) NOT NULL,
+  [etag] VARCHAR(512) NOT NULL,
+  [table_name] VARCHAR(256) NOT NULL,
+  [rows_expected] BIGINT NOT NULL,
+  [rows_loaded] BIGINT NOT NULL,
+  [run_id] VARCHAR(512) NOT NULL,
+  [loaded_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
+);
+IF OBJECT_ID(N'[ferry].[load_failures]', N'U') IS NULL CREATE TABLE [ferry].[load_failures] (
+  [run_id] VARCHAR(512) NOT NULL,
+  [table_name] VARCHAR(256) NOT NULL,
+  [code] VARCHAR(128) NOT NULL,
+  [message] VARCHAR(8000) NOT NULL,
+  [file_keys] VARCHAR(MAX) NOT NULL,
+  [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
+);
+IF OBJECT_ID(N'[ferry].[load_leases]', N'U') IS NULL CREATE TABLE [ferry].[load_leases] (
+  [table_name] VARCHAR(256) NOT NULL,
+  [run_id] VARCHAR(512) NULL,
+  [expires_at] DATETIME2(3) NULL
+);
+IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
+  [device_id] VARCHAR(8000) NOT NULL,
+  [client_id] VARCHAR(8000) NOT NULL,
+  [session] VARCHAR(8000) NOT NULL,
+  [nr] BIGINT NOT NULL,
+  [env] VARCHAR(8000) NOT NULL,
+  [system_version] VARCHAR(8000) NOT NULL,
+  [product_version] VARCHAR(8000) NOT NULL,
+  [at] DATETIME2(3) NOT NULL,
+  [timezone] VARCHAR(8000) NULL,
+  [event] VARCHAR(8000) NOT NULL,
+  [device_make] VARCHAR(8000) NULL,
+  [device_model] VARCHAR(8000) NULL,
+  [system] VARCHAR(8000) NULL,
+  [system_language] VARCHAR(8000) NULL,
+  [browser] VARCHAR(8000) NULL,
+  [browser_version] VARCHAR(8000) NULL,
+  [product_git_hash] VARCHAR(8000) NULL,
+  [product_language] VARCHAR(8000) NULL,
+  [user_id] VARCHAR(8000) NULL,
+  [tenant_id] VARCHAR(8000) NULL,
+  [ip] VARCHAR(8000) NULL,
+  [country] VARCHAR(8000) NULL,
+  [parameters] VARCHAR(MAX) NOT NULL,
+  [received_at] DATETIME2(3) NOT NULL,
+  [sent_at] DATETIME2(3) NULL,
+  [clock_skew_s] BIGINT NULL,
+  [at_corrected] DATETIME2(3) NOT NULL,
+  [source_key] VARCHAR(8000) NOT NULL
+);
+IF OBJECT_ID(N'[ferry].[ferry_staging_events]', N'U') IS NULL CREATE TABLE [ferry].[ferry_staging_events] (
+  [device_id] VARCHAR(8000) NULL,
+  [client_id] VARCHAR(8000) NULL,
+  [session] VARCHAR(8000) NULL,
+  [nr] BIGINT NULL,
+  [env] VARCHAR(8000) NULL,
+  [system_version] VARCHAR(8000) NULL,
+  [product_version] VARCHAR(8000) NULL,
+  [at] DATETIME2(3) NULL,
+  [timezone] VARCHAR(8000) NULL,
+  [event] VARCHAR(8000) NULL,
+  [device_make] VARCHAR(8000) NULL,
+  [device_model] VARCHAR(8000) NULL,
+  [system] VARCHAR(8000) NULL,
+  [system_language] VARCHAR(8000) NULL,
+  [browser] VARCHAR(8000) NULL,
+  [browser_version] VARCHAR(8000) NULL,
+  [product_git_hash] VARCHAR(8000) NULL,
+  [product_language] VARCHAR(8000) NULL,
+  [user_id] VARCHAR(8000) NULL,
+  [tenant_id] VARCHAR(8000) NULL,
+  [ip] VARCHAR(8000) NULL,
+  [country] VARCHAR(8000) NULL,
+  [parameters] VARCHAR(MAX) NULL,
+  [received_at] DATETIME2(3) NULL,
+  [sent_at] DATETIME2(3) NULL,
+  [clock_skew_s] BIGINT NULL,
+  [at_corrected] DATETIME2(3) NULL,
+  [source_key] VARCHAR(8000) NULL
+);
+IF COL_LENGTH(N'[ferry].[events]', N'device_id') IS NULL ALTER TABLE [ferry].[events] ADD [device_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'client_id') IS NULL ALTER TABLE [ferry].[events] ADD [client_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'session') IS NULL ALTER TABLE [ferry].[events] ADD [session] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'nr') IS NULL ALTER TABLE [ferry].[events] ADD [nr] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'env') IS NULL ALTER TABLE [ferry].[events] ADD [env] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'system_version') IS NULL ALTER TABLE [ferry].[events] ADD [system_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'product_version') IS NULL ALTER TABLE [ferry].[events] ADD [product_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'at') IS NULL ALTER TABLE [ferry].[events] ADD [at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'timezone') IS NULL ALTER TABLE [ferry].[events] ADD [timezone] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'event') IS NULL ALTER TABLE [ferry].[events] ADD [event] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'device_make') IS NULL ALTER TABLE [ferry].[events] ADD [device_make] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'device_model') IS NULL ALTER TABLE [ferry].[events] ADD [device_model] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'system') IS NULL ALTER TABLE [ferry].[events] ADD [system] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'system_language') IS NULL ALTER TABLE [ferry].[events] ADD [system_language] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'browser') IS NULL ALTER TABLE [ferry].[events] ADD [browser] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'browser_version') IS NULL ALTER TABLE [ferry].[events] ADD [browser_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'product_git_hash') IS NULL ALTER TABLE [ferry].[events] ADD [product_git_hash] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'product_language') IS NULL ALTER TABLE [ferry].[events] ADD [product_language] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'user_id') IS NULL ALTER TABLE [ferry].[events] ADD [user_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'tenant_id') IS NULL ALTER TABLE [ferry].[events] ADD [tenant_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'ip') IS NULL ALTER TABLE [ferry].[events] ADD [ip] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'country') IS NULL ALTER TABLE [ferry].[events] ADD [country] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'parameters') IS NULL ALTER TABLE [ferry].[events] ADD [parameters] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'received_at') IS NULL ALTER TABLE [ferry].[events] ADD [received_at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'sent_at') IS NULL ALTER TABLE [ferry].[events] ADD [sent_at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'clock_skew_s') IS NULL ALTER TABLE [ferry].[events] ADD [clock_skew_s] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'at_corrected') IS NULL ALTER TABLE [ferry].[events] ADD [at_corrected] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'source_key') IS NULL ALTER TABLE [ferry].[events] ADD [source_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'device_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [device_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'client_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [client_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'session') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [session] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'nr') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [nr] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'env') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [env] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'system_version') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [system_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'product_version') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [product_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'at') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'timezone') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [timezone] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'event') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [event] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'device_make') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [device_make] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'device_model') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [device_model] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'system') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [system] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'system_language') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [system_language] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'browser') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [browser] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'browser_version') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [browser_version] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'product_git_hash') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [product_git_hash] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'product_language') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [product_language] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'user_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [user_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'tenant_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [tenant_id] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'ip') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [ip] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'country') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [country] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'parameters') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [parameters] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'received_at') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [received_at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'sent_at') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [sent_at] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'clock_skew_s') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [clock_skew_s] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'at_corrected') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [at_corrected] DATETIME2(3) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'source_key') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [source_key] VARCHAR(8000) NULL;
+INSERT INTO [ferry].[load_leases] (table_name) SELECT N'events' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'events');
+IF OBJECT_ID(N'[ferry].[source_counts]', N'U') IS NULL CREATE TABLE [ferry].[source_counts] (
+  [summary_key] VARCHAR(8000) NOT NULL,
+  [source] VARCHAR(8000) NOT NULL,
+  [source_key] VARCHAR(8000) NOT NULL,
+  [source_etag] VARCHAR(8000) NOT NULL,
+  [date] VARCHAR(8000) NOT NULL,
+  [lines] BIGINT NOT NULL,
+  [accepted] BIGINT NOT NULL,
+  [ignored] BIGINT NOT NULL,
+  [rejected] BIGINT NOT NULL,
+  [ignored_by] VARCHAR(MAX) NOT NULL,
+  [rows] VARCHAR(MAX) NOT NULL
+);
+IF OBJECT_ID(N'[ferry].[ferry_staging_source_counts]', N'U') IS NULL CREATE TABLE [ferry].[ferry_staging_source_counts] (
+  [summary_key] VARCHAR(8000) NULL,
+  [source] VARCHAR(8000) NULL,
+  [source_key] VARCHAR(8000) NULL,
+  [source_etag] VARCHAR(8000) NULL,
+  [date] VARCHAR(8000) NULL,
+  [lines] BIGINT NULL,
+  [accepted] BIGINT NULL,
+  [ignored] BIGINT NULL,
+  [rejected] BIGINT NULL,
+  [ignored_by] VARCHAR(MAX) NULL,
+  [rows] VARCHAR(MAX) NULL
+);
+IF COL_LENGTH(N'[ferry].[source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [summary_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'source') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'source_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'source_etag') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source_etag] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'date') IS NULL ALTER TABLE [ferry].[source_counts] ADD [date] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'lines') IS NULL ALTER TABLE [ferry].[source_counts] ADD [lines] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'accepted') IS NULL ALTER TABLE [ferry].[source_counts] ADD [accepted] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored') IS NULL ALTER TABLE [ferry].[source_counts] ADD [ignored] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'rejected') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rejected] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored_by') IS NULL ALTER TABLE [ferry].[source_counts] ADD [ignored_by] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rows] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [summary_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'source') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [source] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'source_key') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [source_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'source_etag') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [source_etag] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'date') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [date] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'lines') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [lines] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'accepted') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [accepted] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [ignored] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rejected') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rejected] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored_by') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [ignored_by] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rows] VARCHAR(MAX) NULL;
+INSERT INTO [ferry].[load_leases] (table_name) SELECT N'source_counts' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'source_counts');
+SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
+BEGIN TRANSACTION;
+UPDATE [ferry].[load_leases] SET run_id = N'run-mismatch', expires_at = DATEADD(second, 3600, SYSUTCDATETIME())
+WHERE table_name = N'events' AND (run_id IS NULL OR expires_at < SYSUTCDATETIME());
+COMMIT TRANSACTION;
+BEGIN TRANSACTION;
+SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
+DELETE FROM [ferry].[ferry_staging_events];
+COPY INTO [ferry].[ferry_staging_events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key])
+FROM 'https://ferryevents.blob.core.windows.net/ferry/parsed/events/2026-11-23/c.csv.gz'
+WITH (
+  FILE_TYPE = 'CSV',
+  COMPRESSION = 'GZIP',
+  FIELDQUOTE = '"',
+  FIELDTERMINATOR = ',',
+  ROWTERMINATOR = '0x0A',
+  ENCODING = 'UTF8',
+  MAXERRORS = 0
+);
+SELECT COUNT_BIG(*) AS copied FROM [ferry].[ferry_staging_events];
+INSERT INTO [ferry].[events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key])
+SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key] FROM (
+  SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], ROW_NUMBER() OVER (PARTITION BY [session], [nr] ORDER BY [received_at]) AS ferry_rank
+  FROM [ferry].[ferry_staging_events]
+) s
+WHERE s.ferry_rank = 1
+  AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr]);
+DELETE FROM [ferry].[ferry_staging_events];
+ROLLBACK TRANSACTION;
+BEGIN TRANSACTION;
+UPDATE [ferry].[load_leases] SET run_id = NULL, expires_at = NULL WHERE table_name = N'events' AND run_id = N'run-mismatch';
+COMMIT TRANSACTION;
+INSERT INTO [ferry].[load_failures] (run_id, table_name, code, message, file_keys) VALUES (N'run-mismatch', N'events', N'load_failed', N'row count mismatch in a batch of 1 files: parser wrote 5, warehouse loaded 2', N'["parsed/events/2026-11-23/c.csv.gz"]');
