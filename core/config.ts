@@ -100,7 +100,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_MAX_PENDING_BYTES', default: '67108864', description: 'Memory bound for accepted-but-unstored events; above it requests get 503.' },
   { env: 'FERRY_S3_BUCKET', default: undefined, description: 'AWS only: the data bucket (raw/, logs/, parsed/, …); required by the Lambda handlers.' },
   { env: 'FERRY_S3_ENDPOINT', default: undefined, description: 'AWS only: an S3-compatible endpoint instead of AWS (path-style), e.g. an emulator.' },
-  { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account; required by the Functions app.' },
+  { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account (account key or SAS; Azurite).' },
+  { env: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', default: undefined, description: 'Azure only: blob endpoint of the data storage account, reached with the managed identity; used when no connection string is set.' },
   { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
   { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
@@ -176,8 +177,8 @@ function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSe
     const region = env.FERRY_REDSHIFT_REGION?.trim();
     if (region) settings.redshiftRegion = region;
   }
-  if ((kind === 'synapse' || kind === 'fabric') && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim()) {
-    problems.push({ key: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', reason: `is required for FERRY_WAREHOUSE=${kind}: it loads the parsed files from Blob Storage` });
+  if ((kind === 'synapse' || kind === 'fabric') && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim() && !env.FERRY_AZURE_STORAGE_ACCOUNT_URL?.trim()) {
+    problems.push({ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: `or FERRY_AZURE_STORAGE_CONNECTION_STRING is required for FERRY_WAREHOUSE=${kind}: it loads the parsed files from Blob Storage` });
   }
   return settings;
 }

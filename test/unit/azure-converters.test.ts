@@ -1,6 +1,8 @@
 import { HttpRequest, type EventGridEvent, type HttpRequestInit } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { fromAzureHttpRequest, toAzureHttpResponse, withoutPort } from '../../functions/azure/azure-http.js';
+import { ConfigError } from '../../core/errors.js';
+import { containerClientFrom } from '../../functions/azure/azure-host.js';
 import { fromEventGridBlobCreated } from '../../functions/azure/event-grid.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 
@@ -43,5 +45,34 @@ describe('fromEventGridBlobCreated', () => {
   it('ignores other event types and other containers', () => {
     expect(fromEventGridBlobCreated({ ...event, eventType: 'Microsoft.Storage.BlobDeleted' }, 'ferry')).toBeUndefined();
     expect(fromEventGridBlobCreated(event, 'other')).toBeUndefined();
+  });
+});
+
+describe('containerClientFrom', () => {
+  it('uses the connection string when one is set (Azurite, account key, SAS)', () => {
+    const client = containerClientFrom({ FERRY_AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' }, 'ferry');
+    expect(client.url).toBe('http://127.0.0.1:10000/devstoreaccount1/ferry');
+    expect(client.credential.constructor.name).toBe('StorageSharedKeyCredential');
+  });
+
+  it('otherwise reaches the account URL with the Entra identity (the managed identity on Azure)', () => {
+    const client = containerClientFrom({ FERRY_AZURE_STORAGE_ACCOUNT_URL: 'https://ferrydata.blob.core.windows.net/' }, 'ferry');
+    expect(client.url).toBe('https://ferrydata.blob.core.windows.net/ferry');
+    expect(client.credential.constructor.name).toBe('DefaultAzureCredential');
+  });
+
+  it.each([
+    [{}, 'is required'],
+    [{ FERRY_AZURE_STORAGE_ACCOUNT_URL: 'http://ferrydata.blob.core.windows.net' }, 'must be the account'],
+  ])('names FERRY_AZURE_STORAGE_ACCOUNT_URL when the account is missing or not https: %j', (env, reason) => {
+    const error = (() => {
+      try {
+        containerClientFrom(env, 'ferry');
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toEqual([{ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: expect.stringContaining(reason) }]);
   });
 });

@@ -53,7 +53,7 @@ describe('readConfig', () => {
     [{ FERRY_WAREHOUSE: 'redshift' }, ['DATABASE_URL', 'FERRY_REDSHIFT_IAM_ROLE', 'FERRY_S3_BUCKET']],
     [{ FERRY_WAREHOUSE: 'redshift', DATABASE_URL: 'postgres://u@cluster:5439/dev', FERRY_S3_BUCKET: 'b' }, ['FERRY_REDSHIFT_IAM_ROLE']],
     [{ FERRY_WAREHOUSE: 'azuresql', DATABASE_URL: 'postgres://u@h/d' }, ['DATABASE_URL']],
-    [{ FERRY_WAREHOUSE: 'synapse', DATABASE_URL: 'sqlserver://ws.sql.azuresynapse.net/pool?authentication=default' }, ['FERRY_AZURE_STORAGE_CONNECTION_STRING']],
+    [{ FERRY_WAREHOUSE: 'synapse', DATABASE_URL: 'sqlserver://ws.sql.azuresynapse.net/pool?authentication=default' }, ['FERRY_AZURE_STORAGE_ACCOUNT_URL']],
     [{ FERRY_WAREHOUSE: 'postgres', DATABASE_URL: 'sqlserver://h/d' }, ['DATABASE_URL']],
   ])('names the bad key in %j', (env, keys) => {
     expect(problemsOf(env)).toEqual(keys);

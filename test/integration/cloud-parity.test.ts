@@ -1,0 +1,209 @@
+import { HttpRequest, InvocationContext, type EventGridEvent, type HttpRequestInit, type Timer } from '@azure/functions';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { APIGatewayProxyEventV2, S3Event, ScheduledEvent } from 'aws-lambda';
+import { gzipSync } from 'node:zlib';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
+import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
+import { systemClock } from '../../core/ports/clock.js';
+import type { ParseSummary } from '../../core/parser/parse-object.js';
+import type { BlobStore } from '../../core/ports/blob-store.js';
+import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { handler as awsHttp } from '../../functions/aws/http.js';
+import { handler as awsLoad } from '../../functions/aws/load.js';
+import { handler as awsParse } from '../../functions/aws/parse.js';
+import { awsHost, resetAwsHost } from '../../functions/aws/aws-host.js';
+import { azureHost, resetAzureHost } from '../../functions/azure/azure-host.js';
+import { httpHandler as azureHttp } from '../../functions/azure/http.js';
+import { loadHandler as azureLoad } from '../../functions/azure/load.js';
+import { parseHandler as azureParse } from '../../functions/azure/parse.js';
+import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
+import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+import { encodeCollection } from '../support/protobuf-encoder.js';
+import { startAzurite, startS3 } from '../support/storage-emulators.js';
+import { collect, readObject } from '../support/streams.js';
+
+/**
+ * The parity test of the brief: one fixture set through the AWS chain (HTTP API event → S3 on
+ * s3rver → S3 notification → parser → schedule → loader) and through the Azure chain
+ * (HttpRequest → Azurite → Event Grid BlobCreated → parser → timer → loader), each into its own
+ * PostgreSQL schema. The server clock and the raw objects' ids are pinned so both collectors write
+ * the same raw keys and bytes; everything after that is the real code of each chain.
+ */
+
+const receivedAt = new Date('2026-11-23T10:00:01.234Z');
+const json = fixtureBytes('collections/ios-two-events.json');
+const protobuf = Buffer.from(encodeCollection(fixtureJson('collections/android-env-number.json')));
+const logs = {
+  'logs/nginx/2026/11/23/api-1.log.gz': gzipSync(fixtureBytes('logs/api-nginx.log')),
+  'logs/app/2026/11/23/app 1+é.log': fixtureBytes('logs/app-json.log'),
+};
+const tables = ['events', 'api_requests', 'app_events', 'source_counts'];
+
+/** Deterministic raw-object ids: the same sequence for each chain. */
+function pinCollector(): void {
+  let n = 0;
+  vi.spyOn(systemClock, 'now').mockImplementation(() => new Date(receivedAt));
+  vi.spyOn(timeSortableIds, 'next').mockImplementation(() => `01JPARITY${String(++n).padStart(17, '0')}`);
+}
+
+function awsTrack(body: Buffer, contentType: string): APIGatewayProxyEventV2 {
+  const event = fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json');
+  return { ...event, headers: { ...event.headers, 'content-type': contentType, 'content-length': String(body.length) }, body: body.toString('base64'), isBase64Encoded: true };
+}
+
+function azureTrack(body: Buffer, contentType: string): HttpRequest {
+  const init = fixtureJson<HttpRequestInit>('azure/http-track-request.json');
+  return new HttpRequest({ ...init, headers: { ...init.headers, 'content-type': contentType }, body: { bytes: body } });
+}
+
+function s3Notification(objects: { key: string; etag: string; size: number }[]): S3Event {
+  const template = fixtureJson<S3Event>('aws/s3-object-created.json').Records[0]!;
+  const formEncoded = (key: string) => encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+');
+  return { Records: objects.map((o) => ({ ...template, s3: { ...template.s3, object: { ...template.s3.object, key: formEncoded(o.key), eTag: o.etag, size: o.size } } })) };
+}
+
+function blobCreated(container: ContainerClient, key: string, etag: string): EventGridEvent {
+  const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
+  const url = `${container.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return { ...event, subject: `/blobServices/default/containers/${container.containerName}/blobs/${key}`, data: { ...(event.data as object), url, eTag: `"${etag}"` } };
+}
+
+async function inputsOf(store: BlobStore) {
+  return [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
+}
+
+/** Parsed and rejected objects by key without the version digest (ETags differ between clouds). */
+async function outputsOf(store: BlobStore): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const prefix of ['parsed/', 'rejected/']) {
+    for (const info of await collect(store.list(prefix))) out.set(info.key.replace(/-[0-9a-f]{16}\.csv\.gz$/, '.csv.gz'), await readObject(store, info.key));
+  }
+  return out;
+}
+
+/** Parse summaries by input key, without what depends on the cloud's ETag. */
+async function summariesOf(store: BlobStore): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const info of await collect(store.list('summaries/'))) {
+    const { source_etag: _etag, outputs, ...summary } = JSON.parse((await readObject(store, info.key)).toString('utf8')) as ParseSummary;
+    out[summary.source_key] = { ...summary, outputs: outputs.map((k) => k.replace(/-[0-9a-f]{16}\.csv\.gz$/, '')) };
+  }
+  expect(Object.keys(out)).toHaveLength(4);
+  return out;
+}
+
+async function tableRows(client: pg.Client, schema: string): Promise<Record<string, string[]>> {
+  const rows: Record<string, string[]> = {};
+  for (const table of tables) {
+    // A summary's ETag and key are the cloud's own version tag; every count must agree.
+    const row = table === 'source_counts' ? "to_jsonb(t) - 'source_etag' - 'summary_key'" : 'to_jsonb(t)';
+    const result = await client.query<{ row: string }>(`SELECT (${row})::text AS row FROM "${schema}"."${table}" t ORDER BY 1`);
+    rows[table] = result.rows.map((r) => r.row);
+  }
+  return rows;
+}
+
+describe('cloud parity: the AWS chain and the Azure chain produce the same objects and rows', () => {
+  let s3: Awaited<ReturnType<typeof startS3>>;
+  let azurite: Awaited<ReturnType<typeof startAzurite>>;
+  let s3Store: S3BlobStore;
+  let container: ContainerClient;
+  let azureStore: AzureBlobStore;
+  const awsSchema = uniqueSchema('parity_aws');
+  const azureSchema = uniqueSchema('parity_azure');
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    [s3, azurite] = await Promise.all([startS3(), startAzurite()]);
+    const { bucket, config } = await s3.fresh();
+    s3Store = new S3BlobStore({ bucket, client: config });
+    container = await azurite.fresh();
+    azureStore = new AzureBlobStore({ container });
+    await client.connect();
+    const common = { DATABASE_URL: testDatabaseUrl(), FERRY_RULES: `${repoPath('docs/rules/api-nginx.yml')},${repoPath('docs/rules/app-json.yml')}`, FERRY_LOG_LEVEL: 'error' };
+    Object.assign(process.env, common, {
+      FERRY_S3_BUCKET: bucket, FERRY_S3_ENDPOINT: config!.endpoint as string, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      FERRY_WAREHOUSE_SCHEMA: awsSchema,
+    });
+    await resetAwsHost();
+    await awsHost(); // built now, so it keeps this schema
+    Object.assign(process.env, { FERRY_AZURE_STORAGE_CONNECTION_STRING: azurite.connection, FERRY_AZURE_CONTAINER: container.containerName, FERRY_WAREHOUSE_SCHEMA: azureSchema });
+    await resetAzureHost();
+    await azureHost();
+  }, 60_000);
+
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    process.env = saved;
+    await resetAwsHost();
+    await resetAzureHost();
+    s3Store?.client.destroy();
+    await Promise.all([s3?.stop(), azurite?.stop()]);
+    await Promise.all([dropSchema(awsSchema), dropSchema(azureSchema)]);
+    await client.end();
+  });
+
+  it('byte-identical parsed objects and equal tables; duplicate notifications change nothing', async () => {
+    const context = { getRemainingTimeInMillis: () => 300_000 };
+    const schedule = { ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() };
+    const timer = fixtureJson<Timer>('azure/timer.json');
+    const invocation = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
+
+    // AWS chain.
+    pinCollector();
+    expect(await awsHttp(awsTrack(json, 'application/json'))).toMatchObject({ statusCode: 200 });
+    expect(await awsHttp(awsTrack(protobuf, 'application/protobuf'))).toMatchObject({ statusCode: 200 });
+    vi.restoreAllMocks();
+    for (const [key, body] of Object.entries(logs)) await s3Store.put(key, body);
+    const awsInputs = await inputsOf(s3Store);
+    expect(awsInputs).toHaveLength(4);
+    const notification = s3Notification(awsInputs);
+    expect(await awsParse(notification, context)).toMatchObject({ parsed: awsInputs.map((i) => i.key), failed: [] });
+    expect(await awsParse(notification, context)).toMatchObject({ parsed: [], skipped: awsInputs.map((i) => i.key) });
+    const awsFirst = await awsLoad(schedule);
+    const awsSecond = await awsLoad(schedule);
+
+    // Azure chain: the same requests and uploads.
+    pinCollector();
+    expect(await azureHttp(azureTrack(json, 'application/json'))).toMatchObject({ status: 200 });
+    expect(await azureHttp(azureTrack(protobuf, 'application/protobuf'))).toMatchObject({ status: 200 });
+    vi.restoreAllMocks();
+    for (const [key, body] of Object.entries(logs)) await azureStore.put(key, body);
+    const azureInputs = await inputsOf(azureStore);
+    expect(azureInputs.map((i) => i.key)).toEqual(awsInputs.map((i) => i.key));
+    for (const input of azureInputs) {
+      expect(await azureParse(blobCreated(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [input.key], failed: [] });
+      expect(await azureParse(blobCreated(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [], skipped: [input.key] });
+    }
+    const azureFirst = await azureLoad(timer, invocation());
+    const azureSecond = await azureLoad(timer, invocation());
+
+    // The collectors stored the same raw bytes under the same keys.
+    for (const input of awsInputs) expect((await readObject(azureStore, input.key)).equals(await readObject(s3Store, input.key))).toBe(true);
+
+    // The parsers wrote byte-identical objects (keys differ only by the ETag digest).
+    const awsOutputs = await outputsOf(s3Store);
+    const azureOutputs = await outputsOf(azureStore);
+    expect([...azureOutputs.keys()].sort()).toEqual([...awsOutputs.keys()].sort());
+    expect([...awsOutputs.keys()].filter((k) => k.startsWith('parsed/')).map((k) => k.split('/')[1]).sort()).toEqual(['api_requests', 'app_events', 'events', 'events']);
+    expect([...awsOutputs.keys()].some((k) => k.startsWith('rejected/'))).toBe(true);
+    for (const [key, bytes] of awsOutputs) expect({ key, same: azureOutputs.get(key)!.equals(bytes) }).toEqual({ key, same: true });
+    // The summaries agree on every count; only the ETag (and the output names derived from it) differ.
+    expect(await summariesOf(azureStore)).toEqual(await summariesOf(s3Store));
+
+    // Each loader loaded the same rows once; the second timer tick loaded nothing.
+    const loaded = (r: typeof awsFirst) => r.tables.map((t) => [t.table, t.rowsInserted]).sort();
+    expect(loaded(azureFirst)).toEqual(loaded(awsFirst));
+    expect(loaded(awsFirst)).toEqual([['api_requests', 12], ['app_events', 4], ['events', 4], ['source_counts', 4]]);
+    expect(awsSecond.tables.every((t) => t.files === 0)).toBe(true);
+    expect(azureSecond.tables.every((t) => t.files === 0)).toBe(true);
+    const awsRows = await tableRows(client, awsSchema);
+    expect(awsRows.events).toHaveLength(4);
+    expect(await tableRows(client, azureSchema)).toEqual(awsRows);
+    const manifests = await Promise.all([awsSchema, azureSchema].map((s) => client.query(`SELECT count(*)::int AS n FROM "${s}".load_manifest`)));
+    expect(manifests.map((m) => m.rows[0].n)).toEqual([8, 8]);
+  }, 120_000);
+});
