@@ -3,6 +3,8 @@
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 
+const requireBanner = "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);";
+
 const entries = [
   // The local CLI keeps node_modules external: PGlite ships WASM and data files beside its JS.
   { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
@@ -11,7 +13,9 @@ const entries = [
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
   { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
-  { in: 'functions/azure/index.ts', out: 'dist/azure/index.js', external: ['@azure/functions-core'] },
+  // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
+  // functions-core, falls into its test mode and registers nothing.
+  { in: 'functions/azure/index.ts', out: 'dist/azure/index.js', external: ['@azure/functions-core'], banner: requireBanner },
 ];
 
 await Promise.all(
@@ -26,6 +30,7 @@ await Promise.all(
       sourcemap: true,
       packages: entry.external === 'packages' ? 'external' : undefined,
       external: Array.isArray(entry.external) ? entry.external : undefined,
+      banner: entry.banner ? { js: entry.banner } : undefined,
       logLevel: 'warning',
     }),
   ),
