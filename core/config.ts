@@ -24,6 +24,14 @@ export interface FerryConfig {
   /** Collector protocol, limits and group-commit settings. */
   collector: CollectorSettings;
   parser: ParserSettings;
+  /** A second store the collector mirrors to (hybrid runs, moves between clouds). */
+  mirror: MirrorSettings | undefined;
+}
+
+/** Where the collector mirrors raw batches (`FERRY_MIRROR_URL`). */
+export interface MirrorSettings {
+  url: string;
+  azureConnectionString: string | undefined;
 }
 
 /** The warehouse's kind and the settings of its bulk path. */
@@ -103,6 +111,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account (account key or SAS; Azurite).' },
   { env: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', default: undefined, description: 'Azure only: blob endpoint of the data storage account, reached with the managed identity; used when no connection string is set.' },
   { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
+  { env: 'FERRY_MIRROR_URL', default: undefined, description: 'A second store the collector mirrors raw batches to (file://, s3://bucket, https://<account>.blob.core.windows.net/<container>); the client is answered on the primary put, refused mirror puts are replayed on each load tick.' },
+  { env: 'FERRY_MIRROR_AZURE_CONNECTION_STRING', default: undefined, description: 'Connection string for an Azure mirror (else the managed identity is used).' },
   { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
@@ -139,6 +149,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
       clockSkewThresholdS: integer(env, 'FERRY_CLOCK_SKEW_THRESHOLD_S', 300, 0, 366 * 86400, problems),
       maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
     },
+    mirror: readMirrorSettings(env, problems),
   };
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {
     problems.push({ key: 'FERRY_WAREHOUSE_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.warehouseSchema}"` });
@@ -205,4 +216,13 @@ function readCollectorSettings(env: Env, problems: ConfigProblem[]): CollectorSe
     },
   };
   return settings;
+}
+
+function readMirrorSettings(env: Env, problems: ConfigProblem[]): MirrorSettings | undefined {
+  const url = env.FERRY_MIRROR_URL?.trim();
+  if (!url) return undefined;
+  if (!/^(file:\/\/\/|s3:\/\/[^/?]+|https?:\/\/[^/]+\/.+)/.test(url)) {
+    problems.push({ key: 'FERRY_MIRROR_URL', reason: `must be file:///dir, s3://bucket or an http(s) blob container URL, got "${url}"` });
+  }
+  return { url, azureConnectionString: env.FERRY_MIRROR_AZURE_CONNECTION_STRING?.trim() || undefined };
 }

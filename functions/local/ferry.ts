@@ -10,6 +10,10 @@ import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../core/support/json-logger.js';
 import { createReadStream } from 'node:fs';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { replayMirror } from '../../core/collector/mirrored-store.js';
+import { compareWarehouses, type CompareReport } from '../../core/loader/compare.js';
+import { openStoreAt } from '../shared/open-store.js';
+import { openWarehouseAt } from '../shared/open-warehouse.js';
 import { queryAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { formatRows } from './format-rows.js';
@@ -27,6 +31,11 @@ Usage:
   ferry status [--json] [--older-than SECONDS]
                               unloaded parsed files older than SECONDS (default 600), last load,
                               rows per table per day, latest failure with its file keys
+  ferry compare --with DATABASE_URL [--with-schema S] [--from DATE] [--to DATE] [--json]
+                              per table and day, row counts and a content checksum of this
+                              warehouse against another (e.g. the AWS and the Azure deployment);
+                              exit 1 when any day differs
+  ferry mirror-replay         copy the raw batches a failing mirror refused (FERRY_MIRROR_URL)
   ferry put <file> <key>      store a file (a server log) in the local store, e.g. under logs/nginx/;
                               a running serve parses and loads it at its next load tick
   ferry help                  this text
@@ -181,6 +190,41 @@ async function status(config: FerryConfig, args: string[]): Promise<void> {
   if (report.unloaded.length > 0 || report.tables.some((t) => t.latest_failure && (!t.last_loaded_at || t.latest_failure.failed_at > t.last_loaded_at))) process.exitCode = 1;
 }
 
+function formatComparison(report: CompareReport): string {
+  const lines = [report.same ? 'same: every table and day agrees' : 'DIFFERENT'];
+  for (const m of report.missingTables) lines.push(`  ${m.table}: missing on ${m.side === 'a' ? 'this side' : 'the other side'}`);
+  for (const d of report.days) lines.push(`  ${d.table.padEnd(16)} ${d.day}  ${String(d.rows[0]).padStart(10)} ${String(d.rows[1]).padStart(10)}  ${d.same ? 'same' : 'DIFFERENT'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function compare(config: FerryConfig, args: string[]): Promise<void> {
+  const other = flagValue(args, '--with');
+  if (!other) throw new FerryError('usage', 'ferry compare needs --with <DATABASE_URL of the other warehouse>');
+  const otherSchema = flagValue(args, '--with-schema') ?? config.warehouseSchema;
+  const from = flagValue(args, '--from');
+  const to = flagValue(args, '--to');
+  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
+  const kind = config.warehouse.kind;
+  const report = await withWarehouse(config, async (warehouse) => {
+    const otherWarehouse = openWarehouseAt(config, other);
+    try {
+      return await compareWarehouses({ warehouse, kind, schema: config.warehouseSchema }, { warehouse: otherWarehouse, kind, schema: otherSchema }, tables, { ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    } finally {
+      await otherWarehouse.close();
+    }
+  });
+  process.stdout.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatComparison(report));
+  if (!report.same) process.exitCode = 1;
+}
+
+async function mirrorReplay(config: FerryConfig): Promise<void> {
+  if (!config.mirror) throw new ConfigError([{ key: 'FERRY_MIRROR_URL', reason: 'is not set: there is no mirror to replay to' }]);
+  const logger = createJsonLogger({ level: config.logLevel });
+  const result = await replayMirror(new FsBlobStore(localPaths(config.dataDir).store), openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString), logger);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.failed.length > 0) process.exitCode = 1;
+}
+
 /** Stores a file atomically (temp file, fsync, rename), so a running serve never reads half of it. */
 async function putFile(config: FerryConfig, args: string[]): Promise<void> {
   const [file, key] = args;
@@ -218,6 +262,10 @@ async function main(argv: string[]): Promise<void> {
       return status(config, rest);
     case 'put':
       return putFile(config, rest);
+    case 'compare':
+      return compare(config, rest);
+    case 'mirror-replay':
+      return mirrorReplay(config);
     default:
       throw new FerryError('usage', `unknown command "${command}"; try ferry help`);
   }

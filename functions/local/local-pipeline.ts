@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
+import { replayMirror } from '../../core/collector/mirrored-store.js';
+import { collectorStore } from '../shared/cloud-host.js';
+import { openStoreAt } from '../shared/open-store.js';
 import type { FerryConfig } from '../../core/config.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
@@ -73,7 +76,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     await unlock();
     throw err;
   }
-  const collector = new Collector({ store, clock, ids: timeSortableIds, logger, ...config.collector });
+  const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
+  const collector = new Collector({ store: collectorStore(store, mirror, logger), clock, ids: timeSortableIds, logger, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
   // Parses run one at a time; a key already queued is not queued twice. Once stopping, queued
@@ -119,6 +123,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const scheduleLoad = () => {
     timer = setTimeout(() => {
       findDropped(droppedPrefixes)
+        .then(() => (mirror ? replayMirror(store, mirror, logger) : undefined))
         .then(loadNow)
         .catch((err: unknown) => logger.error('load run failed', errorFields(err)))
         .finally(() => {

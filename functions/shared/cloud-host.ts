@@ -1,4 +1,5 @@
 import { Collector } from '../../core/collector/collector.js';
+import { MirroredBlobStore, replayMirror } from '../../core/collector/mirrored-store.js';
 import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
@@ -15,6 +16,7 @@ import type { Logger } from '../../core/ports/logger.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { createJsonLogger } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { openStoreAt } from './open-store.js';
 import { openWarehouseAt } from './open-warehouse.js';
 
 /** What a cloud function instance builds once and reuses across invocations, over its store. */
@@ -22,6 +24,8 @@ export interface CloudHost<S extends BlobStore> {
   config: FerryConfig;
   logger: Logger;
   store: S;
+  /** The store the collector mirrors raw batches to (`FERRY_MIRROR_URL`), if any. */
+  mirror: BlobStore | undefined;
   ruleSets: RuleSet[];
   tables: TableDefinition[];
   /** Built on first use: only the HTTP function needs it. */
@@ -34,20 +38,27 @@ export interface CloudHost<S extends BlobStore> {
 export async function createCloudHost<S extends BlobStore>(config: FerryConfig, store: S, platform: string): Promise<CloudHost<S>> {
   const logger = createJsonLogger({ level: config.logLevel });
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
+  const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   let collector: Collector | undefined;
   let warehouse: Warehouse | undefined;
   return {
     config,
     logger,
     store,
+    mirror,
     ruleSets,
     tables: outputTables(ruleSets),
-    collector: () => (collector ??= new Collector({ store, clock: systemClock, ids: timeSortableIds, logger, ...config.collector })),
+    collector: () => (collector ??= new Collector({ store: collectorStore(store, mirror, logger), clock: systemClock, ids: timeSortableIds, logger, ...config.collector })),
     warehouse: () => {
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
       return (warehouse ??= openWarehouseAt(config, config.databaseUrl, { max: 2 }));
     },
   };
+}
+
+/** The collector's store: the primary, or the primary mirrored to a second store. */
+export function collectorStore(store: BlobStore, mirror: BlobStore | undefined, logger: Logger): BlobStore {
+  return mirror ? new MirroredBlobStore(store, mirror, logger) : store;
 }
 
 /** A lazily built, cached host whose failed build is retried on the next call. */
@@ -72,6 +83,8 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
  * that failed fails the invocation, so the platform shows and retries it (loads are idempotent).
  */
 export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
+  // Mirror puts refused since the last tick are copied first; a mirror still down waits for the next.
+  if (host.mirror) await replayMirror(host.store, host.mirror, host.logger);
   const days = host.config.loadLookbackDays;
   const result = await runLoad({
     store: host.store,

@@ -55,6 +55,7 @@ describe('readConfig', () => {
     [{ FERRY_WAREHOUSE: 'azuresql', DATABASE_URL: 'postgres://u@h/d' }, ['DATABASE_URL']],
     [{ FERRY_WAREHOUSE: 'synapse', DATABASE_URL: 'sqlserver://ws.sql.azuresynapse.net/pool?authentication=default' }, ['FERRY_AZURE_STORAGE_ACCOUNT_URL']],
     [{ FERRY_WAREHOUSE: 'postgres', DATABASE_URL: 'sqlserver://h/d' }, ['DATABASE_URL']],
+    [{ FERRY_MIRROR_URL: 'ftp://host/dir' }, ['FERRY_MIRROR_URL']],
   ])('names the bad key in %j', (env, keys) => {
     expect(problemsOf(env)).toEqual(keys);
   });
