@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, S3Event, ScheduledEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
@@ -9,18 +9,9 @@ import { resetAwsHost } from '../../functions/aws/aws-host.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startS3 } from '../support/storage-emulators.js';
+import { s3Notification } from '../support/platform-events.js';
 import { collect } from '../support/streams.js';
 
-/** The captured S3 notification's first record, pointed at an object that exists. */
-function s3Event(objects: { key: string; etag: string; size: number }[]): S3Event {
-  const template = fixtureJson<S3Event>('aws/s3-object-created.json').Records[0]!;
-  return {
-    Records: objects.map((o) => ({
-      ...template,
-      s3: { ...template.s3, object: { ...template.s3.object, key: encodeURIComponent(o.key).replaceAll('%2F', '/').replaceAll('%20', '+'), eTag: o.etag, size: o.size } },
-    })),
-  };
-}
 
 const context = { getRemainingTimeInMillis: () => 300_000 };
 
@@ -61,7 +52,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
     const inputs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
     expect(inputs).toHaveLength(3);
-    const event = s3Event(inputs.map((i) => ({ key: i.key, etag: i.etag, size: i.size })));
+    const event = s3Notification(inputs.map((i) => ({ key: i.key, etag: i.etag, size: i.size })));
     const first = await parseHandler(event, context);
     expect(first).toMatchObject({ skipped: [], ignored: [], failed: [] });
     expect(first.parsed).toHaveLength(3);
@@ -79,6 +70,6 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
   it('fails the invocation for an input that cannot be parsed, so Lambda retries it', async () => {
     await store.put('logs/nginx/broken.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
     const info = await store.head('logs/nginx/broken.log.gz');
-    await expect(parseHandler(s3Event([{ key: info.key, etag: info.etag, size: info.size }]), context)).rejects.toThrow(/parse failed for logs\/nginx\/broken\.log\.gz/);
+    await expect(parseHandler(s3Notification([{ key: info.key, etag: info.etag, size: info.size }]), context)).rejects.toThrow(/parse failed for logs\/nginx\/broken\.log\.gz/);
   });
 });

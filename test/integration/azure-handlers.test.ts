@@ -1,4 +1,4 @@
-import { HttpRequest, InvocationContext, type EventGridEvent, type HttpRequestInit, type Timer } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpRequestInit, type Timer } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,14 +10,9 @@ import { parseHandler } from '../../functions/azure/parse.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite } from '../support/storage-emulators.js';
+import { blobCreatedEvent } from '../support/platform-events.js';
 import { collect } from '../support/streams.js';
 
-/** The captured BlobCreated event, pointed at a blob that exists in Azurite. */
-function blobCreated(container: ContainerClient, key: string, etag: string): EventGridEvent {
-  const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
-  const url = `${container.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  return { ...event, subject: `/blobServices/default/containers/${container.containerName}/blobs/${key}`, data: { ...(event.data as object), url, eTag: `"${etag}"` } };
-}
 
 describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
   let azurite: Awaited<ReturnType<typeof startAzurite>>;
@@ -57,10 +52,10 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     expect(blobs).toHaveLength(2);
     const context = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
     for (const blob of blobs) {
-      const result = await parseHandler(blobCreated(container, blob.key, blob.etag), context());
+      const result = await parseHandler(blobCreatedEvent(container, blob.key, blob.etag), context());
       expect(result).toMatchObject({ parsed: [blob.key], failed: [] });
       // Event Grid delivers at least once: the same event again changes nothing.
-      expect(await parseHandler(blobCreated(container, blob.key, blob.etag), context())).toMatchObject({ parsed: [], skipped: [blob.key] });
+      expect(await parseHandler(blobCreatedEvent(container, blob.key, blob.etag), context())).toMatchObject({ parsed: [], skipped: [blob.key] });
     }
 
     const load = await loadHandler(fixtureJson<Timer>('azure/timer.json'), context());

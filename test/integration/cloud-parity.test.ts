@@ -1,6 +1,6 @@
-import { HttpRequest, InvocationContext, type EventGridEvent, type HttpRequestInit, type Timer } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpRequestInit, type Timer } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { APIGatewayProxyEventV2, S3Event, ScheduledEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -22,6 +22,7 @@ import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { encodeCollection } from '../support/protobuf-encoder.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
+import { blobCreatedEvent, s3Notification } from '../support/platform-events.js';
 import { collect, readObject } from '../support/streams.js';
 
 /**
@@ -58,17 +59,7 @@ function azureTrack(body: Buffer, contentType: string): HttpRequest {
   return new HttpRequest({ ...init, headers: { ...init.headers, 'content-type': contentType }, body: { bytes: body } });
 }
 
-function s3Notification(objects: { key: string; etag: string; size: number }[]): S3Event {
-  const template = fixtureJson<S3Event>('aws/s3-object-created.json').Records[0]!;
-  const formEncoded = (key: string) => encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+');
-  return { Records: objects.map((o) => ({ ...template, s3: { ...template.s3, object: { ...template.s3.object, key: formEncoded(o.key), eTag: o.etag, size: o.size } } })) };
-}
 
-function blobCreated(container: ContainerClient, key: string, etag: string): EventGridEvent {
-  const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
-  const url = `${container.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  return { ...event, subject: `/blobServices/default/containers/${container.containerName}/blobs/${key}`, data: { ...(event.data as object), url, eTag: `"${etag}"` } };
-}
 
 async function inputsOf(store: BlobStore) {
   return [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
@@ -175,8 +166,8 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     const azureInputs = await inputsOf(azureStore);
     expect(azureInputs.map((i) => i.key)).toEqual(awsInputs.map((i) => i.key));
     for (const input of azureInputs) {
-      expect(await azureParse(blobCreated(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [input.key], failed: [] });
-      expect(await azureParse(blobCreated(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [], skipped: [input.key] });
+      expect(await azureParse(blobCreatedEvent(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [input.key], failed: [] });
+      expect(await azureParse(blobCreatedEvent(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [], skipped: [input.key] });
     }
     const azureFirst = await azureLoad(timer, invocation());
     const azureSecond = await azureLoad(timer, invocation());

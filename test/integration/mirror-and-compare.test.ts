@@ -1,4 +1,4 @@
-import { InvocationContext, type EventGridEvent, type Timer } from '@azure/functions';
+import { InvocationContext, type Timer } from '@azure/functions';
 import { ContainerClient } from '@azure/storage-blob';
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { execFile } from 'node:child_process';
@@ -18,11 +18,11 @@ import { azureHost, resetAzureHost } from '../../functions/azure/azure-host.js';
 import { loadHandler as azureLoad } from '../../functions/azure/load.js';
 import { parseHandler as azureParse } from '../../functions/azure/parse.js';
 import { handler as awsParse } from '../../functions/aws/parse.js';
-import { fromS3Event } from '../../functions/aws/s3-event.js';
 import { ferryCli } from '../support/ferry-process.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
+import { blobCreatedEvent, s3Notification } from '../support/platform-events.js';
 import { collect, listKeys, readObject } from '../support/streams.js';
 
 const run = promisify(execFile);
@@ -94,7 +94,7 @@ describe('mirror to a second cloud, replay, and ferry compare', () => {
     // A timer tick while the mirror is still down: the load runs, the markers stay.
     const tick = async () => {
       const inputs = await collect(primary.list('raw/'));
-      await awsParse({ Records: fromS3EventRecords(inputs) }, { getRemainingTimeInMillis: () => 300_000 });
+      await awsParse(s3Notification(inputs), { getRemainingTimeInMillis: () => 300_000 });
       return awsLoad(schedule());
     };
     const first = await tick();
@@ -115,9 +115,7 @@ describe('mirror to a second cloud, replay, and ferry compare', () => {
     // The Azure side parses (Event Grid) and loads (timer) the mirror into its own schema.
     const invocation = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
     for (const info of await collect(mirror.list('raw/'))) {
-      const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
-      const url = `${mirrorContainer.url}/${info.key}`;
-      expect(await azureParse({ ...event, data: { ...(event.data as object), url, eTag: `"${info.etag}"` } }, invocation())).toMatchObject({ parsed: [info.key] });
+      expect(await azureParse(blobCreatedEvent(mirrorContainer, info.key, info.etag), invocation())).toMatchObject({ parsed: [info.key] });
     }
     await azureLoad(fixtureJson<Timer>('azure/timer.json'), invocation());
 
@@ -152,11 +150,3 @@ describe('mirror to a second cloud, replay, and ferry compare', () => {
     expect(lost.days.find((d) => d.table === 'source_counts')!.same).toBe(true);
   }, 120_000);
 });
-
-/** An S3 notification's records for objects that exist (the captured record as a template). */
-function fromS3EventRecords(objects: { key: string; etag: string; size: number }[]) {
-  const template = fixtureJson<{ Records: import('aws-lambda').S3EventRecord[] }>('aws/s3-object-created.json').Records[0]!;
-  const records = objects.map((o) => ({ ...template, s3: { ...template.s3, object: { ...template.s3.object, key: encodeURIComponent(o.key).replaceAll('%2F', '/'), eTag: o.etag, size: o.size } } }));
-  expect(fromS3Event({ Records: records }).map((i) => i.key)).toEqual(objects.map((o) => o.key));
-  return records;
-}
