@@ -113,6 +113,7 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
   { env: 'FERRY_MIRROR_URL', default: undefined, description: 'A second store the collector mirrors raw batches to (file://, s3://bucket, https://<account>.blob.core.windows.net/<container>); the client is answered on the primary put, refused mirror puts are replayed on each load tick.' },
   { env: 'FERRY_MIRROR_AZURE_CONNECTION_STRING', default: undefined, description: 'Connection string for an Azure mirror (else the managed identity is used).' },
+  { env: 'FERRY_AZURE_PARSE_TRIGGER', default: 'eventgrid', description: 'Azure only: eventgrid (Event Grid BlobCreated subscription) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).' },
   { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
@@ -151,6 +152,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     },
     mirror: readMirrorSettings(env, problems),
   };
+  oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'polling'] as const, 'eventgrid', problems);
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {
     problems.push({ key: 'FERRY_WAREHOUSE_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.warehouseSchema}"` });
   }

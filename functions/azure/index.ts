@@ -3,10 +3,19 @@
 import { app } from '@azure/functions';
 import { httpHandler } from './http.js';
 import { loadHandler } from './load.js';
-import { parseHandler } from './parse.js';
+import { parseHandler, pollingParseHandler } from './parse.js';
 
 app.http('track', { methods: ['POST'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: httpHandler });
 app.http('ready', { methods: ['GET'], route: 'ready', authLevel: 'anonymous', handler: httpHandler });
-app.eventGrid('parse', { handler: parseHandler });
+if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'polling') {
+  // Blob receipts make the polling trigger fire once per blob version; Event Grid is the default
+  // (lower latency, and the only blob trigger Flex Consumption supports).
+  const container = process.env.FERRY_AZURE_CONTAINER?.trim() || 'ferry';
+  for (const prefix of ['raw', 'logs']) {
+    app.storageBlob(`parse-${prefix}`, { path: `${container}/${prefix}/{name}`, connection: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', source: 'LogsAndContainerScan', handler: pollingParseHandler });
+  }
+} else {
+  app.eventGrid('parse', { handler: parseHandler });
+}
 app.timer('load', { schedule: process.env.FERRY_LOAD_SCHEDULE ?? '0 */5 * * * *', handler: loadHandler });

@@ -192,11 +192,9 @@ module.exports = {
   log() {},
 };`,
       );
-      const registered = await nodeJson<{ name: string; bindings: Record<string, Record<string, unknown>> }[]>(
-        dir,
-        `await import('./dist/azure/index.js'); console.log(JSON.stringify(globalThis.registered)); process.exit(0);`,
-        { FERRY_LOAD_SCHEDULE: '0 */10 * * * *' },
-      );
+      type Registration = { name: string; bindings: Record<string, Record<string, unknown>> };
+      const registrations = (env: Record<string, string>) => nodeJson<Registration[]>(dir, `await import('./dist/azure/index.js'); console.log(JSON.stringify(globalThis.registered)); process.exit(0);`, env);
+      const registered = await registrations({ FERRY_LOAD_SCHEDULE: '0 */10 * * * *' });
       const triggers = Object.fromEntries(
         registered.map((f) => {
           const trigger = Object.values(f.bindings).find((b) => b.direction === 'in')!;
@@ -210,6 +208,14 @@ module.exports = {
         parse: { type: 'eventGridTrigger', route: undefined, methods: undefined, schedule: undefined },
         load: { type: 'timerTrigger', route: undefined, methods: undefined, schedule: '0 */10 * * * *' },
       });
+      // The polling blob trigger instead of Event Grid, on the container's raw/ and logs/.
+      const polling = await registrations({ FERRY_AZURE_PARSE_TRIGGER: 'polling', FERRY_AZURE_CONTAINER: 'data' });
+      const blobTriggers = polling.map((f) => [f.name, Object.values(f.bindings).find((b) => b.direction === 'in')!]).filter(([, b]) => (b as { type: string }).type === 'blobTrigger');
+      expect(blobTriggers.map(([name, b]) => [name, (b as Record<string, unknown>).path, (b as Record<string, unknown>).source, (b as Record<string, unknown>).connection])).toEqual([
+        ['parse-raw', 'data/raw/{name}', 'LogsAndContainerScan', 'FERRY_AZURE_STORAGE_CONNECTION_STRING'],
+        ['parse-logs', 'data/logs/{name}', 'LogsAndContainerScan', 'FERRY_AZURE_STORAGE_CONNECTION_STRING'],
+      ]);
+      expect(polling.map((f) => f.name)).not.toContain('parse');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromAzureHttpRequest, toAzureHttpResponse, withoutPort } from '../../functions/azure/azure-http.js';
 import { ConfigError } from '../../core/errors.js';
 import { containerClientFrom } from '../../functions/azure/azure-host.js';
+import { fromBlobTrigger } from '../../functions/azure/blob-trigger.js';
 import { fromEventGridBlobCreated } from '../../functions/azure/event-grid.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 
@@ -74,5 +75,16 @@ describe('containerClientFrom', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error!.problems).toEqual([{ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: expect.stringContaining(reason) }]);
+  });
+});
+
+describe('fromBlobTrigger', () => {
+  it.each([
+    [{ blobTrigger: 'ferry/logs/nginx/2026/11/23/api 1+é.log.gz', uri: 'https://a.blob.core.windows.net/ferry/logs/nginx/2026/11/23/api%201%2B%C3%A9.log.gz', properties: { eTag: '"0x8DD0B2C3D4E5F60"' } }, { key: 'logs/nginx/2026/11/23/api 1+é.log.gz', etag: '0x8DD0B2C3D4E5F60' }],
+    [{ blobTrigger: 'ferry/raw/events/2026/11/23/10/01J.ndjson.gz' }, { key: 'raw/events/2026/11/23/10/01J.ndjson.gz' }],
+    [{ blobTrigger: 'other/raw/x.ndjson.gz' }, undefined],
+    [{}, undefined],
+  ])('reads the key (and ETag) from %j', (metadata, input) => {
+    expect(fromBlobTrigger(metadata, 'ferry')).toEqual(input);
   });
 });
