@@ -1,4 +1,4 @@
-import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
+import type { TableDefinition } from '../../model/table-definition.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { copyFilesFromClient } from '../client-copy.js';
 import { tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
@@ -17,24 +17,12 @@ const keyBytes = 1700;
 export class AzureSqlDialect extends TsqlDialectBase implements LoadDialect {
   readonly kind = 'azuresql' as const;
 
-  protected columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string {
-    switch (type) {
-      case 'text': {
-        if (!isKey) return 'NVARCHAR(MAX)';
-        const keyColumns = table.columns.filter((c) => table.key.includes(c.name));
-        const fixed = keyColumns.filter((c) => c.type !== 'text').length * 8;
-        const texts = keyColumns.filter((c) => c.type === 'text').length;
-        return `NVARCHAR(${Math.floor((keyBytes - fixed) / 2 / texts)})`;
-      }
-      case 'json':
-        return 'NVARCHAR(MAX)';
-      case 'bigint':
-        return 'BIGINT';
-      case 'double':
-        return 'FLOAT';
-      case 'timestamp':
-        return 'DATETIME2(3)';
-    }
+  protected textColumnType(isKey: boolean, table: TableDefinition): string {
+    if (!isKey) return 'NVARCHAR(MAX)';
+    const keyColumns = table.columns.filter((c) => table.key.includes(c.name));
+    const fixed = keyColumns.filter((c) => c.type !== 'text').length * 8;
+    const texts = keyColumns.filter((c) => c.type === 'text').length;
+    return `NVARCHAR(${Math.floor((keyBytes - fixed) / 2 / texts)})`;
   }
 
   private staging(table: TableDefinition): string {

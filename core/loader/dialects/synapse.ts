@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
+import type { TableDefinition } from '../../model/table-definition.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { insertFilesFromClient } from '../client-copy.js';
 import { numberOf, tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
@@ -40,19 +40,8 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
 
   // Columnstore tables take NVARCHAR(MAX) poorly; 4,000 characters hold any parsed text column,
   // and a longer value fails the COPY loudly (MAXERRORS = 0) rather than being cut.
-  protected columnType(type: ColumnType): string {
-    switch (type) {
-      case 'text':
-        return this.textType(4000);
-      case 'json':
-        return this.textType('MAX');
-      case 'bigint':
-        return 'BIGINT';
-      case 'double':
-        return 'FLOAT';
-      case 'timestamp':
-        return 'DATETIME2(3)';
-    }
+  protected textColumnType(): string {
+    return this.textType(4000);
   }
 
   /** Table options: targets hash-distributed columnstore, staging and bookkeeping round-robin heaps. */

@@ -47,8 +47,24 @@ export abstract class TsqlDialectBase {
     return `NVARCHAR(${length})`;
   }
 
+  /** SQL type of a `text` column: the one type whose size the warehouses treat differently. */
+  protected abstract textColumnType(isKey: boolean, table: TableDefinition): string;
+
   /** SQL type of a column; key columns may need a bounded length. */
-  protected abstract columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string;
+  protected columnType(type: ColumnType, isKey: boolean, table: TableDefinition): string {
+    switch (type) {
+      case 'text':
+        return this.textColumnType(isKey, table);
+      case 'json':
+        return this.textType('MAX');
+      case 'bigint':
+        return 'BIGINT';
+      case 'double':
+        return 'FLOAT';
+      case 'timestamp':
+        return 'DATETIME2(3)';
+    }
+  }
 
   protected target(table: TableDefinition): string {
     return `${this.schema}.${bracketIdent(table.name)}`;
