@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { SignatureError } from '../errors.js';
 
 /** `required`: every request signed; `optional`: unsigned accepted, but any signature header is verified; `off`: not checked. */
@@ -14,8 +14,8 @@ export interface SignaturePolicy {
 
 /** Hamustro's signature: `base64(sha256(time + "|" + md5hex(body) + "|" + secret))`. */
 export function hamustroSignature(time: string, body: Uint8Array, secret: string): string {
-  const bodyMd5 = createHash('md5').update(body).digest('hex');
-  return createHash('sha256').update(`${time}|${bodyMd5}|${secret}`).digest('base64');
+  // One-shot crypto.hash: for small inputs it costs a fraction of createHash().update().digest().
+  return hash('sha256', `${time}|${hash('md5', body, 'hex')}|${secret}`, 'base64');
 }
 
 /**

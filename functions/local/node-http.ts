@@ -6,22 +6,37 @@ import type { HttpRequestMessage, HttpResponseMessage } from '../../core/http/ht
  * the core can refuse an oversized body (413) without it ever being held in memory whole.
  */
 export async function fromNodeRequest(req: IncomingMessage, maxBodyBytes: number): Promise<HttpRequestMessage> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > maxBodyBytes) break;
-  }
+  // 'data'/'end' listeners rather than `for await`: the async iterator costs a promise per chunk.
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.pause();
+        onEnd();
+      }
+    };
+    const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   return {
     method: req.method ?? 'GET',
     path: query >= 0 ? url.slice(0, query) : url,
     headers,
-    body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+    body,
     remoteAddress: req.socket.remoteAddress,
   };
 }
