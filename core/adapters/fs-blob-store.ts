@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { InvalidInputError, NotFoundError, StorageError } from '../errors.js';
 import type { BlobBody, BlobCreated, BlobCreatedSource, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
 import { assertPortableMetadata, assertValidKey, compareKeys } from '../support/blob-metadata.js';
@@ -54,42 +53,36 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     assertValidKey(key);
     assertPortableMetadata(metadata);
     const tmp = join(this.root, tmpDir);
-    await mkdir(tmp, { recursive: true });
     const token = `${process.pid}-${Date.now()}-${this.sequence++}`;
     const dataTmp = join(tmp, `${token}.data`);
     const metaTmp = join(tmp, `${token}.meta`);
+    const target = this.path(key);
+    const metaTarget = this.metaPath(key);
+    // Each await below is a turn of a busy event loop (the collector's), so independent steps
+    // run together and directories known to exist are not made again.
     try {
-      const hash = createHash('md5');
-      let size = 0;
-      const source = body instanceof Uint8Array ? Readable.from([body]) : body;
-      const file = createWriteStream(dataTmp);
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        },
-        file,
-      );
-      await fsyncPath(dataTmp);
-      const sidecar: Sidecar = { etag: hash.digest('hex'), size, metadata: { ...metadata } };
+      await Promise.all([this.ensureDir(tmp), this.ensureDir(dirname(target)), this.ensureDir(dirname(metaTarget))]);
       // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
-      await writeFile(metaTmp, JSON.stringify(sidecar));
-      const target = this.path(key);
-      const metaTarget = this.metaPath(key);
-      await Promise.all([mkdir(dirname(target), { recursive: true }), mkdir(dirname(metaTarget), { recursive: true })]);
+      const writeSidecar = (etag: string, size: number) => writeFile(metaTmp, JSON.stringify({ etag, size, metadata } satisfies Sidecar));
+      let written: Awaited<ReturnType<FsBlobStore['writeDurably']>>;
+      if (body instanceof Uint8Array) {
+        // An in-memory body's ETag is known up front, so both files are written at once.
+        const etag = createHash('md5').update(body).digest('hex');
+        [written] = await Promise.all([this.writeDurably(dataTmp, body, etag), writeSidecar(etag, body.byteLength)]);
+      } else {
+        written = await this.writeDurably(dataTmp, body);
+        await writeSidecar(written.etag, written.size);
+      }
       // Sidecar first: a crash in between leaves no object, or (on overwrite) the old bytes.
       await rename(metaTmp, metaTarget);
       await rename(dataTmp, target);
       await fsyncPath(dirname(target));
-      const info: BlobInfo = { key, size, etag: sidecar.etag, lastModified: (await stat(target)).mtime, metadata: sidecar.metadata };
-      const event: BlobCreated = { key, etag: info.etag, size };
+      const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: written.mtime, metadata: { ...metadata } };
+      const event: BlobCreated = { key, etag: info.etag, size: written.size };
       for (const listener of this.listeners) setImmediate(() => listener(event));
       return info;
     } catch (err) {
+      this.knownDirs.clear(); // a directory may have been removed under us
       await Promise.all([rm(dataTmp, { force: true }), rm(metaTmp, { force: true })]);
       if (isErrno(err, 'ENOTDIR', 'EISDIR', 'EEXIST')) {
         throw new InvalidInputError('key conflicts with an existing object or folder in the filesystem store', { key });
@@ -97,6 +90,37 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       if (err instanceof InvalidInputError) throw err;
       throw new StorageError(`filesystem put failed: ${(err as Error).message}`, { key }, { cause: err });
     }
+  }
+
+  /** Writes `body` to `path` and fsyncs it through one handle; the mtime is read before close (a rename keeps it). A stream is hashed as it passes. */
+  private async writeDurably(path: string, body: BlobBody, knownEtag?: string): Promise<{ etag: string; size: number; mtime: Date }> {
+    const handle = await open(path, 'w');
+    try {
+      const hash = createHash('md5');
+      let size = 0;
+      if (body instanceof Uint8Array) {
+        size = body.byteLength;
+        await handle.writeFile(body);
+      } else {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          size += chunk.length;
+          for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
+        }
+      }
+      await handle.sync();
+      const { mtime } = await handle.stat();
+      return { etag: knownEtag ?? hash.digest('hex'), size, mtime };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private readonly knownDirs = new Set<string>();
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
   }
 
   async get(key: string): Promise<Readable> {
