@@ -8,6 +8,7 @@ const requireBanner = "import { createRequire as __ferryCreateRequire } from 'no
 const entries = [
   // The local CLI keeps node_modules external: PGlite ships WASM and data files beside its JS.
   { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
+  { in: 'functions/local/parse-worker.ts', out: 'dist/local/parse-worker.js', external: 'packages' },
   { in: 'bench/collector.ts', out: 'dist/bench/collector.js', external: 'packages' },
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },

@@ -19,6 +19,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { formatRows } from './format-rows.js';
 import { localPaths, openWarehouse, startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
 import type { Row, Warehouse } from '../../core/ports/warehouse.js';
+import { systemClock } from '../../core/ports/clock.js';
 
 const usage = `ferry — event pipeline (collector → object storage → parser → warehouse)
 
@@ -65,7 +66,7 @@ async function serve(config: FerryConfig): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const ready: Promise<LocalPipeline> = startLocalPipeline(config, logger);
+  const ready: Promise<LocalPipeline> = startLocalPipeline(config, logger, systemClock, { parseWorker: new URL('./parse-worker.js', import.meta.url) });
   const pipeline = await ready;
   if (signals > 0) return;
   process.stdout.write(`ferry: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);

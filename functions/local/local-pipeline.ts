@@ -13,7 +13,7 @@ import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
-import { parseObject } from '../../core/parser/parse-object.js';
+import { parseObject, type ParseInput } from '../../core/parser/parse-object.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
@@ -26,6 +26,7 @@ import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { fromNodeRequest, toNodeResponse } from './node-http.js';
+import { ParseProcess } from './parse-process.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
@@ -58,12 +59,22 @@ export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
   return PgliteWarehouse.open(localPaths(config.dataDir).warehouse);
 }
 
+/** How the local pipeline runs its parts. */
+export interface LocalPipelineOptions {
+  /**
+   * The built parse script (`dist/local/parse-worker.js`): parses then run in a child process
+   * at a lower priority, off the collector's event loop. Without it they run in this process
+   * (the tests that start the pipeline from source; the child needs the bundle).
+   */
+  parseWorker?: URL;
+}
+
 /**
  * Runs the whole pipeline in one process: the HTTP collector on `config.port`, the filesystem
  * store under the data dir, a parse for each blob-created notification (and for anything a
  * crash left unparsed), and a load every `config.loadIntervalS` seconds.
  */
-export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock): Promise<LocalPipeline> {
+export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock, options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const paths = localPaths(config.dataDir);
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
   const tables = outputTables(ruleSets);
@@ -85,11 +96,16 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   let parseChain: Promise<void> = Promise.resolve();
   let stopping = false;
   const queued = new Set<string>();
+  const parseProcess = options.parseWorker
+    ? new ParseProcess(options.parseWorker, { storeRoot: paths.store, rulesFiles: config.parser.rulesFiles, parser: config.parser, logLevel: config.logLevel })
+    : undefined;
+  const parse = (input: ParseInput): Promise<unknown> =>
+    parseProcess ? parseProcess.parse(input) : parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);
   const enqueueParse = (key: string, etag?: string) => {
     if (queued.has(key)) return;
     queued.add(key);
     parseChain = parseChain
-      .then(() => (stopping ? undefined : parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, etag === undefined ? { key } : { key, etag })))
+      .then(() => (stopping ? undefined : parse(etag === undefined ? { key } : { key, etag })))
       .then(() => undefined)
       .catch((err: unknown) => logger.error('parse failed; it will be retried at the next start', { key, ...errorFields(err) }))
       .finally(() => queued.delete(key));
@@ -135,7 +151,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const server: Server = createServer((req, res) => {
     fromNodeRequest(req, config.collector.limits.maxBodyBytes)
       .then((message) => collector.handle(message))
-      .then((response) => toNodeResponse(res, response, stopping))
+      // After a 413 the rest of the body is still unread: close the connection rather than drain it.
+      .then((response) => toNodeResponse(res, response, stopping || response.status === 413))
       .catch((err: unknown) => {
         logger.error('request failed', errorFields(err));
         if (!res.headersSent) toNodeResponse(res, { status: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"internal error"}' });
@@ -175,6 +192,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
         await parseChainDone();
         await loadNow().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
         unsubscribe();
+        await parseProcess?.close();
         await admin.close();
         await warehouse.close();
         await unlock();
