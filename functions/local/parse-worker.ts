@@ -28,7 +28,7 @@ process.on('message', (request: ParseRequest) => {
   const { id, ...input } = request;
   parseObject({ store, logger, ruleSets, maxLineBytes: data.parser.maxLineBytes }, input).then(
     () => send({ id }),
-    (err: unknown) => send({ id, error: errorFields(err) }),
+    (err: unknown) => send({ id, error: { key: input.key, ...errorFields(err) } }),
   );
 });
 send({ id: 0 });
