@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { DeadlineError, FerryError, ParseError } from '../errors.js';
 import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -8,6 +7,7 @@ import { toColumnValue } from './column-value.js';
 import { encodeCsvRow } from './csv.js';
 import type { LineRecord } from './dialect.js';
 import { GzipSpool } from './gzip-spool.js';
+import { openInput } from './input-stream.js';
 import { outputKeysFor, parsedMetadata } from './output-keys.js';
 import { compileRuleSets } from './rules/load-rules.js';
 import { classify, ruleSetFor, type OutputTable, type RuleSet } from './rules/rule-set.js';
@@ -56,18 +56,6 @@ export interface ParseInput {
 }
 
 let defaultRuleSets: RuleSet[] | undefined;
-
-async function maybeGunzip(stream: Readable): Promise<Readable> {
-  // Sniff the gzip magic bytes rather than trust the key's extension.
-  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head = first.done ? undefined : first.value;
-  const whole = Readable.from((async function* () {
-    if (head) yield head;
-    yield* { [Symbol.asyncIterator]: () => iterator };
-  })(), { objectMode: false });
-  return head && head[0] === 0x1f && head[1] === 0x8b ? whole.pipe(createGunzip({ chunkSize: 128 * 1024 })) : whole;
-}
 
 function rowFor(table: OutputTable, record: LineRecord): string {
   const { columns } = table.definition;
@@ -176,13 +164,23 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     }
   };
   try {
-    const body = await maybeGunzip(await store.get(input.key));
-    for await (const batch of splitLineBatches(body, maxLineBytes)) {
+    const inputStream = await openInput(await store.get(input.key), maxLineBytes);
+    for await (const batch of splitLineBatches(inputStream.body, maxLineBytes)) {
       const out = new ChunkOutput();
       for (const line of batch) parseLine(line, out);
       for (const [table, rows] of out.text) await (await spoolFor(table)).write(rows.join(''), rows.length);
       if (out.rejected.length > 0) await (await spoolFor('')).write(out.rejected.join(''), out.rejected.length);
       checkDeadline(`at line ${summary.lines}`);
+    }
+    const damage = inputStream.damage();
+    if (damage) {
+      // The unreadable tail counts as one rejected line (holding the cut line's text, if any), so the accounting still balances.
+      summary.lines++;
+      summary.rejected++;
+      const reason = `gzip data unreadable after ${damage.readableBytes} decompressed bytes (${damage.reason}); the rest of the object is lost`;
+      const line: InputLine = { number: summary.lines, text: damage.fragment.subarray(0, maxLineBytes).toString('utf8'), tooLong: false };
+      await (await spoolFor('')).write(rejectedRow(input.key, line, reason), 1);
+      logger.warn('input is damaged', { key: input.key, line: line.number, reason });
     }
     checkDeadline('before publishing');
     const finished: { key: string; body: Readable; rows: number }[] = [];

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { handler as httpHandler } from '../../functions/aws/http.js';
@@ -10,7 +10,7 @@ import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startS3 } from '../support/storage-emulators.js';
 import { s3Notification } from '../support/platform-events.js';
-import { collect } from '../support/streams.js';
+import { collect, listKeys, readObject } from '../support/streams.js';
 
 
 const context = { getRemainingTimeInMillis: () => 300_000 };
@@ -67,9 +67,13 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(load.tables[0]).toMatchObject({ files: 2, rowsCopied: 4 });
   });
 
-  it('fails the invocation for an input that cannot be parsed, so Lambda retries it', async () => {
+  it('summarises a damaged gzip input once (its tail rejected) instead of failing every retry', async () => {
     await store.put('logs/nginx/broken.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
     const info = await store.head('logs/nginx/broken.log.gz');
-    await expect(parseHandler(s3Notification([{ key: info.key, etag: info.etag, size: info.size }]), context)).rejects.toThrow(/parse failed for logs\/nginx\/broken\.log\.gz/);
+    const result = await parseHandler(s3Notification([{ key: info.key, etag: info.etag, size: info.size }]), context);
+    expect(result.parsed).toEqual(['logs/nginx/broken.log.gz']);
+    const rejected = (await listKeys(store, 'rejected/')).filter((k) => k.includes('broken'));
+    expect(rejected).toHaveLength(1);
+    expect(gunzipSync(await readObject(store, rejected[0]!)).toString()).toMatch(/^logs\/nginx\/broken\.log\.gz,1,gzip data unreadable after 0 decompressed bytes/);
   });
 });

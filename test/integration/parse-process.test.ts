@@ -50,11 +50,11 @@ describe('ParseProcess (the local runner parsing in a child process)', () => {
     expect(child).toBeGreaterThan(0);
     expect(niceOf(child)).toBe(10);
 
-    // A truncated gzip: the child answers with the failure, naming the input.
-    await store.put('logs/nginx/broken.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
-    const failure = await parser.parse({ key: 'logs/nginx/broken.log.gz' }).catch((err: unknown) => err);
+    // An input no rules file handles: the child answers with the failure, naming the input.
+    await store.put('elsewhere/a.log', Buffer.from('x\n'));
+    const failure = await parser.parse({ key: 'elsewhere/a.log' }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(ParseProcessError);
-    expect((failure as ParseProcessError).fields).toMatchObject({ key: 'logs/nginx/broken.log.gz' });
+    expect((failure as ParseProcessError).fields).toMatchObject({ key: 'elsewhere/a.log', error_code: 'parse_failed' });
 
     // Killed while a parse is in hand: that parse fails; the next one starts a fresh child.
     const big = Buffer.concat(Array.from({ length: 4000 }, () => fixtureBytes('logs/api-nginx.log')));

@@ -1,0 +1,79 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+
+/** Where a gzip'd input stopped being readable. */
+export interface GzipDamage {
+  /** zlib's reason, e.g. "unexpected end of file". */
+  reason: string;
+  /** Decompressed bytes handed on as whole lines before the damage. */
+  readableBytes: number;
+  /** The line the damage cut short (bytes after the last LF), if any. */
+  fragment: Buffer;
+}
+
+/** An input's decompressed bytes, and what (if anything) was unreadable once they have been read. */
+export interface InputStream {
+  body: Readable;
+  damage(): GzipDamage | undefined;
+}
+
+// zlib's data errors: the bytes are bad, so every retry would fail the same way.
+const dataErrorCodes = new Set(['Z_DATA_ERROR', 'Z_BUF_ERROR', 'Z_NEED_DICT']);
+
+/**
+ * Opens an input for line splitting: gzip is sniffed by its magic bytes (not the key's
+ * extension) and inflated. A corrupt or truncated gzip is not an error here: the whole lines
+ * before the damage are handed on, the cut line is held back, and `damage()` tells the parser
+ * what to reject, so a damaged object is summarised once (deterministically) instead of failing
+ * every retry. Storage errors still throw.
+ */
+export async function openInput(stream: Readable, maxLineBytes: number): Promise<InputStream> {
+  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head: Buffer | undefined = first.done ? undefined : first.value;
+  const whole = Readable.from(
+    (async function* () {
+      if (head) yield head;
+      yield* { [Symbol.asyncIterator]: () => iterator };
+    })(),
+    { objectMode: false },
+  );
+  if (!(head && head[0] === 0x1f && head[1] === 0x8b)) return { body: whole, damage: () => undefined };
+  let damage: GzipDamage | undefined;
+  const body = Readable.from(inflateWholeLines(whole, maxLineBytes, (d) => (damage = d)), { objectMode: false });
+  return { body, damage: () => damage };
+}
+
+async function* inflateWholeLines(compressed: Readable, maxLineBytes: number, onDamage: (damage: GzipDamage) => void): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  // The error, if any, surfaces from iterating `gunzip` below.
+  pipeline(compressed, gunzip).catch(() => undefined);
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let handedOn = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      const lf = chunk.lastIndexOf(10);
+      if (lf < 0 && heldBytes + chunk.length <= maxLineBytes) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        continue;
+      }
+      // Hand on everything up to the last LF (or, for a line past the cap, which the splitter
+      // rejects anyway, everything) and hold the rest until it is known to be whole.
+      const cut = lf < 0 ? chunk.length : lf + 1;
+      const out = Buffer.concat([...held, chunk.subarray(0, cut)]);
+      held = cut < chunk.length ? [chunk.subarray(cut)] : [];
+      heldBytes = chunk.length - cut;
+      handedOn += out.length;
+      yield out;
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === undefined || !dataErrorCodes.has(code)) throw err;
+    onDamage({ reason: (err as Error).message, readableBytes: handedOn, fragment: Buffer.concat(held) });
+    return;
+  }
+  if (heldBytes > 0) yield Buffer.concat(held);
+}
