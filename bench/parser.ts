@@ -162,7 +162,7 @@ async function childBaseline(file: string): Promise<ChildResult> {
   let lines = 0;
   let pending = '';
   let longest = 0;
-  for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: 128 * 1024 })) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: 64 * 1024 })) as AsyncIterable<Buffer>) {
     const text = pending + decoder.write(chunk);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {

@@ -27,34 +27,66 @@ function toTimestamp(column: ColumnDefinition, value: string): string {
   return formatUtcTimestamp(new Date(ms));
 }
 
+/** Converts one field value to a column's load text (or null); made once per column. */
+export type ColumnConverter = (value: FieldValue | undefined) => string | null;
+
+function checkBigint(column: ColumnDefinition, value: string): string {
+  if (!integer.test(value) || (value.length >= 19 && (BigInt(value) > maxBigint || BigInt(value) < -maxBigint - 1n))) reject(column, value, 'a 64-bit integer');
+  return value;
+}
+
+function checkDouble(column: ColumnDefinition, value: string): string {
+  if (!decimal.test(value)) reject(column, value, 'a number');
+  return value;
+}
+
+function toJsonText(value: string): string {
+  try {
+    JSON.parse(value);
+    return value;
+  } catch {
+    return JSON.stringify(value);
+  }
+}
+
 /**
- * Converts a field value to the text a column of `column.type` is loaded from, the same way for
- * every warehouse: timestamps as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]`, numbers as plain decimal
- * text, JSON as JSON text (a value that is not JSON is stored as a JSON string). Throws a
- * `ParseError` naming the column when the value does not fit, or when a required column is empty.
+ * The converter from a field value to the text a column of `column.type` is loaded from, the same
+ * way for every warehouse: timestamps as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]`, numbers as plain
+ * decimal text, JSON as JSON text (a value that is not JSON is stored as a JSON string). It
+ * throws a `ParseError` naming the column when the value does not fit, or when a required column
+ * is empty.
  */
-export function toColumnValue(column: ColumnDefinition, value: FieldValue | undefined): string | null {
-  if (value === null || value === undefined || (value === '' && column.type !== 'text')) {
+export function columnConverter(column: ColumnDefinition): ColumnConverter {
+  const empty = (): null => {
     if (column.required) throw new ParseError(`column ${column.name} is required but has no value`, { field: column.name });
     return null;
-  }
+  };
   switch (column.type) {
     case 'text':
-      return value;
+      return (value) => (value === null || value === undefined ? empty() : value);
     case 'bigint':
-      if (!integer.test(value) || (value.length >= 19 && (BigInt(value) > maxBigint || BigInt(value) < -maxBigint - 1n))) reject(column, value, 'a 64-bit integer');
-      return value;
+      return (value) => (value === null || value === undefined || value === '' ? empty() : checkBigint(column, value));
     case 'double':
-      if (!decimal.test(value)) reject(column, value, 'a number');
-      return value;
-    case 'timestamp':
-      return toTimestamp(column, value);
+      return (value) => (value === null || value === undefined || value === '' ? empty() : checkDouble(column, value));
     case 'json':
-      try {
-        JSON.parse(value);
-        return value;
-      } catch {
-        return JSON.stringify(value);
-      }
+      return (value) => (value === null || value === undefined || value === '' ? empty() : toJsonText(value));
+    case 'timestamp': {
+      // Log lines come in time order, so consecutive rows mostly carry the same time text.
+      let lastIn = '';
+      let lastOut = '';
+      return (value) => {
+        if (value === null || value === undefined || value === '') return empty();
+        if (value !== lastIn) {
+          lastOut = toTimestamp(column, value);
+          lastIn = value;
+        }
+        return lastOut;
+      };
+    }
   }
+}
+
+/** `columnConverter(column)` applied to one value. */
+export function toColumnValue(column: ColumnDefinition, value: FieldValue | undefined): string | null {
+  return columnConverter(column)(value);
 }

@@ -2,12 +2,10 @@
 export type FieldValue = string | null;
 
 /**
- * The fields of one record a dialect read from a line. `get` answers `undefined` for a field the
- * record does not have at all, so rules can tell "absent" from "empty".
+ * One record's values, in the order of the fields its reader was made for. `undefined` means the
+ * record does not have that field at all, so rules can tell "absent" from "empty".
  */
-export interface LineRecord {
-  get(field: string): FieldValue | undefined;
-}
+export type RecordValues = (FieldValue | undefined)[];
 
 /** Where a line came from, for dialects that record it. */
 export interface LineContext {
@@ -16,10 +14,17 @@ export interface LineContext {
 }
 
 /**
- * A log or event line format. `parse` answers `undefined` when the line is not in this dialect
- * (the next configured dialect is tried), the records it holds when it is (most formats give one;
- * a collector line gives one per event), and throws `ParseError` when the line is clearly this
- * dialect but unusable, so the reason reaches the rejected file.
+ * Reads one line: `undefined` when the line is not in this dialect (the next configured dialect
+ * is tried), else its records (most formats give one; a collector line gives one per event).
+ * Throws `ParseError` when the line is clearly this dialect but unusable, so the reason reaches
+ * the rejected file.
+ */
+export type LineReader = (line: string, context: LineContext) => RecordValues[] | undefined;
+
+/**
+ * A log or event line format. Lines are read through a reader made for the fields a rules file
+ * uses, so a dialect only extracts and converts what some rule or column reads, and rules and
+ * columns find each field at a fixed array index instead of looking it up by name per line.
  *
  * Adding a dialect is one file implementing this and one entry in `dialects/registry.ts`.
  */
@@ -27,15 +32,6 @@ export interface Dialect {
   readonly name: string;
   /** Field names every record has; `undefined` when records are open-ended (JSON by path). */
   readonly fields: readonly string[] | undefined;
-  parse(line: string, context: LineContext): LineRecord[] | undefined;
-}
-
-/** A record whose fields are a name → index map over one array of values (no per-line objects). */
-export class IndexedRecord implements LineRecord {
-  constructor(private readonly index: ReadonlyMap<string, number>, private readonly values: readonly FieldValue[]) {}
-
-  get(field: string): FieldValue | undefined {
-    const i = this.index.get(field);
-    return i === undefined ? undefined : this.values[i];
-  }
+  /** A reader whose records hold the values of `fields`, in that order. */
+  reader(fields: readonly string[]): LineReader;
 }

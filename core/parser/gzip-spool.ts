@@ -2,9 +2,9 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, TransformOptions } from 'node:stream';
 import { once } from 'node:events';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 
 interface Sink {
   gzip: Gzip;
@@ -66,7 +66,11 @@ export class GzipSpool {
   }
 
   private open(): Sink {
-    const gzip = createGzip({ level: 1 });
+    // A chunk's rows are written as one string of tens of KiB: with the default 16 KiB mark every
+    // write waited for its own compression, leaving the parser idle a fifth of the time.
+    // (zlib passes stream options on to its Transform; @types/node's ZlibOptions omits them.)
+    const options: ZlibOptions & TransformOptions = { level: 1, writableHighWaterMark: 1024 * 1024 };
+    const gzip = createGzip(options);
     const file = createWriteStream(this.path);
     let failure: Error | undefined;
     // Errors are remembered and reported by finish(), never left as an unhandled rejection.

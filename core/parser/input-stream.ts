@@ -46,7 +46,7 @@ export async function openInput(stream: Readable, maxLineBytes: number): Promise
 }
 
 async function* inflateWholeLines(compressed: Readable, maxLineBytes: number, onDamage: (damage: GzipDamage) => void): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   // The error, if any, surfaces from iterating `gunzip` below.
   pipeline(compressed, gunzip).catch(() => undefined);
   let held: Buffer[] = [];

@@ -3,14 +3,14 @@ import { DeadlineError, FerryError, ParseError } from '../errors.js';
 import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
-import { toColumnValue } from './column-value.js';
 import { encodeCsvRow } from './csv.js';
-import type { LineRecord } from './dialect.js';
+import type { LineContext, RecordValues } from './dialect.js';
 import { GzipSpool } from './gzip-spool.js';
 import { openInput } from './input-stream.js';
 import { outputKeysFor, parsedMetadata } from './output-keys.js';
 import { compileRuleSets } from './rules/load-rules.js';
-import { classify, ruleSetFor, type OutputTable, type RuleSet } from './rules/rule-set.js';
+import { planFor, type TablePlan } from './rules/rule-plan.js';
+import { ruleSetFor, type RuleSet } from './rules/rule-set.js';
 import { splitLineBatches, type InputLine } from './split-lines.js';
 
 /**
@@ -57,28 +57,9 @@ export interface ParseInput {
 
 let defaultRuleSets: RuleSet[] | undefined;
 
-function rowFor(table: OutputTable, record: LineRecord): string {
-  const { columns } = table.definition;
-  const values: (string | null)[] = new Array(columns.length);
-  for (let i = 0; i < columns.length; i++) values[i] = toColumnValue(columns[i]!, record.get(table.fields[i]!));
-  return encodeCsvRow(values);
-}
-
 /** A rejected line as a CSV row: input key, line number, reason, the line (NULs made visible). */
 function rejectedRow(key: string, line: InputLine, reason: string): string {
   return encodeCsvRow([key, String(line.number), reason, line.text.replaceAll('\0', '\uFFFD')]);
-}
-
-/** Output buffered for one chunk of input, per table, before it goes to the spools. */
-class ChunkOutput {
-  readonly text = new Map<string, string[]>();
-  rejected: string[] = [];
-
-  add(table: string, row: string): void {
-    const rows = this.text.get(table);
-    if (rows) rows.push(row);
-    else this.text.set(table, [row]);
-  }
 }
 
 /**
@@ -118,33 +99,39 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     rows: Object.fromEntries(tableNames.map((t) => [t, 0])),
     outputs: [],
   };
-  const lineRows: [string, string][] = [];
+  const plan = planFor(ruleSet);
+  const context: LineContext = { sourceKey: input.key, lineNumber: 0 };
+  // Rows of the current chunk per table (plan order), and of the current line until it is accepted whole.
+  const chunkRows: string[][] = plan.tables.map(() => []);
+  let rejectedRows: string[] = [];
+  const lineTables: TablePlan[] = [];
+  const lineRows: string[] = [];
+  const reject = (line: InputLine, reason: string) => {
+    summary.rejected++;
+    rejectedRows.push(rejectedRow(input.key, line, reason));
+  };
   // One line → zero or more rows; a line with any bad record is rejected whole.
-  const parseLine = (line: InputLine, out: ChunkOutput) => {
+  const parseLine = (line: InputLine) => {
     summary.lines++;
-    if (line.tooLong) {
-      summary.rejected++;
-      out.rejected.push(rejectedRow(input.key, line, `line longer than ${maxLineBytes} bytes`));
-      return;
-    }
+    if (line.tooLong) return reject(line, `line longer than ${maxLineBytes} bytes`);
     if (line.text.length === 0 || (line.text.charCodeAt(0) <= 32 && line.text.trim() === '')) {
       summary.ignored++;
       summary.ignored_by.blank++;
       return;
     }
     try {
-      let records: LineRecord[] | undefined;
-      for (const dialect of ruleSet.dialects) {
-        records = dialect.parse(line.text, { sourceKey: input.key, lineNumber: line.number });
-        if (records !== undefined) break;
-      }
+      context.lineNumber = line.number;
+      let records: RecordValues[] | undefined;
+      for (let d = 0; d < plan.readers.length && records === undefined; d++) records = plan.readers[d]!(line.text, context);
       if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
-      if (lineRows.length > 0) lineRows.length = 0; // setting length is a runtime call
+      if (lineRows.length > 0) lineRows.length = lineTables.length = 0; // setting length is a runtime call
       let lastIgnore: 'filtered' | 'rule' | 'unmatched' = 'unmatched';
-      for (const record of records) {
-        const decision = classify(ruleSet, record, input.key, line.number);
-        if (decision.kind === 'route') lineRows.push([decision.table.definition.name, rowFor(decision.table, decision.record)]);
-        else if (decision.kind === 'ignore') lastIgnore = decision.reason;
+      for (const values of records) {
+        const decision = plan.classify(values, input.key, line.number);
+        if (decision.kind === 'route') {
+          lineTables.push(decision.table);
+          lineRows.push(decision.table.row(values));
+        } else if (decision.kind === 'ignore') lastIgnore = decision.reason;
         else throw new ParseError(decision.reason);
       }
       if (lineRows.length === 0) {
@@ -152,24 +139,29 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
         summary.ignored_by[lastIgnore]++;
         return;
       }
-      for (const [table, row] of lineRows) {
-        out.add(table, row);
-        summary.rows[table]!++;
-      }
+      for (let r = 0; r < lineRows.length; r++) chunkRows[lineTables[r]!.index]!.push(lineRows[r]!);
       summary.accepted++;
     } catch (err) {
       if (!(err instanceof FerryError)) throw err;
-      summary.rejected++;
-      out.rejected.push(rejectedRow(input.key, line, err.message));
+      reject(line, err.message);
     }
   };
   try {
     const inputStream = await openInput(await store.get(input.key), maxLineBytes);
     for await (const batch of splitLineBatches(inputStream.body, maxLineBytes)) {
-      const out = new ChunkOutput();
-      for (const line of batch) parseLine(line, out);
-      for (const [table, rows] of out.text) await (await spoolFor(table)).write(rows.join(''), rows.length);
-      if (out.rejected.length > 0) await (await spoolFor('')).write(out.rejected.join(''), out.rejected.length);
+      for (const line of batch) parseLine(line);
+      for (const table of plan.tables) {
+        const rows = chunkRows[table.index]!;
+        if (rows.length === 0) continue;
+        const name = table.table.definition.name;
+        summary.rows[name]! += rows.length;
+        await (await spoolFor(name)).write(rows.join(''), rows.length);
+        rows.length = 0;
+      }
+      if (rejectedRows.length > 0) {
+        await (await spoolFor('')).write(rejectedRows.join(''), rejectedRows.length);
+        rejectedRows = [];
+      }
       checkDeadline(`at line ${summary.lines}`);
     }
     const damage = inputStream.damage();

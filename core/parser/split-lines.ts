@@ -11,6 +11,12 @@ export interface InputLine {
 /** How much of an over-long line is kept, for the rejected file. */
 const keptPrefix = 200;
 
+/**
+ * Input is decoded at most this many bytes at a time: V8 puts strings above ~128 KiB in its
+ * large-object space, one mmap each, which made decoding 128 KiB chunks 30× slower than 64 KiB.
+ */
+const decodeBytes = 64 * 1024;
+
 // UTF-8 needs at most 3 bytes per UTF-16 code unit, so counting bytes is only needed near the cap.
 function bytesOver(text: string, max: number): boolean {
   return text.length * 3 > max && Buffer.byteLength(text) > max;
@@ -37,25 +43,28 @@ export async function* splitLineBatches(input: Readable, maxLineBytes: number): 
     pending = '';
     overflow = false;
   };
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    const text = decoder.write(chunk);
-    const batch: InputLine[] = [];
-    let start = 0;
-    let newline = text.indexOf('\n');
-    while (newline >= 0) {
-      finishLine(text.slice(start, newline), batch);
-      start = newline + 1;
-      newline = text.indexOf('\n', start);
-    }
-    const rest = start === 0 ? text : text.slice(start);
-    if (!overflow) {
-      pending += rest;
-      if (bytesOver(pending, maxLineBytes)) {
-        overflow = true;
-        pending = pending.slice(0, keptPrefix);
+  for await (const whole of input as AsyncIterable<Buffer>) {
+    for (let offset = 0; offset < whole.length; offset += decodeBytes) {
+      const chunk = whole.length <= decodeBytes ? whole : whole.subarray(offset, offset + decodeBytes);
+      const text = decoder.write(chunk);
+      const batch: InputLine[] = [];
+      let start = 0;
+      let newline = text.indexOf('\n');
+      while (newline >= 0) {
+        finishLine(text.slice(start, newline), batch);
+        start = newline + 1;
+        newline = text.indexOf('\n', start);
       }
+      const rest = start === 0 ? text : text.slice(start);
+      if (!overflow) {
+        pending += rest;
+        if (bytesOver(pending, maxLineBytes)) {
+          overflow = true;
+          pending = pending.slice(0, keptPrefix);
+        }
+      }
+      if (batch.length > 0) yield batch;
     }
-    if (batch.length > 0) yield batch;
   }
   const rest = decoder.end();
   if (!overflow) pending += rest;

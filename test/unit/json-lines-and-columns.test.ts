@@ -21,7 +21,7 @@ describe('JSON lines dialect', () => {
     ['null as SQL NULL', 'none', null],
     ['a missing path as absent', 'http.nope.deeper', undefined],
   ])('reads %s', (_what, path, expected) => {
-    expect(dialect.parse(line, ctx)![0]!.get(path)).toEqual(expected);
+    expect(dialect.reader([path])(line, ctx)![0]![0]).toEqual(expected);
   });
 
   it.each([
@@ -30,7 +30,7 @@ describe('JSON lines dialect', () => {
     ['an object without a required path', '{"message":"x"}'],
     ['a nginx line', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 5 "-" "ua"'],
   ])('does not claim %s', (_what, text) => {
-    expect(dialect.parse(text, ctx)).toBeUndefined();
+    expect(dialect.reader(['msg'])(text, ctx)).toBeUndefined();
   });
 });
 

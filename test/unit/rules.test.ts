@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
-import type { LineRecord } from '../../core/parser/dialect.js';
 import { compileRules } from '../../core/parser/rules/compile-rules.js';
 import { compileRuleSets } from '../../core/parser/rules/load-rules.js';
-import { classify, ruleSetFor, type Decision } from '../../core/parser/rules/rule-set.js';
+import { planFor, type Decision } from '../../core/parser/rules/rule-plan.js';
+import { ruleSetFor } from '../../core/parser/rules/rule-set.js';
 
 const options = { clockSkewThresholdS: 300 };
 
@@ -24,15 +24,15 @@ rules:
 ${body}`;
 }
 
-function record(fields: Record<string, string | null>): LineRecord {
-  return { get: (f) => fields[f] };
-}
-
 function decide(yaml: string, fields: Record<string, string | null>): Decision & { row?: Record<string, unknown> } {
   const set = compileRules(yaml, 'test.yml', options);
-  const decision = classify(set, record(fields), 'logs/app/x.log', 7);
+  const plan = planFor(set);
+  // A record as a dialect reader hands it over: the plan's fields in order, absent ones undefined.
+  const values = plan.fields.map((f) => (Object.hasOwn(fields, f) ? fields[f] : undefined));
+  const decision = plan.classify(values, 'logs/app/x.log', 7);
   if (decision.kind !== 'route') return decision;
-  const row = Object.fromEntries(decision.table.definition.columns.map((c, i) => [c.name, decision.record.get(decision.table.fields[i]!) ?? null]));
+  const { table } = decision.table;
+  const row = Object.fromEntries(table.definition.columns.map((c, i) => [c.name, values[plan.fields.indexOf(table.fields[i]!)] ?? null]));
   return { ...decision, row };
 }
 

@@ -32,6 +32,16 @@ describe('splitLines', () => {
     expect(result[1]!.text).toBe('ok');
   });
 
+  it('reads a chunk of several hundred KiB in pieces without cutting lines or characters', async () => {
+    // Lines of varying length with a 3-byte character, so piece boundaries fall inside lines and characters.
+    const expected = Array.from({ length: 6000 }, (_, i) => `${i}:${'✓'.repeat(i % 37)}${'a'.repeat(i % 91)}`);
+    const big = Buffer.from(`${expected.join('\n')}\n`);
+    expect(big.length).toBeGreaterThan(4 * 64 * 1024);
+    const result = await lines([big], 1024);
+    expect(result.map((l) => l.text)).toEqual(expected);
+    expect(result.at(-1)!.number).toBe(6000);
+  });
+
   it('yields nothing for empty input', async () => {
     expect(await lines([])).toEqual([]);
   });

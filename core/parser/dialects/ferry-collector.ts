@@ -3,7 +3,7 @@ import { decodeCollectionJson } from '../../model/decode-collection-json.js';
 import { eventTable } from '../../model/event-table.js';
 import { flattenRawRecord } from '../../model/flatten-event.js';
 import type { RawRecord } from '../../model/raw-record.js';
-import { IndexedRecord, type Dialect, type LineRecord } from '../dialect.js';
+import type { Dialect, RecordValues } from '../dialect.js';
 
 const fields = eventTable.columns.map((c) => c.name);
 const index = new Map(fields.map((name, i) => [name, i]));
@@ -27,17 +27,26 @@ export function ferryCollectorDialect(name: string, skewThresholdS: number): Dia
   return {
     name,
     fields,
-    parse(line, context): LineRecord[] | undefined {
-      if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        throw new ParseError(`not JSON: ${(err as Error).message}`);
-      }
-      if (typeof value !== 'object' || value === null || !('collection' in value)) return undefined;
-      const rows = flattenRawRecord(decodeRawRecord(value as Record<string, unknown>), context.sourceKey, skewThresholdS);
-      return rows.map((row) => new IndexedRecord(index, row));
+    reader(wanted) {
+      const sources = wanted.map((f) => index.get(f));
+      // Rules that route to the events table want every column first, in order: rows are then used as they are.
+      const prefix = sources.length >= fields.length && fields.every((_, i) => sources[i] === i);
+      return (line, context) => {
+        if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (err) {
+          throw new ParseError(`not JSON: ${(err as Error).message}`);
+        }
+        if (typeof value !== 'object' || value === null || !('collection' in value)) return undefined;
+        const rows: RecordValues[] = flattenRawRecord(decodeRawRecord(value as Record<string, unknown>), context.sourceKey, skewThresholdS);
+        if (prefix) {
+          for (const row of rows) for (let i = fields.length; i < wanted.length; i++) row.push(undefined);
+          return rows;
+        }
+        return rows.map((row) => sources.map((s) => (s === undefined ? undefined : row[s])));
+      };
     },
   };
 }

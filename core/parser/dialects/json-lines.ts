@@ -1,4 +1,4 @@
-import type { Dialect, FieldValue, LineRecord } from '../dialect.js';
+import type { Dialect, FieldValue, RecordValues } from '../dialect.js';
 
 function toField(value: unknown): FieldValue | undefined {
   if (value === undefined) return undefined;
@@ -8,52 +8,54 @@ function toField(value: unknown): FieldValue | undefined {
   return String(value);
 }
 
-/** Looks a field up by dotted path (`http.request.method`); a key that itself holds dots wins. */
-function lookup(object: Record<string, unknown>, path: string): unknown {
-  if (path in object) return object[path];
-  let current: unknown = object;
-  let start = 0;
-  while (start <= path.length) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    const dot = path.indexOf('.', start);
-    const part = dot < 0 ? path.slice(start) : path.slice(start, dot);
-    current = (current as Record<string, unknown>)[part];
-    if (dot < 0) return current;
-    start = dot + 1;
-  }
-  return undefined;
-}
+type PathReader = (object: Record<string, unknown>) => unknown;
 
-class JsonRecord implements LineRecord {
-  constructor(private readonly object: Record<string, unknown>) {}
-
-  get(field: string): FieldValue | undefined {
-    return toField(lookup(this.object, field));
-  }
+/**
+ * A reader of one dotted path (`http.request.method`; `tags.1` indexes an array); a key that
+ * itself holds the dots wins. Only own properties count, so `constructor` is not a field.
+ */
+function pathReader(path: string): PathReader {
+  const parts = path.split('.');
+  if (parts.length === 1) return (object) => (Object.hasOwn(object, path) ? object[path] : undefined);
+  return (object) => {
+    if (Object.hasOwn(object, path)) return object[path];
+    let current: unknown = object;
+    for (const part of parts) {
+      if (typeof current !== 'object' || current === null || !Object.hasOwn(current, part)) return undefined;
+      current = (current as Record<string, unknown>)[part];
+    }
+    return current;
+  };
 }
 
 /**
  * One JSON object per line (application logs). Fields are dotted paths into the object; nested
  * objects and arrays read as JSON text, numbers and booleans as their JSON text. A line is this
  * dialect only if it is a JSON object holding every path in `require`, so several JSON shapes
- * can be told apart by listing them in order.
+ * can be told apart by listing them in order. Only the paths a reader was made for are read.
  */
 export function jsonLinesDialect(name: string, require: readonly string[] = []): Dialect {
   return {
     name,
     fields: undefined,
-    parse(line) {
-      if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        return undefined;
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-      const object = value as Record<string, unknown>;
-      for (const path of require) if (lookup(object, path) === undefined) return undefined;
-      return [new JsonRecord(object)];
+    reader(fields) {
+      const required = require.map(pathReader);
+      const wanted = fields.map(pathReader);
+      return (line) => {
+        if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          return undefined;
+        }
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+        const object = value as Record<string, unknown>;
+        for (const read of required) if (read(object) === undefined) return undefined;
+        const values: RecordValues = new Array(wanted.length);
+        for (let i = 0; i < wanted.length; i++) values[i] = toField(wanted[i]!(object));
+        return [values];
+      };
     },
   };
 }

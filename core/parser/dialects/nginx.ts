@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import { IndexedRecord, type Dialect, type FieldValue } from '../dialect.js';
+import type { Dialect, FieldValue, RecordValues } from '../dialect.js';
 
 /** nginx's predefined `combined` format. */
 export const combinedLogFormat = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -138,8 +138,9 @@ export function totalTiming(value: string): string | null {
   return any ? total.toFixed(3) : null;
 }
 
-function splitRequest(request: string | null): [FieldValue, FieldValue, FieldValue, FieldValue] {
-  if (request === null) return [null, null, null, null];
+/** `$request` split into method, path, query and protocol; all null unless it starts with a method. */
+function splitRequest(request: FieldValue | undefined): [FieldValue, FieldValue, FieldValue, FieldValue] {
+  if (request === null || request === undefined) return [null, null, null, null];
   const first = request.indexOf(' ');
   if (first <= 0) return [null, null, null, null];
   for (let i = 0; i < first; i++) {
@@ -162,40 +163,45 @@ function splitRequest(request: string | null): [FieldValue, FieldValue, FieldVal
 export function nginxDialect(name: string, format: string = combinedLogFormat): Dialect {
   const { scan, variables } = compileLogFormat(format);
   const fields = [...variables, ...derivedFields.filter((f) => !variables.includes(f))];
-  const index = new Map(fields.map((f, i) => [f, i]));
   const requestAt = variables.indexOf('request');
   const timeSource = ['time_local', 'time_iso8601', 'msec'].map((v) => [v, variables.indexOf(v)] as const).find(([, i]) => i >= 0);
-  const timings = variables.map((v, i) => (timingVariables.has(v) ? i : -1)).filter((i) => i >= 0);
-  // Slots of the derived fields, or -1 where the format itself has a variable of that name.
-  const slots = derivedFields.map((f) => (index.get(f)! >= variables.length ? index.get(f)! : -1));
-  let lastTimeIn = '';
-  let lastTimeOut: string | null = null;
-  const toUtc = (kind: string, value: string): string | null => {
-    if (value === lastTimeIn) return lastTimeOut; // consecutive lines mostly share their second
-    lastTimeIn = value;
-    if (kind === 'time_local') lastTimeOut = timeLocalToUtc(value);
-    else if (kind === 'msec') lastTimeOut = utcText(Math.floor(Number(value) * 1000));
-    else lastTimeOut = utcText(Date.parse(value));
-    return lastTimeOut;
-  };
   return {
     name,
     fields,
-    parse(line) {
-      const m = scan(line, fields.length);
-      if (m === undefined) return undefined;
-      const values: FieldValue[] = m as FieldValue[];
-      const escaped = line.includes('\\x');
-      for (let i = 0; i < variables.length; i++) {
-        const raw = m[i]!;
-        values[i] = raw === '-' || raw === '' ? null : escaped ? unescapeNginx(raw) : raw;
-      }
-      for (let i = variables.length; i < fields.length; i++) values[i] = null;
-      for (const i of timings) if (values[i] !== null) values[i] = totalTiming(values[i]!);
-      const derived = splitRequest(requestAt >= 0 ? values[requestAt]! : null);
-      for (let d = 0; d < 4; d++) if (slots[d]! >= 0) values[slots[d]!] = derived[d]!;
-      if (slots[4]! >= 0) values[slots[4]!] = timeSource ? toUtc(timeSource[0], m[timeSource[1]]!) : null;
-      return [new IndexedRecord(index, values)];
+    reader(wanted) {
+      // Per wanted field: the variable it is read from, or which derived field it is (-1 - n), or absent.
+      const sources = wanted.map((f) => (variables.includes(f) ? variables.indexOf(f) : derivedFields.includes(f as never) ? -1 - derivedFields.indexOf(f as never) : undefined));
+      const timing = wanted.map((f) => timingVariables.has(f));
+      const needsRequest = sources.some((s) => s !== undefined && s <= -1 && s >= -4);
+      const needsTime = sources.includes(-5);
+      let lastTimeIn = '';
+      let lastTimeOut: string | null = null;
+      const toUtc = (kind: string, value: string): string | null => {
+        if (value === lastTimeIn) return lastTimeOut; // consecutive lines mostly share their second
+        lastTimeIn = value;
+        if (kind === 'time_local') lastTimeOut = timeLocalToUtc(value);
+        else if (kind === 'msec') lastTimeOut = utcText(Math.floor(Number(value) * 1000));
+        else lastTimeOut = utcText(Date.parse(value));
+        return lastTimeOut;
+      };
+      const variable = (raw: string, escaped: boolean): FieldValue => (raw === '-' || raw === '' ? null : escaped ? unescapeNginx(raw) : raw);
+      return (line) => {
+        const m = scan(line);
+        if (m === undefined) return undefined;
+        const escaped = line.includes('\\x');
+        const request = needsRequest ? splitRequest(requestAt >= 0 ? variable(m[requestAt]!, escaped) : null) : undefined;
+        const values: RecordValues = new Array(wanted.length);
+        for (let i = 0; i < wanted.length; i++) {
+          const source = sources[i];
+          if (source === undefined) values[i] = undefined;
+          else if (source >= 0) {
+            const value = variable(m[source]!, escaped);
+            values[i] = timing[i] && value !== null ? totalTiming(value) : value;
+          } else if (source === -5) values[i] = timeSource && needsTime ? toUtc(timeSource[0], m[timeSource[1]]!) : null;
+          else values[i] = request![-1 - source]!;
+        }
+        return [values];
+      };
     },
   };
 }

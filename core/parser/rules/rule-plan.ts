@@ -1,0 +1,149 @@
+import { columnConverter } from '../column-value.js';
+import { csvField } from '../csv.js';
+import type { FieldValue, LineReader, RecordValues } from '../dialect.js';
+import { builtinFields, type OutputTable, type RuleSet, type TemplatePart } from './rule-set.js';
+
+/** An output table as a plan writes it. */
+export interface TablePlan {
+  readonly table: OutputTable;
+  /** Position in the plan's `tables`. */
+  readonly index: number;
+  /** Encodes a classified record as one CSV line of this table (see `encodeCsvRow`). */
+  row(values: RecordValues): string;
+}
+
+/** What the rules decided for one record. */
+export type Decision =
+  | { readonly kind: 'route'; readonly table: TablePlan }
+  | { readonly kind: 'ignore'; readonly reason: 'filtered' | 'rule' | 'unmatched' }
+  | { readonly kind: 'reject'; readonly reason: string };
+
+/**
+ * A rule set compiled against one layout of fields: every field some condition, set field or
+ * column uses gets a fixed index (`fields`), each dialect's reader fills records in that layout,
+ * and conditions, set fields and columns read and write `values[index]` — no name lookups and no
+ * per-record objects on the hot path.
+ */
+export interface RulePlan {
+  readonly ruleSet: RuleSet;
+  readonly fields: readonly string[];
+  /** One reader per dialect of the rule set, in order. */
+  readonly readers: readonly LineReader[];
+  /** Table plans in the rule set's table order. */
+  readonly tables: readonly TablePlan[];
+  /**
+   * Fills in the built-in fields the record lacks (`source`, `source_key`, `line_number`), then
+   * applies the filter and the first matching rule, whose set fields are written into `values`.
+   */
+  classify(values: RecordValues, sourceKey: string, lineNumber: number): Decision;
+}
+
+interface BoundCondition {
+  slot: number;
+  test(value: FieldValue | undefined, groups: string[]): boolean;
+}
+
+interface BoundRule {
+  conditions: BoundCondition[];
+  set: { slot: number; template: readonly TemplatePart[] }[];
+  decision: Decision;
+}
+
+const ignoredBy = {
+  filtered: { kind: 'ignore', reason: 'filtered' },
+  rule: { kind: 'ignore', reason: 'rule' },
+  unmatched: { kind: 'ignore', reason: 'unmatched' },
+} as const satisfies Record<string, Decision>;
+const noRuleMatched: Decision = { kind: 'reject', reason: 'no rule matched' };
+
+function allHold(conditions: readonly BoundCondition[], values: RecordValues, groups: string[]): boolean {
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    if (!c.test(values[c.slot], groups)) return false;
+  }
+  return true;
+}
+
+function tablePlan(table: OutputTable, index: number, slotOf: (field: string) => number): TablePlan {
+  const slots = table.fields.map(slotOf);
+  const converters = table.definition.columns.map(columnConverter);
+  const names = table.definition.columns.map((c) => c.name);
+  return {
+    table,
+    index,
+    row(values) {
+      let line = '';
+      for (let i = 0; i < slots.length; i++) {
+        const value = converters[i]!(values[slots[i]!]);
+        if (i > 0) line += ',';
+        if (value !== null) line += csvField(value, names[i]!);
+      }
+      return `${line}\n`;
+    },
+  };
+}
+
+function compilePlan(ruleSet: RuleSet): RulePlan {
+  // Column fields first, in table order: a dialect whose own layout is a table's (the collector's
+  // events) then hands over its rows as they are.
+  const fields: string[] = [];
+  const slots = new Map<string, number>();
+  const slotOf = (field: string): number => {
+    let slot = slots.get(field);
+    if (slot === undefined) {
+      slot = fields.push(field) - 1;
+      slots.set(field, slot);
+    }
+    return slot;
+  };
+  for (const table of ruleSet.tables.values()) table.fields.forEach(slotOf);
+  const bind = (conditions: RuleSet['filter']): BoundCondition[] => conditions.map((c) => ({ slot: slotOf(c.field), test: c.test }));
+  const filter = bind(ruleSet.filter);
+  const tables = new Map([...ruleSet.tables.values()].map((t, i) => [t, tablePlan(t, i, slotOf)]));
+  const rules: BoundRule[] = ruleSet.rules.map((rule) => ({
+    conditions: bind(rule.conditions),
+    set: rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })),
+    decision: rule.ignore ? ignoredBy.rule : { kind: 'route', table: tables.get(rule.table!)! },
+  }));
+  const [sourceSlot, sourceKeySlot, lineNumberSlot] = builtinFields.map((f) => slots.get(f) ?? -1) as [number, number, number];
+  const frozenFields = [...fields];
+  const groups: string[] = [];
+  return {
+    ruleSet,
+    fields: frozenFields,
+    readers: ruleSet.dialects.map((d) => d.reader(frozenFields)),
+    tables: [...tables.values()],
+    classify(values, sourceKey, lineNumber) {
+      // A record's own field of the same name wins over the built-in one.
+      if (sourceSlot >= 0 && values[sourceSlot] === undefined) values[sourceSlot] = ruleSet.source;
+      if (sourceKeySlot >= 0 && values[sourceKeySlot] === undefined) values[sourceKeySlot] = sourceKey;
+      if (lineNumberSlot >= 0 && values[lineNumberSlot] === undefined) values[lineNumberSlot] = String(lineNumber);
+      if (groups.length > 0) groups.length = 0; // setting length is a runtime call; skip it when empty
+      if (!allHold(filter, values, groups)) return ignoredBy.filtered;
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r]!;
+        if (groups.length > 0) groups.length = 0;
+        if (!allHold(rule.conditions, values, groups)) continue;
+        for (const { slot, template } of rule.set) {
+          let text = '';
+          for (const part of template) text += typeof part === 'number' ? (groups[part] ?? '') : part;
+          values[slot] = text;
+        }
+        return rule.decision;
+      }
+      return ruleSet.unmatched === 'ignore' ? ignoredBy.unmatched : noRuleMatched;
+    },
+  };
+}
+
+const plans = new WeakMap<RuleSet, RulePlan>();
+
+/** The compiled plan of `ruleSet` (made once per rule set). */
+export function planFor(ruleSet: RuleSet): RulePlan {
+  let plan = plans.get(ruleSet);
+  if (plan === undefined) {
+    plan = compilePlan(ruleSet);
+    plans.set(ruleSet, plan);
+  }
+  return plan;
+}

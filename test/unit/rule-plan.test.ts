@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../core/errors.js';
+import { jsonLinesDialect } from '../../core/parser/dialects/json-lines.js';
+import { nginxDialect, timedLogFormat } from '../../core/parser/dialects/nginx.js';
+import { compileRules } from '../../core/parser/rules/compile-rules.js';
+import { compileRuleSets } from '../../core/parser/rules/load-rules.js';
+import { planFor } from '../../core/parser/rules/rule-plan.js';
+
+const options = { clockSkewThresholdS: 300 };
+const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 3 };
+
+/** Reads `line` with the plan's first dialect that takes it, classifies it and encodes the rows. */
+function run(yaml: string, line: string): string[] | string {
+  const plan = planFor(compileRules(yaml, 'test.yml', options));
+  const records = plan.readers.map((read) => read(line, ctx)).find((r) => r !== undefined);
+  if (!records) return 'no dialect';
+  return records.map((values) => {
+    const decision = plan.classify(values, ctx.sourceKey, ctx.lineNumber);
+    return decision.kind === 'route' ? decision.table.row(values) : `${decision.kind}: ${decision.reason}`;
+  });
+}
+
+const jsonRules = (rules: string, columns = '      msg: text\n') => `source: app
+prefix: logs/app/
+dialects:
+  - name: app
+    type: json
+tables:
+  out:
+    columns:
+${columns}rules:
+${rules}`;
+
+describe('rule plans', () => {
+  it('is made once per rule set, with table columns first in the field layout', () => {
+    const set = compileRules(jsonRules('  - table: out\n', '      msg: text\n      level: text\n'), 'test.yml', options);
+    expect(planFor(set)).toBe(planFor(set));
+    expect(planFor(set).fields).toEqual(['msg', 'level', 'source_key', 'line_number']);
+  });
+
+  it('lets a record\'s own field win over the built-in field of the same name', () => {
+    const yaml = jsonRules('  - table: out\n', '      source_key: text\n      line_number: bigint\n      source: text\n');
+    expect(run(yaml, '{"source_key":"mine","source":null}')).toEqual(['mine,3,\n']);
+    expect(run(yaml, '{"msg":"x"}')).toEqual(['logs/app/a.log,3,app\n']);
+  });
+
+  it('writes set fields over the record\'s own values only for the rule that matched', () => {
+    const yaml = jsonRules(`  - pattern_msg: ^(\\w+) saved$
+    table: out
+    msg: 'Saved.{0}'
+  - table: out
+`);
+    expect(run(yaml, '{"msg":"task saved"}')).toEqual(['Saved.task,logs/app/a.log,3\n']);
+    expect(run(yaml, '{"msg":"task deleted"}')).toEqual(['task deleted,logs/app/a.log,3\n']);
+  });
+
+  it('does not read inherited properties as fields', () => {
+    const yaml = jsonRules('  - table: out\n', '      constructor: text\n      to_string: { type: text, from: toString }\n');
+    expect(run(yaml, '{"msg":"x"}')).toEqual([',,logs/app/a.log,3\n']);
+    expect(jsonLinesDialect('j').reader(['constructor', 'a.constructor', 'a.b'])('{"a":{"b":1}}', ctx)).toEqual([[undefined, undefined, '1']]);
+  });
+
+  it('rejects a record whose value does not fit its column, naming the column', () => {
+    const yaml = jsonRules('  - table: out\n', '      n: bigint\n');
+    const plan = planFor(compileRules(yaml, 'test.yml', options));
+    const [values] = plan.readers[0]!('{"n":"12x"}', ctx)!;
+    const decision = plan.classify(values!, ctx.sourceKey, 1);
+    expect(decision.kind).toBe('route');
+    if (decision.kind !== 'route') return;
+    expect(() => decision.table.row(values!)).toThrow(ParseError);
+    expect(() => decision.table.row(values!)).toThrow('column n: "12x" is not a 64-bit integer');
+  });
+
+  it('hands the collector\'s rows to the events table as they are, and maps them for other layouts', () => {
+    const [events] = compileRuleSets([], options);
+    const plan = planFor(events!);
+    const collection = { device_id: 'd', client_id: 'c', session: 's', system_version: '1', product_version: '2', env: 'PRODUCTION', payloads: [{ at: '1795428000', event: 'E', nr: 1 }, { at: '1795428001', event: 'F', nr: 2 }] };
+    const line = JSON.stringify({ received_at: '2026-11-23T10:00:00Z', sent_at: null, ip: '203.0.113.9', collection });
+    const records = plan.readers[0]!(line, { sourceKey: 'raw/events/x', lineNumber: 1 })!;
+    expect(records).toHaveLength(2);
+    expect(records.every((r) => r.length === plan.fields.length)).toBe(true);
+    expect(records[1]![plan.fields.indexOf('event')]).toBe('F');
+    const dialect = events!.dialects[0]!;
+    expect(dialect.reader(['event', 'nowhere', 'device_id'])(line, { sourceKey: 'raw/events/x', lineNumber: 1 })).toEqual([['E', undefined, 'd'], ['F', undefined, 'd']]);
+  });
+
+  it('reads only the nginx fields it was asked for, derived ones included', () => {
+    const line = '10.0.0.1 - - [23/Nov/2026:10:00:01 +0100] "GET /api/v1/tasks/7?x=1 HTTP/1.1" 200 5 "-" "say \\x22hi\\x22" 0.012 0.010, 0.020 "api.example.com"';
+    const reader = nginxDialect('t', `${timedLogFormat} "$host"`).reader(['upstream_response_time', 'query', 'time', 'nope', 'http_user_agent', 'method']);
+    expect(reader(line, ctx)).toEqual([['0.030', 'x=1', '2026-11-23 09:00:01', undefined, 'say "hi"', 'GET']]);
+  });
+});
