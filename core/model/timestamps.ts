@@ -11,9 +11,29 @@ export function formatUtcTimestamp(date: Date): string {
   return ms === '000' ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${ms}000`;
 }
 
-/** Formats epoch seconds (a uint64 decimal string) as a UTC timestamp, or returns null if out of range. */
+const secondsPerDay = 86_400;
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+
+function twoDigits(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/**
+ * Formats epoch seconds (a uint64 decimal string) as a UTC timestamp, or returns null if out of
+ * range. The date part is remembered: a collector batch's events mostly share their day, and
+ * this runs once or twice per event.
+ */
 export function formatEpochSeconds(seconds: string): string | null {
-  const value = BigInt(seconds);
-  if (value > maxEpochSeconds) return null;
-  return formatUtcTimestamp(new Date(Number(value) * 1000));
+  // Below 16 digits a Number is exact; only longer values need BigInt to be compared safely.
+  if (seconds.length >= 16 && BigInt(seconds) > maxEpochSeconds) return null;
+  const value = Number(seconds);
+  if (value > Number(maxEpochSeconds)) return null;
+  const day = Math.floor(value / secondsPerDay);
+  if (day !== cachedDay) {
+    cachedDayText = new Date(day * secondsPerDay * 1000).toISOString().slice(0, 10);
+    cachedDay = day;
+  }
+  const rest = value - day * secondsPerDay;
+  return `${cachedDayText} ${twoDigits(Math.floor(rest / 3600))}:${twoDigits(Math.floor((rest % 3600) / 60))}:${twoDigits(rest % 60)}`;
 }

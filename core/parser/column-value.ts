@@ -27,6 +27,20 @@ function toTimestamp(column: ColumnDefinition, value: string): string {
   return formatUtcTimestamp(new Date(ms));
 }
 
+/**
+ * The milliseconds of an ISO UTC time with a fraction (`YYYY-MM-DDTHH:MM:SS.f…Z`) as three digits,
+ * truncated as `Date.parse` does; undefined for any other shape.
+ */
+function isoFraction(value: string): string | undefined {
+  const last = value.length - 1;
+  if (last < 21 || value.charCodeAt(19) !== 46 /* . */ || value.charCodeAt(last) !== 90 /* Z */ || value.charCodeAt(10) !== 84 /* T */) return undefined;
+  for (let i = 20; i < last; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return last - 20 >= 3 ? value.slice(20, 23) : value.slice(20, last).padEnd(3, '0');
+}
+
 /** Converts one field value to a column's load text (or null); made once per column. */
 export type ColumnConverter = (value: FieldValue | undefined) => string | null;
 
@@ -71,15 +85,24 @@ export function columnConverter(column: ColumnDefinition): ColumnConverter {
     case 'json':
       return (value) => (value === null || value === undefined || value === '' ? empty() : toJsonText(value));
     case 'timestamp': {
-      // Log lines come in time order, so consecutive rows mostly carry the same time text.
+      // Log lines come in time order, so consecutive rows mostly carry the same time text, or
+      // (ISO with milliseconds) the same second: only the fraction is then new.
       let lastIn = '';
       let lastOut = '';
+      let secondIn = '';
+      let secondOut = '';
       return (value) => {
         if (value === null || value === undefined || value === '') return empty();
-        if (value !== lastIn) {
+        if (value === lastIn) return lastOut;
+        const fraction = secondIn !== '' && value.startsWith(secondIn) ? isoFraction(value) : undefined;
+        if (fraction !== undefined) lastOut = fraction === '000' ? secondOut : `${secondOut}.${fraction}000`;
+        else {
           lastOut = toTimestamp(column, value);
-          lastIn = value;
+          const whole = isoFraction(value) !== undefined;
+          secondIn = whole ? value.slice(0, 19) : '';
+          secondOut = whole ? lastOut.slice(0, 19) : '';
         }
+        lastIn = value;
         return lastOut;
       };
     }

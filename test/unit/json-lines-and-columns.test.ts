@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
-import { toColumnValue } from '../../core/parser/column-value.js';
+import { columnConverter, toColumnValue } from '../../core/parser/column-value.js';
 import { jsonLinesDialect } from '../../core/parser/dialects/json-lines.js';
 
 const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 1 };
@@ -65,5 +65,32 @@ describe('column values', () => {
   it('rejects an empty required column and keeps optional ones NULL', () => {
     expect(() => toColumnValue({ name: 'event', type: 'text', required: true }, null)).toThrow('column event is required but has no value');
     expect(toColumnValue({ name: 'event', type: 'text' }, undefined)).toBeNull();
+  });
+
+  it('converts a run of times through one converter exactly as each alone (the same-second shortcut)', () => {
+    const values = [
+      '2026-11-23T10:00:00.5Z', '2026-11-23T10:00:00.123456789Z', '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00Z', '2026-11-23T10:00:00.09Z',
+      '2026-11-23T10:00:00.5+01:00', '2026-11-23T10:00:01.001Z', '2026-11-23T10:00:01.9999Z', '2026-11-23T10:00:01.Z', '2026-11-23T10:00:01.5ZZ',
+      '2026-11-23T10:00:01.5Z', '2026-11-23 10:00:01', '2026-11-23T10:00:01.75Z', '2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.1Z',
+    ];
+    const convert = columnConverter({ name: 'c', type: 'timestamp' });
+    const alone = (value: string) => {
+      try {
+        return toColumnValue({ name: 'c', type: 'timestamp' }, value);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const inRun = values.map((value) => {
+      try {
+        return convert(value);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
+    expect(inRun).toEqual(values.map(alone));
+    expect(inRun.slice(0, 5)).toEqual(['2026-11-23 10:00:00.500000', '2026-11-23 10:00:00.123000', '2026-11-23 10:00:00', '2026-11-23 10:00:00', '2026-11-23 10:00:00.090000']);
+    expect(inRun[8]).toMatch(/is not a timestamp/);
+    expect(inRun[9]).toMatch(/is not a timestamp/);
   });
 });

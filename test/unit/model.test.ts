@@ -16,6 +16,15 @@ describe('timestamps', () => {
     expect(formatEpochSeconds('0')).toBe('1970-01-01 00:00:00');
     expect(formatEpochSeconds('253402300799')).toBe('9999-12-31 23:59:59');
     expect(formatEpochSeconds('253402300800')).toBeNull();
+    expect(formatEpochSeconds('18446744073709551615')).toBeNull();
+  });
+
+  it('formats epoch seconds exactly as the Date-based formatting does, across days and years', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const samples = ['59', '60', '3599', '3600', '86399', '86400', '951782399', '951782400', '1795420000', '9999999999999', '253402300799'];
+    for (let i = 0; i < 3000; i++) samples.push(String((next() * 118_000 + next()) % 253_402_300_800));
+    for (const s of samples) if (BigInt(s) <= 253402300799n) expect(formatEpochSeconds(s)).toBe(formatUtcTimestamp(new Date(Number(s) * 1000)));
   });
 });
 
