@@ -46,7 +46,7 @@ export async function openInput(stream: Readable, maxLineBytes: number): Promise
 }
 
 async function* inflateWholeLines(compressed: Readable, maxLineBytes: number, onDamage: (damage: GzipDamage) => void): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // The error, if any, surfaces from iterating `gunzip` below.
   pipeline(compressed, gunzip).catch(() => undefined);
   let held: Buffer[] = [];
@@ -63,7 +63,7 @@ async function* inflateWholeLines(compressed: Readable, maxLineBytes: number, on
       // Hand on everything up to the last LF (or, for a line past the cap, which the splitter
       // rejects anyway, everything) and hold the rest until it is known to be whole.
       const cut = lf < 0 ? chunk.length : lf + 1;
-      const out = Buffer.concat([...held, chunk.subarray(0, cut)]);
+      const out = held.length === 0 ? chunk.subarray(0, cut) : Buffer.concat([...held, chunk.subarray(0, cut)]);
       held = cut < chunk.length ? [chunk.subarray(cut)] : [];
       heldBytes = chunk.length - cut;
       handedOn += out.length;
