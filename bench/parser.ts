@@ -162,16 +162,20 @@ async function childBaseline(file: string): Promise<ChildResult> {
   let lines = 0;
   let pending = '';
   let longest = 0;
-  for await (const chunk of createReadStream(file).pipe(createGunzip({ chunkSize: 64 * 1024 })) as AsyncIterable<Buffer>) {
-    const text = pending + decoder.write(chunk);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const line = text.slice(start, nl);
-      if (line.length > longest) longest = line.length; // use the line so the slice is not optimised away
-      lines++;
-      start = nl + 1;
+  // The fastest plain reading found: 256 KiB inflate chunks decoded 64 KiB at a time (larger
+  // strings land in V8's large-object space and decode ~30× slower), as the parser reads.
+  for await (const whole of createReadStream(file).pipe(createGunzip({ chunkSize: 256 * 1024 })) as AsyncIterable<Buffer>) {
+    for (let offset = 0; offset < whole.length; offset += 64 * 1024) {
+      const text = pending + decoder.write(whole.subarray(offset, offset + 64 * 1024));
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        const line = text.slice(start, nl);
+        if (line.length > longest) longest = line.length; // use the line so the slice is not optimised away
+        lines++;
+        start = nl + 1;
+      }
+      pending = text.slice(start);
     }
-    pending = text.slice(start);
   }
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
