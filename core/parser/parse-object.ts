@@ -155,7 +155,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
         if (rows.length === 0) continue;
         const name = table.table.definition.name;
         summary.rows[name]! += rows.length;
-        await (await spoolFor(name)).write(rows.join(''), rows.length);
+        await (await spoolFor(name)).write(`${rows.join('\n')}\n`, rows.length);
         rows.length = 0;
       }
       if (rejectedRows.length > 0) {

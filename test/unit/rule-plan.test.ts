@@ -16,7 +16,7 @@ function run(yaml: string, line: string): string[] | string {
   if (!records) return 'no dialect';
   return records.map((values) => {
     const decision = plan.classify(values, ctx.sourceKey, ctx.lineNumber);
-    return decision.kind === 'route' ? decision.table.row(values) : `${decision.kind}: ${decision.reason}`;
+    return decision.kind === 'route' ? `${decision.table.row(values)}\n` : `${decision.kind}: ${decision.reason}`;
   });
 }
 

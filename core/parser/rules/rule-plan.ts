@@ -8,7 +8,7 @@ export interface TablePlan {
   readonly table: OutputTable;
   /** Position in the plan's `tables`. */
   readonly index: number;
-  /** Encodes a classified record as one CSV line of this table (see `encodeCsvRow`). */
+  /** Encodes a classified record as one CSV line of this table, without its LF (see `encodeCsvRow`). */
   row(values: RecordValues): string;
 }
 
@@ -68,17 +68,20 @@ function tablePlan(table: OutputTable, index: number, slotOf: (field: string) =>
   const slots = table.fields.map(slotOf);
   const converters = table.definition.columns.map(columnConverter);
   const names = table.definition.columns.map((c) => c.name);
+  // Converted numbers and timestamps never hold a quote, comma, CR, LF or NUL: only text and JSON are checked.
+  const checked = table.definition.columns.map((c) => c.type === 'text' || c.type === 'json');
+  // One array reused for every row: join() then builds the row as one flat string, where `+=`
+  // made two string objects per field for the collector to sweep.
+  const fields: string[] = new Array<string>(slots.length).fill('');
   return {
     table,
     index,
     row(values) {
-      let line = '';
       for (let i = 0; i < slots.length; i++) {
         const value = converters[i]!(values[slots[i]!]);
-        if (i > 0) line += ',';
-        if (value !== null) line += csvField(value, names[i]!);
+        fields[i] = value === null ? '' : checked[i] ? csvField(value, names[i]!) : value;
       }
-      return `${line}\n`;
+      return fields.join(',');
     },
   };
 }
