@@ -18,8 +18,15 @@ export interface LineContext {
  * is tried), else its records (most formats give one; a collector line gives one per event).
  * Throws `ParseError` when the line is clearly this dialect but unusable, so the reason reaches
  * the rejected file.
+ *
+ * A reader made with `deferFrom` may leave the fields from that index on unread (undefined) and
+ * fill them in `complete`, called only for records the rules keep, so lines that are ignored do
+ * not pay for the fields only their rows would have needed. `complete` must leave a slot as it is
+ * when the record does not have that field.
  */
-export type LineReader = (line: string, context: LineContext) => RecordValues[] | undefined;
+export type LineReader = ((line: string, context: LineContext) => RecordValues[] | undefined) & {
+  complete?: (values: RecordValues) => void;
+};
 
 /**
  * A log or event line format. Lines are read through a reader made for the fields a rules file
@@ -32,6 +39,9 @@ export interface Dialect {
   readonly name: string;
   /** Field names every record has; `undefined` when records are open-ended (JSON by path). */
   readonly fields: readonly string[] | undefined;
-  /** A reader whose records hold the values of `fields`, in that order. */
-  reader(fields: readonly string[]): LineReader;
+  /**
+   * A reader whose records hold the values of `fields`, in that order; fields from index
+   * `deferFrom` on may be left for `complete` (see `LineReader`).
+   */
+  reader(fields: readonly string[], deferFrom?: number): LineReader;
 }

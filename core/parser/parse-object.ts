@@ -4,7 +4,7 @@ import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
 import { encodeCsvRow } from './csv.js';
-import type { LineContext, RecordValues } from './dialect.js';
+import type { LineContext } from './dialect.js';
 import { GzipSpool } from './gzip-spool.js';
 import { openInput } from './input-stream.js';
 import { outputKeysFor, parsedMetadata } from './output-keys.js';
@@ -121,14 +121,14 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     }
     try {
       context.lineNumber = line.number;
-      let records: RecordValues[] | undefined;
-      for (let d = 0; d < plan.readers.length && records === undefined; d++) records = plan.readers[d]!(line.text, context);
+      const records = plan.read(line.text, context);
       if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
       if (lineRows.length > 0) lineRows.length = lineTables.length = 0; // setting length is a runtime call
       let lastIgnore: 'filtered' | 'rule' | 'unmatched' = 'unmatched';
       for (const values of records) {
         const decision = plan.classify(values, input.key, line.number);
         if (decision.kind === 'route') {
+          plan.complete(values);
           lineTables.push(decision.table);
           lineRows.push(decision.table.row(values));
         } else if (decision.kind === 'ignore') lastIgnore = decision.reason;

@@ -12,11 +12,13 @@ const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 3 };
 /** Reads `line` with the plan's first dialect that takes it, classifies it and encodes the rows. */
 function run(yaml: string, line: string): string[] | string {
   const plan = planFor(compileRules(yaml, 'test.yml', options));
-  const records = plan.readers.map((read) => read(line, ctx)).find((r) => r !== undefined);
+  const records = plan.read(line, ctx);
   if (!records) return 'no dialect';
   return records.map((values) => {
     const decision = plan.classify(values, ctx.sourceKey, ctx.lineNumber);
-    return decision.kind === 'route' ? `${decision.table.row(values)}\n` : `${decision.kind}: ${decision.reason}`;
+    if (decision.kind !== 'route') return `${decision.kind}: ${decision.reason}`;
+    plan.complete(values);
+    return `${decision.table.row(values)}\n`;
   });
 }
 
@@ -54,6 +56,20 @@ describe('rule plans', () => {
     expect(run(yaml, '{"msg":"task deleted"}')).toEqual(['task deleted,logs/app/a.log,3\n']);
   });
 
+  it('reads the fields only rows use just for the records the rules keep', () => {
+    const yaml = jsonRules(`  - match_level: debug
+    ignore: true
+  - table: out
+`, '      ctx: json\n      level: text\n');
+    const plan = planFor(compileRules(yaml, 'test.yml', options));
+    expect(plan.fields.slice(0, 1)).toEqual(['level']);
+    const ctxSlot = plan.fields.indexOf('ctx');
+    const [ignored] = plan.read('{"level":"debug","ctx":{"a":1}}', ctx)!;
+    expect(plan.classify(ignored!, ctx.sourceKey, 1)).toEqual({ kind: 'ignore', reason: 'rule' });
+    expect(ignored![ctxSlot]).toBeUndefined();
+    expect(run(yaml, '{"level":"info","ctx":{"a":1}}')).toEqual(['"{""a"":1}",info,logs/app/a.log,3\n']);
+  });
+
   it('does not read inherited properties as fields', () => {
     const yaml = jsonRules('  - table: out\n', '      constructor: text\n      to_string: { type: text, from: toString }\n');
     expect(run(yaml, '{"msg":"x"}')).toEqual([',,logs/app/a.log,3\n']);
@@ -63,7 +79,8 @@ describe('rule plans', () => {
   it('rejects a record whose value does not fit its column, naming the column', () => {
     const yaml = jsonRules('  - table: out\n', '      n: bigint\n');
     const plan = planFor(compileRules(yaml, 'test.yml', options));
-    const [values] = plan.readers[0]!('{"n":"12x"}', ctx)!;
+    const [values] = plan.read('{"n":"12x"}', ctx)!;
+    plan.complete(values!);
     const decision = plan.classify(values!, ctx.sourceKey, 1);
     expect(decision.kind).toBe('route');
     if (decision.kind !== 'route') return;
@@ -76,7 +93,7 @@ describe('rule plans', () => {
     const plan = planFor(events!);
     const collection = { device_id: 'd', client_id: 'c', session: 's', system_version: '1', product_version: '2', env: 'PRODUCTION', payloads: [{ at: '1795428000', event: 'E', nr: 1 }, { at: '1795428001', event: 'F', nr: 2 }] };
     const line = JSON.stringify({ received_at: '2026-11-23T10:00:00Z', sent_at: null, ip: '203.0.113.9', collection });
-    const records = plan.readers[0]!(line, { sourceKey: 'raw/events/x', lineNumber: 1 })!;
+    const records = plan.read(line, { sourceKey: 'raw/events/x', lineNumber: 1 })!;
     expect(records).toHaveLength(2);
     expect(records.every((r) => r.length === plan.fields.length)).toBe(true);
     expect(records[1]![plan.fields.indexOf('event')]).toBe('F');

@@ -38,10 +38,12 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
   return {
     name,
     fields: undefined,
-    reader(fields) {
+    reader(fields, deferFrom = fields.length) {
       const required = require.map(pathReader);
       const wanted = fields.map(pathReader);
-      return (line) => {
+      // The object of the line read last: `complete` is only called for that line's record.
+      let last: Record<string, unknown> = {};
+      const read = (line: string): RecordValues[] | undefined => {
         if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
         let value: unknown;
         try {
@@ -51,11 +53,19 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
         }
         if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
         const object = value as Record<string, unknown>;
-        for (const read of required) if (read(object) === undefined) return undefined;
+        for (const path of required) if (path(object) === undefined) return undefined;
         const values: RecordValues = new Array(wanted.length);
-        for (let i = 0; i < wanted.length; i++) values[i] = toField(wanted[i]!(object));
+        for (let i = 0; i < deferFrom; i++) values[i] = toField(wanted[i]!(object));
+        last = object;
         return [values];
       };
+      const complete = (values: RecordValues): void => {
+        for (let i = deferFrom; i < wanted.length; i++) {
+          const value = toField(wanted[i]!(last));
+          if (value !== undefined) values[i] = value;
+        }
+      };
+      return Object.assign(read, { complete });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { columnConverter } from '../column-value.js';
 import { csvField } from '../csv.js';
-import type { FieldValue, LineReader, RecordValues } from '../dialect.js';
+import type { FieldValue, LineContext, LineReader, RecordValues } from '../dialect.js';
 import { builtinFields, type OutputTable, type RuleSet, type TemplatePart } from './rule-set.js';
 
 /** An output table as a plan writes it. */
@@ -27,8 +27,13 @@ export type Decision =
 export interface RulePlan {
   readonly ruleSet: RuleSet;
   readonly fields: readonly string[];
-  /** One reader per dialect of the rule set, in order. */
-  readonly readers: readonly LineReader[];
+  /** The records of `line` as read by the first dialect that takes it; undefined when none does. */
+  read(line: string, context: LineContext): RecordValues[] | undefined;
+  /**
+   * Fills the row-only fields of a kept record of the line read last (see `LineReader`); call it
+   * after `classify` routed the record and before `row`, in the same synchronous step.
+   */
+  complete(values: RecordValues): void;
   /** Table plans in the rule set's table order. */
   readonly tables: readonly TablePlan[];
   /**
@@ -87,8 +92,10 @@ function tablePlan(table: OutputTable, index: number, slotOf: (field: string) =>
 }
 
 function compilePlan(ruleSet: RuleSet): RulePlan {
-  // Column fields first, in table order: a dialect whose own layout is a table's (the collector's
-  // events) then hands over its rows as they are.
+  // Fields the decision reads come first (conditions, then set fields): readers fill them for
+  // every line. Fields only rows read follow, from `deferFrom`, in table order (so a dialect whose
+  // own layout is a table's, the collector's events, hands over its rows as they are); a reader
+  // may fill those for kept records only.
   const fields: string[] = [];
   const slots = new Map<string, number>();
   const slotOf = (field: string): number => {
@@ -99,22 +106,39 @@ function compilePlan(ruleSet: RuleSet): RulePlan {
     }
     return slot;
   };
-  for (const table of ruleSet.tables.values()) table.fields.forEach(slotOf);
   const bind = (conditions: RuleSet['filter']): BoundCondition[] => conditions.map((c) => ({ slot: slotOf(c.field), test: c.test }));
   const filter = bind(ruleSet.filter);
+  const ruleConditions = ruleSet.rules.map((rule) => bind(rule.conditions));
+  const ruleSets = ruleSet.rules.map((rule) => rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })));
+  const deferFrom = fields.length;
   const tables = new Map([...ruleSet.tables.values()].map((t, i) => [t, tablePlan(t, i, slotOf)]));
-  const rules: BoundRule[] = ruleSet.rules.map((rule) => ({
-    conditions: bind(rule.conditions),
-    set: rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })),
+  const rules: BoundRule[] = ruleSet.rules.map((rule, r) => ({
+    conditions: ruleConditions[r]!,
+    set: ruleSets[r]!,
     decision: rule.ignore ? ignoredBy.rule : { kind: 'route', table: tables.get(rule.table!)! },
   }));
   const [sourceSlot, sourceKeySlot, lineNumberSlot] = builtinFields.map((f) => slots.get(f) ?? -1) as [number, number, number];
   const frozenFields = [...fields];
+  const readers = ruleSet.dialects.map((d) => d.reader(frozenFields, deferFrom));
+  let lastReader: LineReader | undefined;
   const groups: string[] = [];
   return {
     ruleSet,
     fields: frozenFields,
-    readers: ruleSet.dialects.map((d) => d.reader(frozenFields)),
+    read(line, context) {
+      for (let d = 0; d < readers.length; d++) {
+        const records = readers[d]!(line, context);
+        if (records !== undefined) {
+          lastReader = readers[d];
+          return records;
+        }
+      }
+      lastReader = undefined;
+      return undefined;
+    },
+    complete(values) {
+      lastReader?.complete?.(values);
+    },
     tables: [...tables.values()],
     classify(values, sourceKey, lineNumber) {
       // A record's own field of the same name wins over the built-in one.
