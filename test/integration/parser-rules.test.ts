@@ -128,3 +128,35 @@ describe('parseObject with the example nginx rules (docs/rules/api-nginx.yml)', 
     await expect(parseObject({ store, logger: silentLogger, ruleSets: await ruleSets() }, { key: 'uploads/x.log' })).rejects.toThrow(/no rules file handles uploads\/x\.log/);
   });
 });
+
+describe('one compiled rule set shared by concurrent parses', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-rules-shared-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('gives every input the same bytes as parsing it alone', async () => {
+    // Plans keep per-line state (the reader that read the line, the JSON object awaiting
+    // `complete`, time caches); inputs of many chunks make the parses interleave between chunks.
+    const inputs = [
+      { key: 'logs/nginx/2026/11/23/a.log', text: fixtureBytes('logs/api-nginx.log').toString('utf8').repeat(400) },
+      { key: 'logs/app/2026/11/23/b.log', text: fixtureBytes('logs/app-json.log').toString('utf8').repeat(400) },
+      { key: 'logs/nginx/2026/11/23/c.log', text: fixtureBytes('logs/api-nginx.log').toString('utf8').split('\n').reverse().join('\n').repeat(400) },
+      { key: 'logs/app/2026/11/23/d.log', text: fixtureBytes('logs/app-json.log').toString('utf8').split('\n').reverse().join('\n').repeat(400) },
+    ];
+    expect(Math.min(...inputs.map((i) => i.text.length))).toBeGreaterThan(4 * 64 * 1024);
+    const ruleSets = await loadRuleSets([repoPath('docs/rules/api-nginx.yml'), repoPath('docs/rules/app-json.yml')], { clockSkewThresholdS: 300 });
+    const alone = new FsBlobStore(join(dir, 'alone'));
+    const together = new FsBlobStore(join(dir, 'together'));
+    for (const store of [alone, together]) for (const input of inputs) await store.put(input.key, Buffer.from(input.text));
+    const sequential = [];
+    for (const input of inputs) sequential.push(await parseObject({ store: alone, logger: silentLogger, ruleSets }, { key: input.key }));
+    const concurrent = await Promise.all(inputs.map((input) => parseObject({ store: together, logger: silentLogger, ruleSets }, { key: input.key })));
+    expect(concurrent).toEqual(sequential);
+    for (const summary of sequential) {
+      expect(summary.rejected).toBeLessThan(summary.lines);
+      for (const output of summary.outputs) expect((await readObject(together, output)).equals(await readObject(alone, output))).toBe(true);
+    }
+  });
+});
