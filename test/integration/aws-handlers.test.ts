@@ -76,4 +76,16 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(rejected).toHaveLength(1);
     expect(gunzipSync(await readObject(store, rejected[0]!)).toString()).toMatch(/^logs\/nginx\/broken\.log\.gz,1,gzip data unreadable after 0 decompressed bytes/);
   });
+
+  it('fails the invocation when the time left is too short to publish, so Lambda retries; the retry parses it whole', async () => {
+    await store.put('logs/nginx/late.log', fixtureBytes('logs/api-nginx.log'));
+    const info = await store.head('logs/nginx/late.log');
+    const event = s3Notification([{ key: info.key, etag: info.etag, size: info.size }]);
+    await expect(parseHandler(event, { getRemainingTimeInMillis: () => 5_000 })).rejects.toThrow(/parse failed for logs\/nginx\/late\.log \(deadline_exceeded: /);
+    expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toEqual([]);
+    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('late'))).toEqual([]);
+    const retry = await parseHandler(event, context);
+    expect(retry.parsed).toEqual(['logs/nginx/late.log']);
+    expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toHaveLength(1);
+  });
 });
