@@ -53,21 +53,39 @@ async function* inflateWholeLines(compressed: Readable, maxLineBytes: number, on
   let heldBytes = 0;
   let handedOn = 0;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+    for await (const inflated of gunzip as AsyncIterable<Buffer>) {
+      let chunk = inflated;
+      if (held.length > 0) {
+        // The held line ends in this chunk (or has passed the cap, and the splitter rejects it
+        // anyway): hand it on joined with its end only, so the rest of the chunk is not copied.
+        const first = chunk.indexOf(10);
+        if (first < 0 && heldBytes + chunk.length <= maxLineBytes) {
+          held.push(chunk);
+          heldBytes += chunk.length;
+          continue;
+        }
+        const end = first < 0 ? chunk.length : first + 1;
+        const joined = Buffer.concat([...held, chunk.subarray(0, end)]);
+        held = [];
+        heldBytes = 0;
+        handedOn += joined.length;
+        yield joined;
+        chunk = chunk.subarray(end);
+      }
+      // Hand on whole lines up to the last LF and hold the rest until it is known to be whole.
       const lf = chunk.lastIndexOf(10);
-      if (lf < 0 && heldBytes + chunk.length <= maxLineBytes) {
-        held.push(chunk);
-        heldBytes += chunk.length;
+      if (lf < 0 && chunk.length <= maxLineBytes) {
+        if (chunk.length > 0) held.push(chunk);
+        heldBytes = chunk.length;
         continue;
       }
-      // Hand on everything up to the last LF (or, for a line past the cap, which the splitter
-      // rejects anyway, everything) and hold the rest until it is known to be whole.
       const cut = lf < 0 ? chunk.length : lf + 1;
-      const out = held.length === 0 ? chunk.subarray(0, cut) : Buffer.concat([...held, chunk.subarray(0, cut)]);
-      held = cut < chunk.length ? [chunk.subarray(cut)] : [];
-      heldBytes = chunk.length - cut;
-      handedOn += out.length;
-      yield out;
+      if (cut < chunk.length) {
+        held = [chunk.subarray(cut)];
+        heldBytes = chunk.length - cut;
+      }
+      handedOn += cut;
+      yield chunk.subarray(0, cut);
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
