@@ -165,8 +165,13 @@ function compileConditions(spec: Record<string, Yaml>, path: string, knownFields
         problems.add(`${path}.${key}`, 'must be a value, a list of values, or null (empty)');
         continue;
       }
-      const set = new Set(texts as string[]);
-      conditions.push(set.size === 1 ? { field, test: (v) => v === texts[0] } : { field, test: (v) => v !== null && v !== undefined && set.has(v) });
+      const choices = [...new Set(texts as string[])];
+      // A few choices are compared directly: a value sliced from the line has no hash yet, so a Set lookup would compute one per line.
+      if (choices.length <= 8) conditions.push({ field, test: (v) => v !== null && v !== undefined && choices.includes(v) });
+      else {
+        const set = new Set(choices);
+        conditions.push({ field, test: (v) => v !== null && v !== undefined && set.has(v) });
+      }
     } else {
       if (typeof value !== 'string') {
         problems.add(`${path}.${key}`, 'must be a regular expression string');
@@ -179,7 +184,13 @@ function compileConditions(spec: Record<string, Yaml>, path: string, knownFields
         problems.add(`${path}.${key}`, `is not a valid regular expression: ${(err as Error).message}`);
         continue;
       }
-      groups += new RegExp(`${value}|`).exec('')!.length - 1;
+      const own = new RegExp(`${value}|`).exec('')!.length - 1;
+      groups += own;
+      if (own === 0) {
+        // Without groups a match is only a yes or no: test() does not build a match array.
+        conditions.push({ field, test: (v) => v !== null && v !== undefined && regex.test(v) });
+        continue;
+      }
       conditions.push({
         field,
         test: (v, found) => {
