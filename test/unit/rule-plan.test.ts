@@ -5,13 +5,14 @@ import { nginxDialect, timedLogFormat } from '../../core/parser/dialects/nginx.j
 import { compileRules } from '../../core/parser/rules/compile-rules.js';
 import { compileRuleSets } from '../../core/parser/rules/load-rules.js';
 import { planFor } from '../../core/parser/rules/rule-plan.js';
+import type { RuleSet } from '../../core/parser/rules/rule-set.js';
 
 const options = { clockSkewThresholdS: 300 };
 const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 3 };
 
 /** Reads `line` with the plan's first dialect that takes it, classifies it and encodes the rows. */
-function run(yaml: string, line: string): string[] | string {
-  const plan = planFor(compileRules(yaml, 'test.yml', options));
+function run(yaml: string | RuleSet, line: string): string[] | string {
+  const plan = planFor(typeof yaml === 'string' ? compileRules(yaml, 'test.yml', options) : yaml);
   const records = plan.read(line, ctx);
   if (!records) return 'no dialect';
   return records.map((values) => {
@@ -68,6 +69,26 @@ describe('rule plans', () => {
     expect(plan.classify(ignored!, ctx.sourceKey, 1)).toEqual({ kind: 'ignore', reason: 'rule' });
     expect(ignored![ctxSlot]).toBeUndefined();
     expect(run(yaml, '{"level":"info","ctx":{"a":1}}')).toEqual(['"{""a"":1}",info,logs/app/a.log,3\n']);
+  });
+
+  it('encodes repeated values of consecutive rows the same, also after a row that failed', () => {
+    // One compiled set, so every row goes through the same plan and its remembered values.
+    const yaml = compileRules(jsonRules('  - table: out\n', '      a: text\n      b: text\n      c: json\n'), 'test.yml', options);
+    const rows = ['{"a":"x","b":"q\\"","c":{"k":1}}', '{"a":"x","b":"bad\\u0000","c":{"k":1}}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":null,"b":"q\\"","c":null}'];
+    const out = rows.map((line) => {
+      try {
+        return run(yaml, line);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
+    expect(out).toEqual([
+      ['x,"q""","{""k"":1}",logs/app/a.log,3\n'],
+      'value contains a NUL character, which warehouses cannot store',
+      ['x,"q""","""plain""",logs/app/a.log,3\n'],
+      ['x,"q""","""plain""",logs/app/a.log,3\n'],
+      [',"q""",,logs/app/a.log,3\n'],
+    ]);
   });
 
   it('does not read inherited properties as fields', () => {

@@ -78,13 +78,22 @@ function tablePlan(table: OutputTable, index: number, slotOf: (field: string) =>
   // One array reused for every row: join() then builds the row as one flat string, where `+=`
   // made two string objects per field for the collector to sweep.
   const fields: string[] = new Array<string>(slots.length).fill('');
+  // Per text or JSON column, the last value encoded: consecutive rows repeat many of them (a
+  // collection's device fields in each of its events), and encoding is a pure function of the
+  // value, so a repeat reuses the field (`fields[i]` still holds it). Numbers and timestamps are
+  // cheaper to convert again than to compare.
+  const unseen = Symbol('unseen');
+  const last: unknown[] = new Array<unknown>(slots.length).fill(unseen);
   return {
     table,
     index,
     row(values) {
       for (let i = 0; i < slots.length; i++) {
-        const value = converters[i]!(values[slots[i]!]);
+        const input = values[slots[i]!];
+        if (checked[i] && input === last[i]) continue;
+        const value = converters[i]!(input);
         fields[i] = value === null ? '' : checked[i] ? csvField(value, names[i]!) : value;
+        last[i] = input;
       }
       return fields.join(',');
     },
