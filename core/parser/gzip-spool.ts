@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable, TransformOptions } from 'node:stream';
 import { once } from 'node:events';
 import { createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
+import { utf8LongerThan } from '../support/utf8-length.js';
 
 /**
  * Text is gathered into buffers of this size before it goes to zlib: each zlib stream write
@@ -50,14 +51,12 @@ export class GzipSpool {
   async write(text: string, lines = 1): Promise<void> {
     const sink = (this.sink ??= this.open());
     this.lines += lines;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit, so the exact length is only needed near the end.
-    const room = this.gathered.length - this.used;
-    if (text.length * 3 <= room || Buffer.byteLength(text) <= room) {
+    if (!utf8LongerThan(text, this.gathered.length - this.used)) {
       this.used += this.gathered.write(text, this.used);
       return;
     }
     await this.flush(sink);
-    if (text.length * 3 > gatherBytes && Buffer.byteLength(text) > gatherBytes) {
+    if (utf8LongerThan(text, gatherBytes)) {
       if (!sink.gzip.write(text)) await once(sink.gzip, 'drain');
       return;
     }

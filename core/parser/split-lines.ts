@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { utf8LongerThan } from '../support/utf8-length.js';
 
 /** One line of input and its 1-based number; `tooLong` lines carry only a prefix of their text. */
 export interface InputLine {
@@ -17,11 +18,6 @@ const keptPrefix = 200;
  */
 const decodeBytes = 64 * 1024;
 
-// UTF-8 needs at most 3 bytes per UTF-16 code unit, so counting bytes is only needed near the cap.
-function bytesOver(text: string, max: number): boolean {
-  return text.length * 3 > max && Buffer.byteLength(text) > max;
-}
-
 /**
  * Splits a byte stream into lines (LF or CRLF), one batch per input chunk so the caller can work
  * synchronously through a chunk. Never holds more than `maxLineBytes` of any one line: a longer
@@ -38,7 +34,7 @@ export async function* splitLineBatches(input: Readable, maxLineBytes: number): 
     else {
       let line = pending.length > 0 ? pending + text : text;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      batch.push(bytesOver(line, maxLineBytes) ? { number, text: line.slice(0, keptPrefix), tooLong: true } : { number, text: line, tooLong: false });
+      batch.push(utf8LongerThan(line, maxLineBytes) ? { number, text: line.slice(0, keptPrefix), tooLong: true } : { number, text: line, tooLong: false });
     }
     pending = '';
     overflow = false;
@@ -58,7 +54,7 @@ export async function* splitLineBatches(input: Readable, maxLineBytes: number): 
       const rest = start === 0 ? text : text.slice(start);
       if (!overflow) {
         pending += rest;
-        if (bytesOver(pending, maxLineBytes)) {
+        if (utf8LongerThan(pending, maxLineBytes)) {
           overflow = true;
           pending = pending.slice(0, keptPrefix);
         }

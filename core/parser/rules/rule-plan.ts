@@ -118,12 +118,12 @@ function compilePlan(ruleSet: RuleSet): RulePlan {
   const bind = (conditions: RuleSet['filter']): BoundCondition[] => conditions.map((c) => ({ slot: slotOf(c.field), test: c.test }));
   const filter = bind(ruleSet.filter);
   const ruleConditions = ruleSet.rules.map((rule) => bind(rule.conditions));
-  const ruleSets = ruleSet.rules.map((rule) => rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })));
+  const setFields = ruleSet.rules.map((rule) => rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })));
   const deferFrom = fields.length;
   const tables = new Map([...ruleSet.tables.values()].map((t, i) => [t, tablePlan(t, i, slotOf)]));
   const rules: BoundRule[] = ruleSet.rules.map((rule, r) => ({
     conditions: ruleConditions[r]!,
-    set: ruleSets[r]!,
+    set: setFields[r]!,
     decision: rule.ignore ? ignoredBy.rule : { kind: 'route', table: tables.get(rule.table!)! },
   }));
   const [sourceSlot, sourceKeySlot, lineNumberSlot] = builtinFields.map((f) => slots.get(f) ?? -1) as [number, number, number];
