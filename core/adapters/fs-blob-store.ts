@@ -5,7 +5,16 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidInputError, NotFoundError, StorageError } from '../errors.js';
 import type { BlobBody, BlobCreated, BlobCreatedSource, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
+import { writeDurablyInThread, type DurableWriteResult } from './fs-writer-thread.js';
 import { assertPortableMetadata, assertValidKey, compareKeys } from '../support/blob-metadata.js';
+
+/** Where a put writes: temporary files beside their final names. */
+interface PutPaths {
+  dataTmp: string;
+  metaTmp: string;
+  target: string;
+  metaTarget: string;
+}
 
 interface Sidecar {
   etag: string;
@@ -54,36 +63,16 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     assertPortableMetadata(metadata);
     const tmp = join(this.root, tmpDir);
     const token = `${process.pid}-${Date.now()}-${this.sequence++}`;
-    const dataTmp = join(tmp, `${token}.data`);
-    const metaTmp = join(tmp, `${token}.meta`);
-    const target = this.path(key);
-    const metaTarget = this.metaPath(key);
-    // Each await below is a turn of a busy event loop (the collector's), so independent steps
-    // run together and directories known to exist are not made again.
+    const paths: PutPaths = { dataTmp: join(tmp, `${token}.data`), metaTmp: join(tmp, `${token}.meta`), target: this.path(key), metaTarget: this.metaPath(key) };
     try {
-      await Promise.all([this.ensureDir(tmp), this.ensureDir(dirname(target)), this.ensureDir(dirname(metaTarget))]);
-      // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
-      const writeSidecar = (etag: string, size: number) => writeFile(metaTmp, JSON.stringify({ etag, size, metadata } satisfies Sidecar));
-      let written: Awaited<ReturnType<FsBlobStore['writeDurably']>>;
-      if (body instanceof Uint8Array) {
-        // An in-memory body's ETag is known up front, so both files are written at once.
-        const etag = createHash('md5').update(body).digest('hex');
-        [written] = await Promise.all([this.writeDurably(dataTmp, body, etag), writeSidecar(etag, body.byteLength)]);
-      } else {
-        written = await this.writeDurably(dataTmp, body);
-        await writeSidecar(written.etag, written.size);
-      }
-      // Sidecar first: a crash in between leaves no object, or (on overwrite) the old bytes.
-      await rename(metaTmp, metaTarget);
-      await rename(dataTmp, target);
-      await fsyncPath(dirname(target));
-      const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: written.mtime, metadata: { ...metadata } };
+      const written = body instanceof Uint8Array ? await this.writeBuffer(body, metadata, paths) : await this.writeStream(body, metadata, paths);
+      const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: new Date(written.mtimeMs), metadata: { ...metadata } };
       const event: BlobCreated = { key, etag: info.etag, size: written.size };
       for (const listener of this.listeners) setImmediate(() => listener(event));
       return info;
     } catch (err) {
       this.knownDirs.clear(); // a directory may have been removed under us
-      await Promise.all([rm(dataTmp, { force: true }), rm(metaTmp, { force: true })]);
+      await Promise.all([rm(paths.dataTmp, { force: true }), rm(paths.metaTmp, { force: true })]);
       if (isErrno(err, 'ENOTDIR', 'EISDIR', 'EEXIST')) {
         throw new InvalidInputError('key conflicts with an existing object or folder in the filesystem store', { key });
       }
@@ -92,28 +81,42 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     }
   }
 
-  /** Writes `body` to `path` and fsyncs it through one handle; the mtime is read before close (a rename keeps it). A stream is hashed as it passes. */
-  private async writeDurably(path: string, body: BlobBody, knownEtag?: string): Promise<{ etag: string; size: number; mtime: Date }> {
-    const handle = await open(path, 'w');
+  /** An in-memory body (the collector's batches, small parser outputs): one hand-off to the writer thread. */
+  private async writeBuffer(body: Uint8Array, metadata: BlobMetadata, paths: PutPaths): Promise<DurableWriteResult> {
+    const dirs = [dirname(paths.dataTmp), dirname(paths.target), dirname(paths.metaTarget)].filter((d) => !this.knownDirs.has(d));
+    const written = await writeDurablyInThread({ ...paths, dirs, body, metadata });
+    for (const dir of dirs) this.knownDirs.add(dir);
+    return written;
+  }
+
+  /** A stream: written and hashed as it passes, through one fsync'd handle, then published like a buffer. */
+  private async writeStream(body: Readable, metadata: BlobMetadata, paths: PutPaths): Promise<DurableWriteResult> {
+    // Each await below is a turn of the event loop, so independent steps run together.
+    await Promise.all([this.ensureDir(dirname(paths.dataTmp)), this.ensureDir(dirname(paths.target)), this.ensureDir(dirname(paths.metaTarget))]);
+    const handle = await open(paths.dataTmp, 'w');
+    let written: DurableWriteResult;
     try {
       const hash = createHash('md5');
       let size = 0;
-      if (body instanceof Uint8Array) {
-        size = body.byteLength;
-        await handle.writeFile(body);
-      } else {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          size += chunk.length;
-          for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
-        }
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        size += chunk.length;
+        for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
       }
       await handle.sync();
-      const { mtime } = await handle.stat();
-      return { etag: knownEtag ?? hash.digest('hex'), size, mtime };
+      // The mtime is read before close: the rename keeps it.
+      const { mtimeMs } = await handle.stat();
+      written = { etag: hash.digest('hex'), size, mtimeMs };
     } finally {
       await handle.close();
     }
+    // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
+    await writeFile(paths.metaTmp, JSON.stringify({ etag: written.etag, size: written.size, metadata } satisfies Sidecar));
+    // Sidecar first: a crash in between leaves no object, or (on overwrite) the old bytes.
+    await rename(paths.metaTmp, paths.metaTarget);
+    await rename(paths.dataTmp, paths.target);
+    await fsyncPath(dirname(paths.target));
+    return written;
   }
 
   private readonly knownDirs = new Set<string>();

@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { InvalidInputError } from '../../core/errors.js';
+import { readAll } from '../support/streams.js';
 import type { BlobCreated } from '../../core/ports/blob-store.js';
 import { describeBlobStoreContract } from '../support/blob-store-contract.js';
 
@@ -38,5 +42,49 @@ describe('FsBlobStore notifications', () => {
     expect(info.etag).toBe(createHash('md5').update('GET /\n').digest('hex'));
     expect(info.metadata).toEqual({});
     await dispose();
+  });
+});
+
+describe('FsBlobStore writes of in-memory bodies (on its writer thread)', () => {
+  it('lands many concurrent puts whole, each with its own bytes and etag', async () => {
+    const { store, dispose } = await freshStore();
+    const bodies = Array.from({ length: 60 }, (_, i) => Buffer.alloc(1 + i * 997, `body ${i} ✓`));
+    const infos = await Promise.all(bodies.map((body, i) => store.put(`raw/events/2026/11/23/10/${i}.gz`, body, { n: String(i) })));
+    for (const [i, body] of bodies.entries()) {
+      expect(infos[i]!.etag).toBe(createHash('md5').update(body).digest('hex'));
+      expect((await readAll(await store.get(`raw/events/2026/11/23/10/${i}.gz`))).equals(body)).toBe(true);
+      expect((await store.head(`raw/events/2026/11/23/10/${i}.gz`)).metadata).toEqual({ n: String(i) });
+    }
+    expect(await readdir(join(store.root, '.ferry-tmp'))).toEqual([]);
+    await dispose();
+  });
+
+  it('reports a failed write by its error code (a key under an existing object) and keeps writing afterwards', async () => {
+    const { store, dispose } = await freshStore();
+    await store.put('logs/a', Buffer.from('x'));
+    await expect(store.put('logs/a/b', Buffer.from('y'))).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await readdir(join(store.root, '.ferry-tmp'))).toEqual([]);
+    await store.put('logs/c', Buffer.from('z'));
+    expect((await readAll(await store.get('logs/c'))).toString()).toBe('z');
+    await dispose();
+  });
+
+  it('does not keep a process alive once its writes are done', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-fs-exit-'));
+    try {
+      // The writer thread is referenced only while a write is under way: a script that puts once
+      // and returns must exit by itself, with the object stored.
+      const script = join(dir, 'put-once.mjs');
+      await build({
+        stdin: { contents: `import { FsBlobStore } from ${JSON.stringify(join(process.cwd(), 'core/adapters/fs-blob-store.ts'))};\nawait new FsBlobStore(process.argv[2]).put('k/once', Buffer.from('once'));`, resolveDir: process.cwd(), loader: 'ts' },
+        bundle: true, platform: 'node', format: 'esm', outfile: script, logLevel: 'silent',
+      });
+      const run = spawnSync(process.execPath, [script, join(dir, 'store')], { timeout: 20_000, encoding: 'utf8' });
+      expect(run.error).toBeUndefined(); // a timeout would be an error here
+      expect(run.status).toBe(0);
+      expect((await readAll(await new FsBlobStore(join(dir, 'store')).get('k/once'))).toString()).toBe('once');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

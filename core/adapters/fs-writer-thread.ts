@@ -1,0 +1,130 @@
+import { Worker } from 'node:worker_threads';
+
+/** One put of an in-memory body into the filesystem store, done whole on the writer thread. */
+export interface DurableWrite {
+  /** Directories to create first (those not yet known to exist). */
+  dirs: string[];
+  /** Temporary data file, renamed to `target` once written and fsync'd. */
+  dataTmp: string;
+  target: string;
+  /** Temporary sidecar, renamed to `metaTarget` before the data (a crash in between leaves no object). */
+  metaTmp: string;
+  metaTarget: string;
+  body: Uint8Array;
+  /** The sidecar's JSON without its `etag` and `size`, which the thread adds once it hashed the body. */
+  metadata: Record<string, string>;
+}
+
+/** What a finished durable write reports. */
+export interface DurableWriteResult {
+  etag: string;
+  size: number;
+  /** The data file's mtime, read before close (the rename keeps it). */
+  mtimeMs: number;
+}
+
+interface Request extends DurableWrite {
+  id: number;
+}
+
+type Reply = { id: number; result: DurableWriteResult } | { id: number; error: { message: string; code?: string } };
+
+/**
+ * The writer thread's whole program. It is sent to the thread as source text, so it must not
+ * use anything from outside its body but `require`.
+ */
+function writerThreadMain(require: NodeJS.Require): void {
+  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const { dirname } = require('node:path') as typeof import('node:path');
+  const fsyncPath = (path: string, flags: string) => {
+    const fd = fs.openSync(path, flags);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  parentPort!.on('message', (job: Request) => {
+    try {
+      for (const dir of job.dirs) fs.mkdirSync(dir, { recursive: true });
+      const etag = createHash('md5').update(job.body).digest('hex');
+      const size = job.body.byteLength;
+      const fd = fs.openSync(job.dataTmp, 'w');
+      let mtimeMs: number;
+      try {
+        for (let offset = 0; offset < size; ) offset += fs.writeSync(fd, job.body, offset);
+        fs.fsyncSync(fd);
+        mtimeMs = fs.fstatSync(fd).mtimeMs;
+      } finally {
+        fs.closeSync(fd);
+      }
+      // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
+      fs.writeFileSync(job.metaTmp, JSON.stringify({ etag, size, metadata: job.metadata }));
+      fs.renameSync(job.metaTmp, job.metaTarget);
+      fs.renameSync(job.dataTmp, job.target);
+      fsyncPath(dirname(job.target), 'r');
+      parentPort!.postMessage({ id: job.id, result: { etag, size, mtimeMs } } satisfies Reply);
+    } catch (err) {
+      const { message, code } = err as NodeJS.ErrnoException;
+      parentPort!.postMessage({ id: job.id, error: { message, code } } satisfies Reply);
+    }
+  });
+}
+
+/**
+ * Runs durable writes on one thread with synchronous file calls. Each asynchronous fs call costs
+ * the event loop a hand-off to libuv's pool and back (≈ 18 µs of the main thread and ≈ 40 µs of
+ * CPU on the 2-core VMs measured, against ≈ 3.5 µs for the same call made synchronously), and a
+ * durable put is a dozen such calls; on the thread it is one message each way. The thread holds
+ * the process open only while a write is under way.
+ */
+class WriterThread {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: DurableWriteResult) => void; reject: (err: Error) => void }>();
+
+  write(job: DurableWrite): Promise<DurableWriteResult> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    if (this.pending.size === 0) worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...job, id } satisfies Request);
+    });
+  }
+
+  private start(): Worker {
+    const worker = new Worker(`(${writerThreadMain.toString()})(require)`, { eval: true });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if ('result' in reply) waiter?.resolve(reply.result);
+      else waiter?.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+    });
+    // A thread that died takes its writes with it: they fail (nothing was acknowledged) and the
+    // next write starts a new thread.
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.pending.values()) waiter.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the filesystem writer thread exited with code ${code}`)));
+    return worker;
+  }
+}
+
+const writerThread = new WriterThread();
+
+/**
+ * Writes `job.body` to its temporary file, fsyncs it, writes the sidecar, renames both into
+ * place and fsyncs the directory — all on the shared writer thread. Rejects with the failing
+ * call's error (its `code` kept, e.g. `ENOTDIR`).
+ */
+export function writeDurablyInThread(job: DurableWrite): Promise<DurableWriteResult> {
+  return writerThread.write(job);
+}
