@@ -1,7 +1,6 @@
-import type { Readable } from 'node:stream';
 import { DeadlineError, FerryError, ParseError } from '../errors.js';
 import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
-import type { BlobStore } from '../ports/blob-store.js';
+import type { BlobBody, BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
 import { encodeCsvRow } from './csv.js';
 import type { LineContext } from './dialect.js';
@@ -84,7 +83,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
   const etag = input.etag ?? info.etag;
   const keys = outputKeysFor(input.key, etag, info.lastModified);
   const spools = new Map<string, GzipSpool>();
-  const spoolFor = async (name: string) => spools.get(name) ?? spools.set(name, await GzipSpool.create(options.spoolDir)).get(name)!;
+  const spoolFor = (name: string) => spools.get(name) ?? spools.set(name, new GzipSpool(options.spoolDir)).get(name)!;
   const tableNames = [...ruleSet.tables.keys()];
   const summary: ParseSummary = {
     source: ruleSet.source,
@@ -155,11 +154,11 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
         if (rows.length === 0) continue;
         const name = table.table.definition.name;
         summary.rows[name]! += rows.length;
-        await (await spoolFor(name)).write(`${rows.join('\n')}\n`, rows.length);
+        await spoolFor(name).write(`${rows.join('\n')}\n`, rows.length);
         rows.length = 0;
       }
       if (rejectedRows.length > 0) {
-        await (await spoolFor('')).write(rejectedRows.join(''), rejectedRows.length);
+        await spoolFor('').write(rejectedRows.join(''), rejectedRows.length);
         rejectedRows = [];
       }
       checkDeadline(`at line ${summary.lines}`);
@@ -171,11 +170,11 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       summary.rejected++;
       const reason = `gzip data unreadable after ${damage.readableBytes} decompressed bytes (${damage.reason}); the rest of the object is lost`;
       const line: InputLine = { number: summary.lines, text: damage.fragment.subarray(0, maxLineBytes).toString('utf8'), tooLong: false };
-      await (await spoolFor('')).write(rejectedRow(input.key, line, reason), 1);
+      await spoolFor('').write(rejectedRow(input.key, line, reason), 1);
       logger.warn('input is damaged', { key: input.key, line: line.number, reason });
     }
     checkDeadline('before publishing');
-    const finished: { key: string; body: Readable; rows: number }[] = [];
+    const finished: { key: string; body: BlobBody; rows: number }[] = [];
     for (const table of tableNames) {
       const spool = spools.get(table);
       if (spool && spool.count > 0) finished.push({ key: keys.table(table), body: (await spool.finish()).body, rows: spool.count });

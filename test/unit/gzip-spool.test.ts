@@ -1,11 +1,24 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { createGunzip } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GzipSpool } from '../../core/parser/gzip-spool.js';
+import type { BlobBody } from '../../core/ports/blob-store.js';
+
+const unzip = async (body: BlobBody) => (body instanceof Uint8Array ? gunzipSync(body).toString() : text(body.pipe(createGunzip())));
 
 describe('GzipSpool', () => {
+  let parent: string;
+  beforeEach(async () => {
+    parent = await mkdtemp(join(tmpdir(), 'ferry-spool-test-'));
+  });
+  afterEach(() => rm(parent, { recursive: true, force: true }));
+
   it('gives back exactly the text written, whatever the sizes of the writes and wherever multi-byte characters fall', async () => {
-    const spool = await GzipSpool.create();
+    const spool = new GzipSpool(parent);
     try {
       const pieces: string[] = [];
       // Small writes, writes that just fill or overflow the gathering buffer, and writes larger than it.
@@ -16,24 +29,47 @@ describe('GzipSpool', () => {
       });
       for (const piece of pieces) await spool.write(piece, 1);
       const { body, size } = await spool.finish();
+      expect(body).toBeInstanceOf(Readable); // megabytes: spooled to a file
       expect(spool.count).toBe(pieces.length);
       expect(size).toBeGreaterThan(0);
-      const back = await text(body.pipe(createGunzip()));
+      const back = await unzip(body);
       // Compared as a boolean: a diff of megabytes helps no one.
       expect(back.length).toBe(pieces.join('').length);
       expect(back === pieces.join('')).toBe(true);
     } finally {
       await spool.dispose();
     }
+    expect(await readdir(parent)).toEqual([]); // dispose removed the spool file
+  });
+
+  it('keeps an output that fits its gathering buffer in memory and never creates a file', async () => {
+    const spool = new GzipSpool(parent);
+    const lines = Array.from({ length: 2000 }, (_, i) => `row ${i},"é ✓",${'x'.repeat(i % 50)}\n`);
+    for (const line of lines) await spool.write(line, 1);
+    const { body, size } = await spool.finish();
+    expect(body).toBeInstanceOf(Uint8Array);
+    expect(size).toBe((body as Uint8Array).byteLength);
+    expect(await unzip(body)).toBe(lines.join(''));
+    expect(await readdir(parent)).toEqual([]);
+    await spool.dispose();
+  });
+
+  it('spills to a file once the output outgrows memory, with the same text back', async () => {
+    const spool = new GzipSpool(parent);
+    const line = `${'y'.repeat(999)}\n`;
+    for (let i = 0; i < 300; i++) await spool.write(line, 1); // 300 KB > the 256 KiB buffer
+    expect((await readdir(parent)).length).toBe(1);
+    const { body } = await spool.finish();
+    expect(body).toBeInstanceOf(Readable);
+    expect(await unzip(body)).toBe(line.repeat(300));
+    await spool.dispose();
+    expect(await readdir(parent)).toEqual([]);
   });
 
   it('finishes an unused spool as an empty gzip stream', async () => {
-    const spool = await GzipSpool.create();
-    try {
-      expect(await text((await spool.finish()).body.pipe(createGunzip()))).toBe('');
-      expect(spool.count).toBe(0);
-    } finally {
-      await spool.dispose();
-    }
+    const spool = new GzipSpool(parent);
+    expect(await unzip((await spool.finish()).body)).toBe('');
+    expect(spool.count).toBe(0);
+    await spool.dispose();
   });
 });
