@@ -8,8 +8,8 @@ import type { IdSource } from '../ports/id-source.js';
 
 const gzipAsync = promisify(gzip);
 
-// Writes under way at once: more overlap the stores' latency (fsync, a network round trip).
-const maxWritesInFlight = 4;
+// Writes under way at once, unless the store says otherwise: more overlap a network round trip.
+const defaultWritesInFlight = 4;
 
 /** Bounds of the group commit. */
 export interface GroupCommitOptions {
@@ -39,7 +39,7 @@ interface Batch {
 /**
  * Group commit: lines that arrive while a write is under way are written together as one raw
  * object by the next write (at most `windowMs` later), so batching costs no latency when idle and
- * grows with load, as in database group commit (up to four writes overlap);
+ * grows with load, as in database group commit (up to the store's `parallelPuts` writes overlap);
  * each `submit` resolves only when that object's put succeeded, and every line of a failed put is
  * rejected (nothing half-stored, nothing acknowledged that is not stored). Memory is bounded:
  * past `maxPendingBytes` a submit fails fast with `UnavailableError` instead of queueing.
@@ -49,8 +49,11 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | undefined;
   private pendingBytes = 0;
   private readonly writes = new Set<Promise<void>>();
+  private readonly maxWritesInFlight: number;
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.maxWritesInFlight = options.store.parallelPuts ?? defaultWritesInFlight;
+  }
 
   /** Bytes accepted but not yet stored (waiting or being written). */
   get pending(): number {
@@ -68,7 +71,7 @@ export class GroupCommitter {
     batch.bytes += line.length;
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.bytes >= this.options.maxBatchBytes) this.flush();
-    else if (this.writes.size < maxWritesInFlight) this.scheduleSoon();
+    else if (this.writes.size < this.maxWritesInFlight) this.scheduleSoon();
     else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
     return done;
   }
@@ -86,7 +89,7 @@ export class GroupCommitter {
     this.soon = true;
     setImmediate(() => {
       this.soon = false;
-      if (this.writes.size < maxWritesInFlight) this.flush();
+      if (this.writes.size < this.maxWritesInFlight) this.flush();
     });
   }
 
@@ -99,7 +102,7 @@ export class GroupCommitter {
     const write = this.write(batch).finally(() => {
       this.writes.delete(write);
       // What gathered during this write goes out now, as one batch.
-      if (this.current && this.writes.size < maxWritesInFlight) this.flush();
+      if (this.current && this.writes.size < this.maxWritesInFlight) this.flush();
     });
     this.writes.add(write);
   }

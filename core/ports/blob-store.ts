@@ -44,6 +44,11 @@ export interface BlobStore {
    * `https://account.blob.core.windows.net/container/key`). Absent on the filesystem store.
    */
   locate?(key: string): string;
+  /**
+   * How many puts this store runs at once to advantage; the collector's group commit keeps at
+   * most this many batches under way. Absent: 4 (a network store overlaps its round trips).
+   */
+  readonly parallelPuts?: number;
 }
 
 /** A "blob created" notification: the local stand-in for S3 notifications and Event Grid. */

@@ -7,7 +7,7 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { Collector, type CollectorOptions } from '../../core/collector/collector.js';
 import { hamustroSignature } from '../../core/collector/signature.js';
 import { readConfig } from '../../core/config.js';
-import type { HttpRequestMessage } from '../../core/http/http-message.js';
+import type { HttpRequestMessage, HttpResponseMessage } from '../../core/http/http-message.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
@@ -148,6 +148,35 @@ describe('Collector', () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(await listKeys(store, 'raw/')).toHaveLength(1);
     expect(await readRawLines(store)).toHaveLength(3);
+  });
+
+  it.each([[1, 1], [2, 2], [undefined, 4]])('keeps at most the store\'s parallelPuts (%s) batches under way (max %s), the rest gathering behind', async (parallelPuts, expected) => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let active = 0;
+    let most = 0;
+    const gated: BlobStore = {
+      ...withPut(store, async (k, b, m) => {
+        most = Math.max(most, ++active);
+        await gate;
+        active--;
+        return store.put(k, b, m);
+      }),
+      parallelPuts,
+    };
+    // A window long enough that no batch is written for waiting too long.
+    const collector = make({ FERRY_BATCH_WINDOW_MS: '60000' }, { store: gated });
+    const body = fixtureBytes('collections/ios-two-events.json');
+    const answers: Promise<HttpResponseMessage>[] = [];
+    for (let i = 0; i < 8; i++) {
+      answers.push(collector.handle(request('json', body)));
+      await new Promise((r) => setImmediate(r)); // each request in its own turn: its own batch if a write slot is free
+    }
+    await new Promise((r) => setTimeout(r, 200)); // every started batch is through gzip and into put
+    expect(most).toBe(expected);
+    release();
+    expect((await Promise.all(answers)).map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(await readRawLines(store)).toHaveLength(8);
   });
 
   it('answers 503 with Retry-After to every request of a failed write, storing nothing', async () => {
