@@ -1,7 +1,10 @@
 // Collector benchmark (not a test). Drives `ferry serve` (filesystem store, signatures required)
 // over loopback with 100 pre-generated protobuf bodies of 1–25 payloads (Hamustro's own load
 // shape), then a bare node:http server with the same load generator, and prints the ratio.
-//   npm run bench:collector [-- --duration 20 --connections 64 --warmup 8]
+// Durable acknowledgement makes each request wait for an fsync'd group commit, so at few
+// connections the collector is bound by that latency (Little's law), not by CPU: the run sweeps
+// the connection count, each count measured on both servers.
+//   npm run bench:collector [-- --duration 20 --connections 64,128,256 --warmup 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +25,10 @@ const duration = option('duration', 20);
 // Discarded first: JIT warm-up, and `ferry serve` opening its embedded warehouse in the
 // background for a few seconds after it starts listening.
 const warmup = option('warmup', 8);
-const connections = option('connections', 64);
+const connectionCounts = (() => {
+  const i = args.indexOf('--connections');
+  return (i >= 0 ? args[i + 1]! : '64,128,256').split(',').map(Number);
+})();
 const secret = 'bench-secret';
 
 function makeBody(i: number): { body: Buffer; events: number } {
@@ -61,7 +67,7 @@ async function start(command: string[], env: Record<string, string>): Promise<{ 
   return { child, url };
 }
 
-async function drive(url: string, bodies: { body: Buffer; events: number }[], seconds = duration) {
+async function drive(url: string, bodies: { body: Buffer; events: number }[], connections: number, seconds = duration) {
   const time = String(Math.floor(Date.now() / 1000));
   const requests = bodies.map(({ body }) => ({
     method: 'POST' as const,
@@ -103,29 +109,44 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const external = args.indexOf('--url');
 if (external >= 0) {
   // Drive an already running collector (e.g. one started under --cpu-prof) and stop.
-  const r = await drive(args[external + 1]!, bodies);
+  const r = await drive(args[external + 1]!, bodies, connectionCounts[0]!);
   console.log(`${fmt(r.reqPerS)} req/s, ${fmt(r.eventsPerS)} events/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.ok} 2xx, ${r.other} other`);
   process.exit(0);
 }
+const meanEvents = bodies.reduce((a, b) => a + b.events, 0) / bodies.length;
 const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
 
 const ferry = await start([join(root, 'dist/local/ferry.js'), 'serve'], {
   PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '3600',
 });
-const ferryWarmup = warmup > 0 ? await drive(ferry.url, bodies, warmup) : undefined;
-const ferryResult = await drive(ferry.url, bodies);
+let acknowledged = 0;
+const ferryResults: Awaited<ReturnType<typeof drive>>[] = [];
+for (const connections of connectionCounts) {
+  if (warmup > 0) acknowledged += (await drive(ferry.url, bodies, connections, warmup)).ok;
+  const result = await drive(ferry.url, bodies, connections);
+  acknowledged += result.ok;
+  ferryResults.push(result);
+}
 ferry.child.kill('SIGKILL'); // the stored count below is what was durable at the moment of the kill
 await new Promise((r) => ferry.child.on('exit', r));
 const stored = await countStoredEvents(dataDir);
 
 const bare = await start([join(root, 'dist/bench/bare-http-server.js')], {});
-if (warmup > 0) await drive(bare.url, bodies, warmup);
-const bareResult = await drive(bare.url, bodies);
+const bareResults: Awaited<ReturnType<typeof drive>>[] = [];
+for (const connections of connectionCounts) {
+  if (warmup > 0) await drive(bare.url, bodies, connections, warmup);
+  bareResults.push(await drive(bare.url, bodies, connections));
+}
 bare.child.kill('SIGTERM');
 await rm(dataDir, { recursive: true, force: true });
 
-console.log(`collector benchmark: ${duration} s after ${warmup} s of warm-up, ${connections} connections, protobuf bodies of 1–25 payloads (mean ${(bodies.reduce((a, b) => a + b.events, 0) / bodies.length).toFixed(1)}), signed`);
-console.log(`  ferry serve : ${fmt(ferryResult.reqPerS)} req/s, ${fmt(ferryResult.eventsPerS)} events/s, p50 ${ferryResult.p50} ms, p99 ${ferryResult.p99} ms, ${ferryResult.ok} 2xx, ${ferryResult.other} other`);
-console.log(`  bare node:http: ${fmt(bareResult.reqPerS)} req/s, p50 ${bareResult.p50} ms, p99 ${bareResult.p99} ms`);
-console.log(`  ratio ferry/bare req/s: ${(ferryResult.reqPerS / bareResult.reqPerS).toFixed(2)}`);
-console.log(`  on disk after kill -9: ${fmt(stored)} events (acknowledged, warm-up included: about ${fmt((ferryResult.ok + (ferryWarmup?.ok ?? 0)) * (bodies.reduce((a, b) => a + b.events, 0) / bodies.length))}, from the mean payload count; the exact check is test/integration/collector-crash.test.ts)`);
+console.log(`collector benchmark: ${duration} s after ${warmup} s of warm-up per point, protobuf bodies of 1–25 payloads (mean ${meanEvents.toFixed(1)}), signed`);
+connectionCounts.forEach((connections, i) => {
+  const f = ferryResults[i]!;
+  const b = bareResults[i]!;
+  console.log(`  ${connections} connections:`);
+  console.log(`    ferry serve : ${fmt(f.reqPerS)} req/s, ${fmt(f.eventsPerS)} events/s, p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.ok} 2xx, ${f.other} other`);
+  console.log(`    bare node:http: ${fmt(b.reqPerS)} req/s, p50 ${b.p50} ms, p99 ${b.p99} ms`);
+  console.log(`    ratio ferry/bare req/s: ${(f.reqPerS / b.reqPerS).toFixed(2)}`);
+});
+console.log(`  on disk after kill -9: ${fmt(stored)} events (acknowledged, warm-ups included: about ${fmt(acknowledged * meanEvents)}, from the mean payload count; the exact check is test/integration/collector-crash.test.ts)`);
