@@ -35,22 +35,32 @@ function optionalString(obj: Json, name: string, path: string): string | undefin
   return value;
 }
 
-/** Reads a protobuf-JSON integer: a JSON number or a decimal string (how proto3-JSON writes 64-bit). */
-function integer(obj: Json, name: string, path: string, max: bigint): bigint {
+/**
+ * Reads a protobuf-JSON unsigned integer (a JSON number, or a decimal string as proto3-JSON
+ * writes 64-bit values) as its canonical decimal string.
+ */
+function unsigned(obj: Json, name: string, path: string, max: bigint): string {
   const value = obj[name];
   if (value === undefined || value === null) fail(path, 'is required');
-  let parsed: bigint;
+  let digits: string;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) fail(path, 'must be an integer (use a string for values above 2^53)');
-    parsed = BigInt(value);
+    digits = String(value);
   } else if (typeof value === 'string') {
     if (!/^\d{1,20}$/.test(value)) fail(path, 'must be an unsigned integer');
-    parsed = BigInt(value);
+    digits = value;
   } else {
     fail(path, `must be an integer, got ${typeof value}`);
   }
+  // Up to 15 digits without a leading zero is canonical and exact as a double: no BigInt needed
+  // (every `nr`, every `at` of a real clock).
+  if (digits.length <= 15 && (digits.length === 1 || digits.charCodeAt(0) !== 0x30) && digits.charCodeAt(0) !== 0x2d) {
+    if (Number(digits) > max) fail(path, `must be between 0 and ${max}`);
+    return digits;
+  }
+  const parsed = BigInt(digits);
   if (parsed < 0n || parsed > max) fail(path, `must be between 0 and ${max}`);
-  return parsed;
+  return parsed.toString();
 }
 
 function environment(obj: Json, path: string): number {
@@ -61,8 +71,7 @@ function environment(obj: Json, path: string): number {
     if (index < 0) fail(path, `unknown environment "${value}"`);
     return index;
   }
-  const n = Number(integer(obj, 'env', path, BigInt(environments.length - 1)));
-  return n;
+  return Number(unsigned(obj, 'env', path, BigInt(environments.length - 1)));
 }
 
 function decodeParameter(value: unknown, path: string): Parameter {
@@ -73,9 +82,9 @@ function decodeParameter(value: unknown, path: string): Parameter {
 function decodePayload(value: unknown, path: string): Payload {
   if (!isObject(value)) fail(path, 'must be an object');
   const payload: Payload = {
-    at: integer(value, 'at', `${path}.at`, maxUint64).toString(),
+    at: unsigned(value, 'at', `${path}.at`, maxUint64),
     event: requiredString(value, 'event', `${path}.event`),
-    nr: Number(integer(value, 'nr', `${path}.nr`, BigInt(maxUint32))),
+    nr: Number(unsigned(value, 'nr', `${path}.nr`, BigInt(maxUint32))),
     parameters: [],
   };
   for (const name of payloadOptionalFields) {

@@ -40,6 +40,22 @@ describe('decodeCollectionJson', () => {
     expect(c.payloads[0]!.at).toBe('18446744073709551615');
   });
 
+  it.each([
+    ['a short string', '1479898800', '1479898800'],
+    ['a number', 1479898800, '1479898800'],
+    ['zero', '0', '0'],
+    ['leading zeros', '000042', '42'],
+    ['15 digits', '999999999999999', '999999999999999'],
+    ['16 digits', '1000000000000001', '1000000000000001'],
+    ['2^53 + 1 as a string', '9007199254740993', '9007199254740993'],
+  ])('writes at given as %s in canonical decimal', (_label, at, expected) => {
+    expect(decodeCollectionJson({ ...base(), payloads: [{ at, event: 'e', nr: 1 }] }).payloads[0]!.at).toBe(expected);
+  });
+
+  it.each([['uint64 + 1', '18446744073709551616'], ['a negative number', -5], ['a fraction', 1.5], ['a 21-digit string', '100000000000000000000']])('refuses at as %s', (_label, at) => {
+    expect(() => decodeCollectionJson({ ...base(), payloads: [{ at, event: 'e', nr: 1 }] })).toThrow(/payloads\[0\]\.at/);
+  });
+
   it('ignores unknown fields like a protobuf parser', () => {
     expect(decodeCollectionJson({ ...base(), future_field: 1 }).client_id).toBe('wunderlist-ios');
   });
