@@ -69,7 +69,12 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     assertPortableMetadata(metadata);
     const tmp = join(this.root, tmpDir);
     const token = `${process.pid}-${Date.now()}-${this.sequence++}`;
-    const paths: PutPaths = { dataTmp: join(tmp, `${token}.data`), metaTmp: join(tmp, `${token}.meta`), target: this.path(key), metaTarget: this.metaPath(key) };
+    const paths: PutPaths = {
+      dataTmp: join(tmp, `${token}.data`),
+      metaTmp: join(tmp, `${token}.meta`),
+      target: this.path(key),
+      metaTarget: this.metaPath(key),
+    };
     try {
       const written = body instanceof Uint8Array ? await this.writeBuffer(body, metadata, paths) : await this.writeStream(body, metadata, paths);
       const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: new Date(written.mtimeMs), metadata: { ...metadata } };

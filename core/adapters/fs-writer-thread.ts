@@ -11,7 +11,7 @@ export interface DurableWrite {
   metaTmp: string;
   metaTarget: string;
   body: Uint8Array;
-  /** The sidecar's JSON without its `etag` and `size`, which the thread adds once it hashed the body. */
+  /** The object's metadata, stored in the sidecar beside the ETag and size the thread works out. */
   metadata: Record<string, string>;
 }
 
@@ -38,8 +38,8 @@ function writerThreadMain(require: NodeJS.Require): void {
   const fs = require('node:fs') as typeof import('node:fs');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const { dirname } = require('node:path') as typeof import('node:path');
-  const fsyncPath = (path: string, flags: string) => {
-    const fd = fs.openSync(path, flags);
+  const fsyncDir = (path: string) => {
+    const fd = fs.openSync(path, 'r');
     try {
       fs.fsyncSync(fd);
     } finally {
@@ -64,7 +64,7 @@ function writerThreadMain(require: NodeJS.Require): void {
       fs.writeFileSync(job.metaTmp, JSON.stringify({ etag, size, metadata: job.metadata }));
       fs.renameSync(job.metaTmp, job.metaTarget);
       fs.renameSync(job.dataTmp, job.target);
-      fsyncPath(dirname(job.target), 'r');
+      fsyncDir(dirname(job.target));
       parentPort!.postMessage({ id: job.id, result: { etag, size, mtimeMs } } satisfies Reply);
     } catch (err) {
       const { message, code } = err as NodeJS.ErrnoException;
