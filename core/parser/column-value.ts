@@ -68,9 +68,9 @@ function toJsonText(value: string): string {
  * way for every warehouse: timestamps as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]`, numbers as plain
  * decimal text, JSON as JSON text (a value that is not JSON is stored as a JSON string). It
  * throws a `ParseError` naming the column when the value does not fit, or when a required column
- * is empty.
+ * is empty. `jsonText`: the values are known to be JSON text already (a dialect encoded them).
  */
-export function columnConverter(column: ColumnDefinition): ColumnConverter {
+export function columnConverter(column: ColumnDefinition, options: { jsonText?: boolean } = {}): ColumnConverter {
   const empty = (): null => {
     if (column.required) throw new ParseError(`column ${column.name} is required but has no value`, { field: column.name });
     return null;
@@ -83,6 +83,7 @@ export function columnConverter(column: ColumnDefinition): ColumnConverter {
     case 'double':
       return (value) => (value === null || value === undefined || value === '' ? empty() : checkDouble(column, value));
     case 'json':
+      if (options.jsonText) return (value) => (value === null || value === undefined || value === '' ? empty() : value);
       return (value) => (value === null || value === undefined || value === '' ? empty() : toJsonText(value));
     case 'timestamp': {
       // Log lines come in time order, so consecutive rows mostly carry the same time text, or

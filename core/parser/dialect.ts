@@ -26,6 +26,11 @@ export interface LineContext {
  */
 export type LineReader = ((line: string, context: LineContext) => RecordValues[] | undefined) & {
   complete?: (values: RecordValues) => void;
+  /**
+   * Indices of the fields whose values this reader itself encodes as JSON text (when not null),
+   * so a JSON column takes them as they are instead of parsing each one again to check it.
+   */
+  jsonText?: ReadonlySet<number>;
 };
 
 /**

@@ -62,6 +62,13 @@ describe('column values', () => {
     expect(() => toColumnValue({ name: 'c', type }, value)).toThrow(new ParseError(message, { field: 'c' }));
   });
 
+  it('takes a JSON column\'s values as they are when the dialect says it encoded them', () => {
+    const trusted = columnConverter({ name: 'c', type: 'json', required: true }, { jsonText: true });
+    expect(trusted('{"a":1}')).toBe('{"a":1}');
+    expect(columnConverter({ name: 'c', type: 'json' })('plain')).toBe('"plain"');
+    expect(() => trusted(null)).toThrow('column c is required but has no value');
+  });
+
   it('rejects an empty required column and keeps optional ones NULL', () => {
     expect(() => toColumnValue({ name: 'event', type: 'text', required: true }, null)).toThrow('column event is required but has no value');
     expect(toColumnValue({ name: 'event', type: 'text' }, undefined)).toBeNull();

@@ -70,8 +70,9 @@ describe('flattenRawRecord', () => {
     expect(() => flattenRawRecord(bad, 'k')).toThrow(ParseError);
   });
 
-  it('collapses duplicate parameter names, last one wins', () => {
+  it('collapses duplicate parameter names, last one wins, and keeps any name (__proto__ too)', () => {
     expect(parametersJson([{ name: 'a', value: '1' }, { name: 'a', value: '2' }])).toBe('{"a":"2"}');
+    expect(parametersJson([{ name: '__proto__', value: 'x' }, { name: 'constructor', value: 'y' }, { name: '__proto__', value: 'z' }])).toBe('{"__proto__":"z","constructor":"y"}');
   });
 });
 

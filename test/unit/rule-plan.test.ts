@@ -122,6 +122,28 @@ describe('rule plans', () => {
     expect(dialect.reader(['event', 'nowhere', 'device_id'])(line, { sourceKey: 'raw/events/x', lineNumber: 1 })).toEqual([['E', undefined, 'd'], ['F', undefined, 'd']]);
   });
 
+  it('takes JSON a dialect encoded as it is, and checks it again once a rule overwrites it', () => {
+    const collection = { device_id: 'd', client_id: 'c', session: 's', system_version: '1', product_version: '2', env: 'PRODUCTION', payloads: [{ at: '1795428000', event: 'E', nr: 1, parameters: [{ name: 'k', value: 'v' }] }] };
+    const line = JSON.stringify({ received_at: '2026-11-23T10:00:00Z', sent_at: null, ip: null, collection });
+    const reader = compileRuleSets([], options)[0]!.dialects[0]!.reader(['event', 'parameters']);
+    expect(reader.jsonText).toEqual(new Set([1]));
+    const rules = (overwrite: string) => `source: events
+prefix: raw/events/
+dialects: [ferry_collector]
+tables:
+  out:
+    columns:
+      event: text
+      parameters: json
+rules:
+  - match_event: E
+    table: out
+${overwrite}`;
+    expect(run(rules(''), line)).toEqual(['E,"{""k"":""v""}",logs/app/a.log,3\n']);
+    // A rule's text is not the dialect's JSON: stored as a JSON string, as any other plain value.
+    expect(run(rules("    parameters: 'not json'\n"), line)).toEqual(['E,"""not json""",logs/app/a.log,3\n']);
+  });
+
   it('reads only the nginx fields it was asked for, derived ones included', () => {
     const line = '10.0.0.1 - - [23/Nov/2026:10:00:01 +0100] "GET /api/v1/tasks/7?x=1 HTTP/1.1" 200 5 "-" "say \\x22hi\\x22" 0.012 0.010, 0.020 "api.example.com"';
     const reader = nginxDialect('t', `${timedLogFormat} "$host"`).reader(['upstream_response_time', 'query', 'time', 'nope', 'http_user_agent', 'method']);

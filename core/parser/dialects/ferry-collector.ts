@@ -3,7 +3,7 @@ import { decodeCollectionJson } from '../../model/decode-collection-json.js';
 import { eventTable } from '../../model/event-table.js';
 import { flattenRawRecord } from '../../model/flatten-event.js';
 import type { RawRecord } from '../../model/raw-record.js';
-import type { Dialect, RecordValues } from '../dialect.js';
+import type { Dialect, LineReader, RecordValues } from '../dialect.js';
 
 const fields = eventTable.columns.map((c) => c.name);
 const index = new Map(fields.map((name, i) => [name, i]));
@@ -31,7 +31,7 @@ export function ferryCollectorDialect(name: string, skewThresholdS: number): Dia
       const sources = wanted.map((f) => index.get(f));
       // Rules that route to the events table want every column first, in order: rows are then used as they are.
       const prefix = sources.length >= fields.length && fields.every((_, i) => sources[i] === i);
-      return (line, context) => {
+      const read: LineReader = (line, context) => {
         if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
         let value: unknown;
         try {
@@ -47,6 +47,9 @@ export function ferryCollectorDialect(name: string, skewThresholdS: number): Dia
         }
         return rows.map((row) => sources.map((s) => (s === undefined ? undefined : row[s])));
       };
+      // `parameters` is made by JSON.stringify.
+      read.jsonText = new Set(wanted.flatMap((f, i) => (f === 'parameters' ? [i] : [])));
+      return read;
     },
   };
 }

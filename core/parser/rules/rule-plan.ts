@@ -69,9 +69,9 @@ function allHold(conditions: readonly BoundCondition[], values: RecordValues, gr
   return true;
 }
 
-function tablePlan(table: OutputTable, index: number, slotOf: (field: string) => number): TablePlan {
+function tablePlan(table: OutputTable, index: number, slotOf: (field: string) => number, jsonTextSlots: ReadonlySet<number>): TablePlan {
   const slots = table.fields.map(slotOf);
-  const converters = table.definition.columns.map(columnConverter);
+  const converters = table.definition.columns.map((column, i) => columnConverter(column, { jsonText: jsonTextSlots.has(slots[i]!) }));
   const names = table.definition.columns.map((c) => c.name);
   // Converted numbers and timestamps never hold a quote, comma, CR, LF or NUL: only text and JSON are checked.
   const checked = table.definition.columns.map((c) => c.type === 'text' || c.type === 'json');
@@ -120,15 +120,19 @@ function compilePlan(ruleSet: RuleSet): RulePlan {
   const ruleConditions = ruleSet.rules.map((rule) => bind(rule.conditions));
   const setFields = ruleSet.rules.map((rule) => rule.set.map(({ field, template }) => ({ slot: slotOf(field), template })));
   const deferFrom = fields.length;
-  const tables = new Map([...ruleSet.tables.values()].map((t, i) => [t, tablePlan(t, i, slotOf)]));
+  for (const table of ruleSet.tables.values()) table.fields.forEach(slotOf);
+  const frozenFields = [...fields];
+  const readers = ruleSet.dialects.map((d) => d.reader(frozenFields, deferFrom));
+  // A field is taken as JSON text as it is only when every dialect encodes it so and no rule overwrites it.
+  const written = new Set(setFields.flat().map((s) => s.slot));
+  const jsonTextSlots = new Set(frozenFields.map((_, slot) => slot).filter((slot) => !written.has(slot) && readers.every((r) => r.jsonText?.has(slot))));
+  const tables = new Map([...ruleSet.tables.values()].map((t, i) => [t, tablePlan(t, i, slotOf, jsonTextSlots)]));
   const rules: BoundRule[] = ruleSet.rules.map((rule, r) => ({
     conditions: ruleConditions[r]!,
     set: setFields[r]!,
     decision: rule.ignore ? ignoredBy.rule : { kind: 'route', table: tables.get(rule.table!)! },
   }));
   const [sourceSlot, sourceKeySlot, lineNumberSlot] = builtinFields.map((f) => slots.get(f) ?? -1) as [number, number, number];
-  const frozenFields = [...fields];
-  const readers = ruleSet.dialects.map((d) => d.reader(frozenFields, deferFrom));
   let lastReader: LineReader | undefined;
   const groups: string[] = [];
   return {
