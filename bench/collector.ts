@@ -3,9 +3,11 @@
 // shape), then a bare node:http server with the same load generator, and prints the ratio.
 // Durable acknowledgement makes each request wait for an fsync'd group commit, so at few
 // connections the collector is bound by that latency (Little's law), not by CPU: the run sweeps
-// the connection count, each count measured on both servers.
+// the connection count, each count measured on both servers. CPU per request of each server
+// (from /proc) is printed too: on two shared cores the load generator takes its own share.
 //   npm run bench:collector [-- --duration 20 --connections 64,128,256 --warmup 8]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +69,31 @@ async function start(command: string[], env: Record<string, string>): Promise<{ 
   return { child, url };
 }
 
-async function drive(url: string, bodies: { body: Buffer; events: number }[], connections: number, seconds = duration) {
+/**
+ * CPU seconds used so far by a process (`own`) and by its live descendants (`children`: `ferry
+ * serve` parses in a child process), from /proc; undefined where there is none. Live children are
+ * read one by one: a parent's own stat counts only children that have exited.
+ */
+function cpuSeconds(pid: number): { own: number; children: number } | undefined {
+  const ticks = 100; // USER_HZ, 100 on every Linux ABI Node runs on
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
+    let children = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+        const c = cpuSeconds(Number(child));
+        children += c ? c.own + c.children : 0;
+      }
+    }
+    return { own, children };
+  } catch {
+    return undefined;
+  }
+}
+
+async function drive(url: string, bodies: { body: Buffer; events: number }[], connections: number, seconds = duration, serverPid?: number) {
   const time = String(Math.floor(Date.now() / 1000));
   const requests = bodies.map(({ body }) => ({
     method: 'POST' as const,
@@ -75,9 +101,21 @@ async function drive(url: string, bodies: { body: Buffer; events: number }[], co
     headers: { 'content-type': 'application/protobuf', 'x-hamustro-time': time, 'x-hamustro-signature': hamustroSignature(time, body, secret) },
     body,
   }));
+  const serverBefore = serverPid === undefined ? undefined : cpuSeconds(serverPid);
+  const generatorBefore = process.cpuUsage();
   const result = await autocannon({ url, connections, duration: seconds, requests });
+  const generator = process.cpuUsage(generatorBefore);
+  const serverAfter = serverPid === undefined ? undefined : cpuSeconds(serverPid);
   const meanEvents = bodies.reduce((a, b) => a + b.events, 0) / bodies.length;
+  const answered = result['2xx'] + result.non2xx;
   return {
+    // CPU per answered request: steadier than req/s on a shared VM, and it separates the server's
+    // work from the load generator's, which shares the same cores.
+    server:
+      serverBefore && serverAfter
+        ? { ownUs: ((serverAfter.own - serverBefore.own) * 1e6) / answered, childrenUs: ((serverAfter.children - serverBefore.children) * 1e6) / answered }
+        : undefined,
+    generatorUsPerRequest: (generator.user + generator.system) / answered,
     reqPerS: result.requests.average,
     eventsPerS: result.requests.average * meanEvents,
     p50: result.latency.p50,
@@ -123,7 +161,7 @@ let acknowledged = 0;
 const ferryResults: Awaited<ReturnType<typeof drive>>[] = [];
 for (const connections of connectionCounts) {
   if (warmup > 0) acknowledged += (await drive(ferry.url, bodies, connections, warmup)).ok;
-  const result = await drive(ferry.url, bodies, connections);
+  const result = await drive(ferry.url, bodies, connections, duration, ferry.child.pid);
   acknowledged += result.ok;
   ferryResults.push(result);
 }
@@ -135,7 +173,7 @@ const bare = await start([join(root, 'dist/bench/bare-http-server.js')], {});
 const bareResults: Awaited<ReturnType<typeof drive>>[] = [];
 for (const connections of connectionCounts) {
   if (warmup > 0) await drive(bare.url, bodies, connections, warmup);
-  bareResults.push(await drive(bare.url, bodies, connections));
+  bareResults.push(await drive(bare.url, bodies, connections, duration, bare.child.pid));
 }
 bare.child.kill('SIGTERM');
 await rm(dataDir, { recursive: true, force: true });
@@ -148,5 +186,11 @@ connectionCounts.forEach((connections, i) => {
   console.log(`    ferry serve : ${fmt(f.reqPerS)} req/s, ${fmt(f.eventsPerS)} events/s, p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.ok} 2xx, ${f.other} other`);
   console.log(`    bare node:http: ${fmt(b.reqPerS)} req/s, p50 ${b.p50} ms, p99 ${b.p99} ms`);
   console.log(`    ratio ferry/bare req/s: ${(f.reqPerS / b.reqPerS).toFixed(2)}`);
+  if (f.server && b.server) {
+    const ferryUs = f.server.ownUs + f.server.childrenUs;
+    const bareUs = b.server.ownUs + b.server.childrenUs;
+    console.log(`    CPU per request: ferry serve ${fmt(ferryUs)} µs (collector process ${fmt(f.server.ownUs)}, parse child ${fmt(f.server.childrenUs)}), bare ${fmt(bareUs)} µs; load generator ${fmt(f.generatorUsPerRequest)} / ${fmt(b.generatorUsPerRequest)} µs`);
+    console.log(`    ratio bare/ferry CPU per request (each server's own work, load generator aside): ${(bareUs / ferryUs).toFixed(2)}`);
+  }
 });
 console.log(`  on disk after kill -9: ${fmt(stored)} events (acknowledged, warm-ups included: about ${fmt(acknowledged * meanEvents)}, from the mean payload count; the exact check is test/integration/collector-crash.test.ts)`);
