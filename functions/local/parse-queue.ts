@@ -1,0 +1,56 @@
+/**
+ * The local runner's parse queue: tasks by key, at most `width` running at once, started in the
+ * order they were added; a key already waiting or running is not added again (a notification and
+ * the start-up scan may both name the same object).
+ */
+export class ParseQueue {
+  private readonly waiting: { key: string; task: () => Promise<unknown> }[] = [];
+  // Index of the next waiting task: shifting a long backlog one by one would copy it each time.
+  private head = 0;
+  private running = 0;
+  private readonly keys = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
+
+  /** `onError` hears of each task that failed; the queue carries on with the others. */
+  constructor(
+    private readonly width: number,
+    private readonly onError: (key: string, err: unknown) => void,
+  ) {}
+
+  /** Keys waiting or running. */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Queues `task` under `key` unless that key is already waiting or running. */
+  add(key: string, task: () => Promise<unknown>): void {
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.waiting.push({ key, task });
+    this.pump();
+  }
+
+  /** Resolves once nothing is waiting or running, including tasks added while it waits. */
+  idle(): Promise<void> {
+    if (this.keys.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running < this.width && this.head < this.waiting.length) {
+      const { key, task } = this.waiting[this.head]!;
+      this.waiting[this.head++] = undefined as never;
+      if (this.head === this.waiting.length) this.waiting.length = this.head = 0;
+      this.running++;
+      Promise.resolve()
+        .then(task)
+        .catch((err: unknown) => this.onError(key, err))
+        .finally(() => {
+          this.running--;
+          this.keys.delete(key);
+          this.pump();
+          if (this.keys.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        });
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ParseQueue } from '../../functions/local/parse-queue.js';
+
+/** A task that runs until released, recording when it started. */
+function gated(log: string[], name: string) {
+  let release!: (fail?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => (release = (fail) => (fail ? reject(fail) : resolve())));
+  return { task: () => (log.push(name), done), release };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('ParseQueue', () => {
+  it('runs at most `width` tasks at once, in the order they were added', async () => {
+    const started: string[] = [];
+    const queue = new ParseQueue(2, () => {});
+    const tasks = ['a', 'b', 'c', 'd'].map((k) => ({ k, ...gated(started, k) }));
+    for (const t of tasks) queue.add(t.k, t.task);
+    await tick();
+    expect(started).toEqual(['a', 'b']);
+    tasks[1]!.release();
+    await tick();
+    expect(started).toEqual(['a', 'b', 'c']);
+    tasks[0]!.release();
+    tasks[2]!.release();
+    await tick();
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+    tasks[3]!.release();
+    await queue.idle();
+    expect(queue.size).toBe(0);
+  });
+
+  it('does not queue a key that is waiting or running, and takes it again once done', async () => {
+    const started: string[] = [];
+    const queue = new ParseQueue(1, () => {});
+    const first = gated(started, 'k');
+    queue.add('k', first.task);
+    queue.add('other', () => (started.push('other'), Promise.resolve()));
+    queue.add('k', () => (started.push('k again'), Promise.resolve()));
+    queue.add('other', () => (started.push('other again'), Promise.resolve()));
+    first.release();
+    await queue.idle();
+    expect(started).toEqual(['k', 'other']);
+    queue.add('k', () => (started.push('k later'), Promise.resolve()));
+    await queue.idle();
+    expect(started).toEqual(['k', 'other', 'k later']);
+  });
+
+  it('reports a failed task and goes on; idle() also waits for tasks added meanwhile', async () => {
+    const errors: [string, unknown][] = [];
+    const started: string[] = [];
+    const queue = new ParseQueue(2, (key, err) => errors.push([key, err]));
+    const bad = gated(started, 'bad');
+    queue.add('bad', bad.task);
+    let idle = false;
+    const waiting = queue.idle().then(() => (idle = true));
+    bad.release(new Error('boom'));
+    queue.add('late', () => (started.push('late'), new Promise((r) => setTimeout(r, 20))));
+    await tick();
+    expect(idle).toBe(false);
+    await waiting;
+    expect(started).toEqual(['bad', 'late']);
+    expect(errors.map(([k, e]) => [k, (e as Error).message])).toEqual([['bad', 'boom']]);
+  });
+
+  it('works through a long backlog', async () => {
+    let done = 0;
+    const queue = new ParseQueue(2, () => {});
+    for (let i = 0; i < 5000; i++) queue.add(`k${i}`, async () => void done++);
+    await queue.idle();
+    expect(done).toBe(5000);
+  });
+});
