@@ -42,9 +42,10 @@ describe('GzipSpool', () => {
     expect(await readdir(parent)).toEqual([]); // dispose removed the spool file
   });
 
-  it('keeps an output that fits its gathering buffer in memory and never creates a file', async () => {
+  it('keeps an output of up to 2 MiB in memory and never creates a file', async () => {
     const spool = new GzipSpool(parent);
-    const lines = Array.from({ length: 2000 }, (_, i) => `row ${i},"é ✓",${'x'.repeat(i % 50)}\n`);
+    // ≈ 1.6 MB: several gathering buffers, and one write larger than a buffer.
+    const lines = Array.from({ length: 20_000 }, (_, i) => (i === 7_000 ? `${'z'.repeat(300_000)}\n` : `row ${i},"é ✓",${'x'.repeat(i % 50)}\n`));
     for (const line of lines) await spool.write(line, 1);
     const { body, size } = await spool.finish();
     expect(body).toBeInstanceOf(Uint8Array);
@@ -57,11 +58,13 @@ describe('GzipSpool', () => {
   it('spills to a file once the output outgrows memory, with the same text back', async () => {
     const spool = new GzipSpool(parent);
     const line = `${'y'.repeat(999)}\n`;
-    for (let i = 0; i < 300; i++) await spool.write(line, 1); // 300 KB > the 256 KiB buffer
+    for (let i = 0; i < 2000; i++) await spool.write(line, 1); // 2 MB: still in memory
+    expect(await readdir(parent)).toEqual([]);
+    for (let i = 0; i < 1000; i++) await spool.write(line, 1); // 3 MB
     expect((await readdir(parent)).length).toBe(1);
     const { body } = await spool.finish();
     expect(body).toBeInstanceOf(Readable);
-    expect(await unzip(body)).toBe(line.repeat(300));
+    expect(await unzip(body)).toBe(line.repeat(3000));
     await spool.dispose();
     expect(await readdir(parent)).toEqual([]);
   });
