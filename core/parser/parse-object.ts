@@ -146,7 +146,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     }
   };
   try {
-    const inputStream = await openInput(await store.get(input.key), maxLineBytes);
+    const inputStream = await openInput(await store.get(input.key), maxLineBytes, info.size);
     for await (const batch of splitLineBatches(inputStream.body, maxLineBytes)) {
       for (const line of batch) parseLine(line);
       for (const table of plan.tables) {
