@@ -86,6 +86,9 @@ describe('decodeCollectionJson', () => {
     ['parameters not an array', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: 'x' }] }), 'payloads[0].parameters'],
     ['parameter without value', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a' }] }] }), 'payloads[0].parameters[0].value'],
     ['parameter value not a string', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a', value: 1 }] }] }), 'payloads[0].parameters[0].value'],
+    ['optional payload field of wrong type', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, timezone: 2 }] }), 'payloads[0].timezone'],
+    ['a later payload\'s parameter not an object', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1 }, { at: 1, event: 'e', nr: 2, parameters: [{ name: 'a', value: 'b' }, 7] }] }), 'payloads[1].parameters[1]'],
+    ['a later parameter without name', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1 }, { at: 1, event: 'e', nr: 2, parameters: [{ name: 'a', value: 'b' }, { name: 'c', value: 'd' }, { value: 'v' }] }] }), 'payloads[1].parameters[2].name'],
   ];
   it.each(cases)('rejects %s, naming the field', (_label, mutate, field) => {
     const err = errorOf(mutate(base()));
