@@ -3,7 +3,8 @@
 // collector raw file of a quarter of that. Each input is parsed by `parseObject` in a fresh child
 // process (filesystem store, the example rules in docs/rules/), and, as the limit measured in the
 // same run, read by a plain "gunzip + split lines" pass in Node in another child. Prints MiB/s of
-// uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio.
+// uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio; then the
+// same for the collector's raw objects as `ferry serve` writes them (many small batches).
 //   npm run bench:parser [-- --mib 1024]
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -106,8 +107,8 @@ function collectorLine(rand: () => number, i: number): string {
   return `${JSON.stringify({ received_at: received.toISOString(), sent_at: sent.toISOString(), ip: '203.0.113.9', collection })}\n`;
 }
 
-/** Writes `bytes` of generated lines, gzip'd, unless the cached file exists; returns its stats. */
-async function generate(path: string, bytes: number, line: (rand: () => number, i: number) => string): Promise<{ raw: number; lines: number }> {
+/** Writes `bytes` of generated lines (`chunkLines` at a time), gzip'd, unless the cached file exists; returns its stats. */
+async function generate(path: string, bytes: number, line: (rand: () => number, i: number) => string, chunkLines = 512): Promise<{ raw: number; lines: number }> {
   const metaPath = `${path}.json`;
   if (existsSync(path) && existsSync(metaPath)) return JSON.parse(await readFile(metaPath, 'utf8')) as { raw: number; lines: number };
   const rand = prng(42);
@@ -118,7 +119,7 @@ async function generate(path: string, bytes: number, line: (rand: () => number, 
   let lines = 0;
   while (raw < bytes) {
     let chunk = '';
-    for (let k = 0; k < 512; k++) chunk += line(rand, lines++);
+    for (let k = 0; k < chunkLines; k++) chunk += line(rand, lines++);
     raw += Buffer.byteLength(chunk);
     if (!gzip.write(chunk)) await once(gzip, 'drain');
   }
@@ -155,9 +156,8 @@ async function childParse(storeDir: string, key: string, rulesFiles: string[]): 
   };
 }
 
-async function childBaseline(file: string): Promise<ChildResult> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
+/** Lines of one gzip'd file, read the fastest plain way found. */
+async function countLines(file: string): Promise<number> {
   const decoder = new StringDecoder('utf8');
   let lines = 0;
   let pending = '';
@@ -177,9 +177,42 @@ async function childBaseline(file: string): Promise<ChildResult> {
       pending = text.slice(start);
     }
   }
+  return lines;
+}
+
+/** The limit: every file read by `countLines`, one after another. */
+async function childBaseline(files: string[]): Promise<ChildResult> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let lines = 0;
+  for (const file of files) lines += await countLines(file);
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
   return { lines, wallMs, cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** Every object under `prefix` parsed, `width` at a time, as `ferry serve`'s parse child does. */
+async function childParseMany(storeDir: string, prefix: string, width: number): Promise<ChildResult> {
+  const store = new FsBlobStore(storeDir);
+  const ruleSets = await loadRuleSets([], { clockSkewThresholdS: 300 });
+  const keys: string[] = [];
+  for await (const info of store.list(prefix)) keys.push(info.key);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let lines = 0;
+  let rows = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < keys.length) {
+      const summary = await parseObject({ store, logger: silentLogger, ruleSets }, { key: keys[next++]! });
+      lines += summary.lines;
+      rows += Object.values(summary.rows).reduce((a, b) => a + b, 0);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { lines, rows, wallMs, cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 function runChild(mode: string[]): ChildResult {
@@ -190,7 +223,10 @@ function runChild(mode: string[]): ChildResult {
 
 async function main(): Promise<void> {
   if (args[0] === '--child') {
-    const result = args[1] === 'parse' ? await childParse(args[2]!, args[3]!, args.slice(4)) : await childBaseline(args[2]!);
+    const result =
+      args[1] === 'parse' ? await childParse(args[2]!, args[3]!, args.slice(4)) :
+      args[1] === 'parse-many' ? await childParseMany(args[2]!, args[3]!, Number(args[4])) :
+      await childBaseline(args.slice(2));
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
@@ -223,8 +259,42 @@ async function main(): Promise<void> {
       if (ferry.lines !== meta.lines || base.lines !== meta.lines) throw new Error(`line counts differ: generated ${meta.lines}, baseline ${base.lines}, ferry ${ferry.lines}`);
       await rm(join(storeDir, 'parsed'), { recursive: true, force: true });
     }
+    await benchBatches(cache, store, storeDir, size);
   } finally {
     await rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The collector's raw objects as `ferry serve` writes them under load: many small batches (60
+ * collections each, ≈ 150 KB), where the cost of each object (its reads, puts and compression
+ * jobs) counts beside the cost of each line. One object per 2 MiB of --mib.
+ */
+async function benchBatches(cache: string, store: FsBlobStore, storeDir: string, size: number): Promise<void> {
+  const count = Math.max(16, Math.round(size / mib / 2));
+  const dir = join(cache, 'batches');
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  let raw = 0;
+  let lines = 0;
+  for (let b = 0; b < count; b++) {
+    const file = join(dir, `${String(b).padStart(5, '0')}.ndjson.gz`);
+    const meta = await generate(file, 1, (rand, i) => collectorLine(rand, b * 60 + i), 60);
+    raw += meta.raw;
+    lines += meta.lines;
+    files.push(file);
+    await store.put(`raw/events/2026/11/23/11/BATCH${String(b).padStart(5, '0')}.ndjson.gz`, createReadStream(file));
+  }
+  const base = runChild(['baseline', ...files]);
+  const rawMiB = raw / mib;
+  console.log(`\ncollector batches: ${count} objects of 60 lines (${rawMiB.toFixed(0)} MiB uncompressed, ${lines.toLocaleString('en')} lines), as \`ferry serve\` writes them`);
+  console.log(`  gunzip + split lines: ${(rawMiB / (base.wallMs / 1000)).toFixed(1)} MiB/s wall, ${(rawMiB / (base.cpuMs / 1000)).toFixed(1)} MiB/s per CPU-second`);
+  for (const width of [1, 2]) {
+    const ferry = runChild(['parse-many', storeDir, 'raw/events/2026/11/23/11/', String(width)]);
+    if (ferry.lines !== lines) throw new Error(`line counts differ: generated ${lines}, ferry ${ferry.lines}`);
+    console.log(`  ferry, ${width} at a time:   ${(rawMiB / (ferry.wallMs / 1000)).toFixed(1)} MiB/s wall, ${(rawMiB / (ferry.cpuMs / 1000)).toFixed(1)} MiB/s per CPU-second, ${((ferry.cpuMs * 1000) / ferry.rows!).toFixed(1)} µs of CPU per event, ${(ferry.cpuMs / count).toFixed(1)} ms per object; ratio per CPU-second ${(base.cpuMs / ferry.cpuMs).toFixed(2)}×, peak RSS ${ferry.maxRssMiB.toFixed(0)} MiB`);
+    await rm(join(storeDir, 'parsed'), { recursive: true, force: true });
+    await rm(join(storeDir, 'summaries'), { recursive: true, force: true });
   }
 }
 
