@@ -41,6 +41,11 @@ export class ParseQueue {
       const { key, task } = this.waiting[this.head]!;
       this.waiting[this.head++] = undefined as never;
       if (this.head === this.waiting.length) this.waiting.length = this.head = 0;
+      else if (this.head >= 1024) {
+        // Under steady load the queue may never run empty: drop the taken slots now and then.
+        this.waiting.splice(0, this.head);
+        this.head = 0;
+      }
       this.running++;
       Promise.resolve()
         .then(task)
