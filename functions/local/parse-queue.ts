@@ -17,11 +17,6 @@ export class ParseQueue {
     private readonly onError: (key: string, err: unknown) => void,
   ) {}
 
-  /** Keys waiting or running. */
-  get size(): number {
-    return this.keys.size;
-  }
-
   /** Queues `task` under `key` unless that key is already waiting or running. */
   add(key: string, task: () => Promise<unknown>): void {
     if (this.keys.has(key)) return;
@@ -39,10 +34,9 @@ export class ParseQueue {
   private pump(): void {
     while (this.running < this.width && this.head < this.waiting.length) {
       const { key, task } = this.waiting[this.head]!;
-      this.waiting[this.head++] = undefined as never;
-      if (this.head === this.waiting.length) this.waiting.length = this.head = 0;
-      else if (this.head >= 1024) {
-        // Under steady load the queue may never run empty: drop the taken slots now and then.
+      this.waiting[this.head++] = undefined as never; // let the task go once it has run
+      // Taken slots are dropped when the queue empties, and now and then under steady load, where it may never empty.
+      if (this.head === this.waiting.length || this.head >= 1024) {
         this.waiting.splice(0, this.head);
         this.head = 0;
       }

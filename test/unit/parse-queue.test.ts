@@ -27,7 +27,6 @@ describe('ParseQueue', () => {
     expect(started).toEqual(['a', 'b', 'c', 'd']);
     tasks[3]!.release();
     await queue.idle();
-    expect(queue.size).toBe(0);
   });
 
   it('does not queue a key that is waiting or running, and takes it again once done', async () => {
