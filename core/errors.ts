@@ -73,6 +73,17 @@ export class NotFoundError extends FerryError {
   }
 }
 
+/**
+ * The object was replaced after the caller learnt its version (a notification's ETag): the bytes
+ * now under the key belong to a newer version, which has its own notification. `context.etag` is
+ * the version asked for, `context.current` the one found.
+ */
+export class VersionChangedError extends FerryError {
+  constructor(key: string, etag: string, current: string) {
+    super('version_changed', `object ${key} changed: version ${etag} was asked for, ${current} is stored`, { key, etag, current });
+  }
+}
+
 /** One problem found in the configuration. */
 export interface ConfigProblem {
   key: string;

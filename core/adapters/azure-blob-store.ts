@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import { ContainerClient, RestError } from '@azure/storage-blob';
-import { NotFoundError, StorageError } from '../errors.js';
-import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
+import { FerryError, NotFoundError, StorageError } from '../errors.js';
+import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
 import { assertPortableMetadata, assertValidKey, compareKeys } from '../support/blob-metadata.js';
+import { requireVersion, unquote } from '../support/blob-version.js';
 
 /** Where an Azure Blob store lives. */
 export interface AzureBlobStoreOptions {
@@ -13,10 +14,6 @@ export interface AzureBlobStoreOptions {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof RestError ? err.statusCode === 404 : (err as { statusCode?: number })?.statusCode === 404;
-}
-
-function unquote(etag: string | undefined): string {
-  return (etag ?? '').replaceAll('"', '');
 }
 
 /**
@@ -51,11 +48,12 @@ export class AzureBlobStore implements BlobStore {
     return this.container.getBlobClient(key).url;
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     try {
       const response = await this.container.getBlobClient(key).download();
-      return response.readableStreamBody as Readable;
+      return requireVersion(key, options, unquote(response.etag), response.readableStreamBody as Readable);
     } catch (err) {
+      if (err instanceof FerryError) throw err;
       if (isNotFound(err)) throw new NotFoundError(key);
       throw new StorageError(`Azure get failed: ${(err as Error).message}`, { key }, { cause: err });
     }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidInputError, NotFoundError, StorageError } from '../errors.js';
-import type { BlobBody, BlobCreated, BlobCreatedSource, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
+import { FerryError, InvalidInputError, NotFoundError, StorageError } from '../errors.js';
+import type { BlobBody, BlobCreated, BlobCreatedSource, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
+import { requireVersion } from '../support/blob-version.js';
 import { writeDurablyInThread, type DurableWriteResult } from './fs-writer-thread.js';
 import { assertPortableMetadata, assertValidKey, compareKeys } from '../support/blob-metadata.js';
 
@@ -20,6 +22,19 @@ interface Sidecar {
   etag: string;
   size: number;
   metadata: BlobMetadata;
+  /**
+   * The data file this sidecar was written for (absent in sidecars of Ferry before 0.1 — those
+   * are trusted on size alone). A put renames the sidecar into place before the data, so for a
+   * moment the sidecar is the new one and the file the old: these tell them apart.
+   */
+  ino?: number;
+  mtimeMs?: number;
+}
+
+/** Whether `sidecar` describes the data file whose stats are `stats`. */
+function describes(sidecar: Sidecar, stats: Stats): boolean {
+  if (sidecar.size !== stats.size) return false;
+  return sidecar.ino === undefined || (sidecar.ino === stats.ino && sidecar.mtimeMs === stats.mtimeMs);
 }
 
 const metaDir = '.ferry-meta';
@@ -35,6 +50,17 @@ async function fsyncPath(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** The whole file behind `handle`, by positioned reads that leave its stream's offset alone. */
+async function* readAt(handle: FileHandle): AsyncIterable<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
+    position += bytesRead;
   }
 }
 
@@ -115,14 +141,14 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
         for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
       }
       await handle.sync();
-      // The mtime is read before close: the rename keeps it.
-      const { mtimeMs } = await handle.stat();
-      written = { etag: hash.digest('hex'), size, mtimeMs };
+      // Read before close: the rename keeps both.
+      const { mtimeMs, ino } = await handle.stat();
+      written = { etag: hash.digest('hex'), size, mtimeMs, ino };
     } finally {
       await handle.close();
     }
     // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
-    await writeFile(paths.metaTmp, JSON.stringify({ etag: written.etag, size: written.size, metadata } satisfies Sidecar));
+    await writeFile(paths.metaTmp, JSON.stringify({ ...written, metadata } satisfies Sidecar));
     // Sidecar first: a crash in between leaves no object, or (on overwrite) the old bytes.
     await rename(paths.metaTmp, paths.metaTarget);
     await rename(paths.dataTmp, paths.target);
@@ -137,12 +163,19 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     this.knownDirs.add(dir);
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     assertValidKey(key);
+    let body: Readable | undefined;
     try {
       const handle = await open(this.path(key), 'r');
-      return handle.createReadStream();
+      body = handle.createReadStream();
+      if (options.etag === undefined) return body;
+      // The open file is the version read, whatever is renamed over its name meanwhile.
+      const current = await this.identify(key, await handle.stat(), () => readAt(handle));
+      return requireVersion(key, options, current.etag, body);
     } catch (err) {
+      body?.destroy();
+      if (err instanceof FerryError) throw err;
       if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw new NotFoundError(key);
       throw new StorageError(`filesystem get failed: ${(err as Error).message}`, { key }, { cause: err });
     }
@@ -182,19 +215,25 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       throw new StorageError(`filesystem head failed: ${(err as Error).message}`, { key }, { cause: err });
     }
     if (!stats.isFile()) throw new NotFoundError(key);
+    const sidecar = await this.identify(key, stats, () => createReadStream(this.path(key)));
+    return { key, size: stats.size, etag: sidecar.etag, lastModified: stats.mtime, metadata: sidecar.metadata };
+  }
+
+  /**
+   * The sidecar of the data file `stats` describes; for a file dropped in by hand, or caught
+   * between a put's two renames, one made up from the bytes (`read`) and whatever metadata is there.
+   */
+  private async identify(key: string, stats: Stats, read: () => AsyncIterable<Uint8Array>): Promise<Sidecar> {
     let sidecar: Sidecar | undefined;
     try {
       sidecar = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as Sidecar;
     } catch {
       sidecar = undefined;
     }
-    if (sidecar === undefined || sidecar.size !== stats.size) {
-      // A file dropped in by hand (or a torn overwrite): derive the ETag from the bytes.
-      const hash = createHash('md5');
-      for await (const chunk of createReadStream(this.path(key))) hash.update(chunk as Buffer);
-      sidecar = { etag: hash.digest('hex'), size: stats.size, metadata: sidecar?.metadata ?? {} };
-    }
-    return { key, size: stats.size, etag: sidecar.etag, lastModified: stats.mtime, metadata: sidecar.metadata };
+    if (sidecar !== undefined && describes(sidecar, stats)) return sidecar;
+    const hash = createHash('md5');
+    for await (const chunk of read()) hash.update(chunk);
+    return { etag: hash.digest('hex'), size: stats.size, metadata: sidecar?.metadata ?? {} };
   }
 
   // Depth-first walk in UTF-8 byte order of the full keys: a folder sorts as its name plus "/".

@@ -19,8 +19,9 @@ export interface DurableWrite {
 export interface DurableWriteResult {
   etag: string;
   size: number;
-  /** The data file's mtime, read before close (the rename keeps it). */
+  /** The data file's mtime and inode, read before close (the rename keeps both). */
   mtimeMs: number;
+  ino: number;
 }
 
 interface Request extends DurableWrite {
@@ -52,20 +53,21 @@ function writerThreadMain(require: NodeJS.Require): void {
       const etag = createHash('md5').update(job.body).digest('hex');
       const size = job.body.byteLength;
       const fd = fs.openSync(job.dataTmp, 'w');
-      let mtimeMs: number;
+      let stats: import('node:fs').Stats;
       try {
         for (let offset = 0; offset < size; ) offset += fs.writeSync(fd, job.body, offset);
         fs.fsyncSync(fd);
-        mtimeMs = fs.fstatSync(fd).mtimeMs;
+        stats = fs.fstatSync(fd);
       } finally {
         fs.closeSync(fd);
       }
+      const result: DurableWriteResult = { etag, size, mtimeMs: stats.mtimeMs, ino: stats.ino };
       // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
-      fs.writeFileSync(job.metaTmp, JSON.stringify({ etag, size, metadata: job.metadata }));
+      fs.writeFileSync(job.metaTmp, JSON.stringify({ ...result, metadata: job.metadata }));
       fs.renameSync(job.metaTmp, job.metaTarget);
       fs.renameSync(job.dataTmp, job.target);
       fsyncDir(dirname(job.target));
-      parentPort!.postMessage({ id: job.id, result: { etag, size, mtimeMs } } satisfies Reply);
+      parentPort!.postMessage({ id: job.id, result } satisfies Reply);
     } catch (err) {
       const { message, code } = err as NodeJS.ErrnoException;
       parentPort!.postMessage({ id: job.id, error: { message, code } } satisfies Reply);

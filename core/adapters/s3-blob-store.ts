@@ -8,9 +8,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { NotFoundError, StorageError } from '../errors.js';
-import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
+import { FerryError, NotFoundError, StorageError } from '../errors.js';
+import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
 import { assertPortableMetadata, assertValidKey } from '../support/blob-metadata.js';
+import { requireVersion, unquote } from '../support/blob-version.js';
 
 /** Where an S3 store lives. */
 export interface S3BlobStoreOptions {
@@ -24,10 +25,6 @@ export interface S3BlobStoreOptions {
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
-}
-
-function unquote(etag: string | undefined): string {
-  return (etag ?? '').replaceAll('"', '');
 }
 
 /**
@@ -68,11 +65,12 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${key}`;
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     try {
       const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return result.Body as Readable;
+      return requireVersion(key, options, unquote(result.ETag), result.Body as Readable);
     } catch (err) {
+      if (err instanceof FerryError) throw err;
       if (isNotFound(err)) throw new NotFoundError(key);
       throw new StorageError(`S3 get failed: ${(err as Error).message}`, { key }, { cause: err });
     }

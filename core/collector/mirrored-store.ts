@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../errors.js';
-import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, ListOptions } from '../ports/blob-store.js';
+import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
 import { errorFields } from '../support/json-logger.js';
 
@@ -46,8 +46,8 @@ export class MirroredBlobStore implements BlobStore {
     }
   }
 
-  get(key: string): Promise<Readable> {
-    return this.primary.get(key);
+  get(key: string, options?: GetOptions): Promise<Readable> {
+    return this.primary.get(key, options);
   }
 
   head(key: string): Promise<BlobInfo> {

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, VersionChangedError } from '../errors.js';
 import { errorFields } from '../support/json-logger.js';
 import { outputKeysFor } from './output-keys.js';
 import { parseObject, type ParseInput, type ParseOptions } from './parse-object.js';
@@ -13,6 +13,8 @@ export interface ParseInputsResult {
   skipped: string[];
   /** No rules file handles the key (a notification wider than the rules), or it is gone. */
   ignored: string[];
+  /** Replaced since the notification: the newer version's own notification parses it. */
+  superseded: string[];
   /** Failed, with the reason; the platform should retry these. */
   failed: { key: string; code: string; message: string }[];
 }
@@ -24,7 +26,7 @@ export interface ParseInputsResult {
  */
 export async function parseInputs(options: ParseOptions, inputs: readonly ParseInput[]): Promise<ParseInputsResult> {
   const ruleSets = options.ruleSets ?? compileRuleSets([], { clockSkewThresholdS: defaultClockSkewThresholdS });
-  const result: ParseInputsResult = { parsed: [], skipped: [], ignored: [], failed: [] };
+  const result: ParseInputsResult = { parsed: [], skipped: [], ignored: [], superseded: [], failed: [] };
   for (const input of inputs) {
     if (!ruleSetFor(ruleSets, input.key)) {
       result.ignored.push(input.key);
@@ -42,6 +44,13 @@ export async function parseInputs(options: ParseOptions, inputs: readonly ParseI
     } catch (err) {
       if (err instanceof NotFoundError && err.context.key === input.key) {
         result.ignored.push(input.key); // deleted since the notification: nothing to parse
+        continue;
+      }
+      if (err instanceof VersionChangedError) {
+        // Retrying cannot bring the old bytes back, and parsing the new ones under the old
+        // version's keys would load them twice.
+        options.logger.info('input replaced since its notification; left to the newer version', { key: input.key, ...err.context });
+        result.superseded.push(input.key);
         continue;
       }
       options.logger.error('parse failed', { key: input.key, ...errorFields(err) });

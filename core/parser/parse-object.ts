@@ -1,4 +1,4 @@
-import { DeadlineError, FerryError, ParseError } from '../errors.js';
+import { DeadlineError, FerryError, ParseError, VersionChangedError } from '../errors.js';
 import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobBody, BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
@@ -48,7 +48,12 @@ export interface ParseOptions {
   reserveMs?: number;
 }
 
-/** Input object to parse: its key and, when the trigger knows it, its version tag. */
+/**
+ * Input object to parse: its key and, when the trigger knows it, its version tag. With `etag`,
+ * only that version is parsed: if the key holds another by now, `parseObject` throws
+ * `VersionChangedError` and writes nothing (the newer version has its own notification).
+ * Without it, the current version.
+ */
 export interface ParseInput {
   key: string;
   etag?: string;
@@ -80,7 +85,9 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     if (left !== undefined && left < reserveMs) throw new DeadlineError(`stopped ${stage}: ${left} ms left, ${reserveMs} ms needed to publish; nothing was published`, { key: input.key });
   };
   const info = await store.head(input.key);
-  const etag = input.etag ?? info.etag;
+  if (input.etag !== undefined && input.etag !== info.etag) throw new VersionChangedError(input.key, input.etag, info.etag);
+  // Outputs are named by this version, and the read below fails rather than return another.
+  const etag = info.etag;
   const keys = outputKeysFor(input.key, etag, info.lastModified);
   const spools = new Map<string, GzipSpool>();
   const spoolFor = (name: string) => spools.get(name) ?? spools.set(name, new GzipSpool(options.spoolDir)).get(name)!;
@@ -146,7 +153,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     }
   };
   try {
-    const inputStream = await openInput(await store.get(input.key), maxLineBytes, info.size);
+    const inputStream = await openInput(await store.get(input.key, { etag }), maxLineBytes, info.size);
     for await (const batch of splitLineBatches(inputStream.body, maxLineBytes)) {
       for (const line of batch) parseLine(line);
       for (const table of plan.tables) {

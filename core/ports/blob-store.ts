@@ -22,6 +22,16 @@ export interface ListOptions {
   startAfter?: string;
 }
 
+/** Options for `get`. */
+export interface GetOptions {
+  /**
+   * Read only this version: when the object's current content has another ETag, `get` throws
+   * `VersionChangedError` instead of returning bytes the caller did not ask for. The check and
+   * the bytes come from one response (or one open file), so they cannot disagree.
+   */
+  etag?: string;
+}
+
 /** Body accepted by `put`: bytes or a stream of bytes. */
 export type BlobBody = Uint8Array | Readable;
 
@@ -29,13 +39,14 @@ export type BlobBody = Uint8Array | Readable;
  * Object storage port. Same semantics on every adapter (filesystem, S3, Azure Blob), proven by
  * one contract suite (`test/support/blob-store-contract.ts`):
  * - `put` is atomic: readers see the whole new object or the old one, never a part;
- * - `get`/`head` of a missing key throw `NotFoundError`;
+ * - `get`/`head` of a missing key throw `NotFoundError`; `get` with an `etag` that is no longer
+ *   the object's throws `VersionChangedError`;
  * - `list` yields every key under `prefix` in ascending UTF-8 byte order, paging internally;
  *   its entries' `metadata` may be empty (S3 does not list metadata) — `head` always has it.
  */
 export interface BlobStore {
   put(key: string, body: BlobBody, metadata?: BlobMetadata): Promise<BlobInfo>;
-  get(key: string): Promise<Readable>;
+  get(key: string, options?: GetOptions): Promise<Readable>;
   head(key: string): Promise<BlobInfo>;
   list(prefix: string, options?: ListOptions): AsyncIterable<BlobInfo>;
   delete(key: string): Promise<void>;

@@ -1,4 +1,5 @@
 import type { ParseInput } from '../../core/parser/parse-object.js';
+import { unquote } from '../../core/support/blob-version.js';
 
 /**
  * The polling blob trigger's metadata → the object to parse. `blobTrigger` is
@@ -10,6 +11,6 @@ export function fromBlobTrigger(triggerMetadata: Record<string, unknown> | undef
   if (typeof path !== 'string' || !path.startsWith(`${container}/`)) return undefined;
   const key = path.slice(container.length + 1);
   const properties = (triggerMetadata?.properties ?? {}) as Record<string, unknown>;
-  const etag = [properties.eTag, properties.ETag, properties.etag].find((v): v is string => typeof v === 'string');
-  return etag ? { key, etag: etag.replaceAll('"', '') } : { key };
+  const etag = unquote([properties.eTag, properties.ETag, properties.etag].find((v): v is string => typeof v === 'string'));
+  return etag ? { key, etag } : { key };
 }

@@ -1,5 +1,6 @@
 import type { EventGridEvent } from '@azure/functions';
 import type { ParseInput } from '../../core/parser/parse-object.js';
+import { unquote } from '../../core/support/blob-version.js';
 
 /**
  * Event Grid `Microsoft.Storage.BlobCreated` event → the object to parse, from the blob's URL
@@ -16,6 +17,6 @@ export function fromEventGridBlobCreated(event: EventGridEvent, container: strin
   const at = path.indexOf(container);
   if (at < 0 || at > 1) return undefined;
   const key = path.slice(at + 1).map((segment) => decodeURIComponent(segment)).join('/');
-  const etag = data.eTag?.replaceAll('"', '');
+  const etag = unquote(data.eTag);
   return etag ? { key, etag } : { key };
 }

@@ -103,16 +103,18 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     : undefined;
   const parse = (input: ParseInput): Promise<unknown> =>
     parseProcess ? parseProcess.parse(input) : parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);
-  const enqueueParse = (key: string, etag?: string) =>
-    parses.add(key, () => (stopping ? Promise.resolve() : parse(etag === undefined ? { key } : { key, etag })));
+  // Queued by key alone: a key written again while its parse waits is one queued task, and that
+  // parse takes the version current when it runs (pinning the first notification's ETag would
+  // find it replaced and parse nothing).
+  const enqueueParse = (key: string) => parses.add(key, () => (stopping ? Promise.resolve() : parse({ key })));
   const unsubscribe = store.onCreated((event) => {
-    if (ruleSetFor(ruleSets, event.key)) enqueueParse(event.key, event.etag);
+    if (ruleSetFor(ruleSets, event.key)) enqueueParse(event.key);
   });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
   // notification, so their prefixes are re-scanned before every load; the collector's own raw
   // objects only at start, for notifications a crash lost.
   const findDropped = async (prefixes: readonly string[]) => {
-    for (const prefix of prefixes) for await (const info of findUnparsed(store, prefix)) if (ruleSetFor(ruleSets, info.key)) enqueueParse(info.key, info.etag);
+    for (const prefix of prefixes) for await (const info of findUnparsed(store, prefix)) if (ruleSetFor(ruleSets, info.key)) enqueueParse(info.key);
   };
   const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
   await findDropped(ruleSets.map((s) => s.prefix));

@@ -1,7 +1,8 @@
 /**
  * The local runner's parse queue: tasks by key, at most `width` running at once, started in the
- * order they were added; a key already waiting or running is not added again (a notification and
- * the start-up scan may both name the same object).
+ * order they were added; a key already waiting is not added again (a notification and the
+ * start-up scan may both name the same object). A key added while its task runs is queued once
+ * more after it ends: the object may have been written again after the running parse read it.
  */
 export class ParseQueue {
   private readonly waiting: { key: string; task: () => Promise<unknown> }[] = [];
@@ -9,6 +10,9 @@ export class ParseQueue {
   private head = 0;
   private running = 0;
   private readonly keys = new Set<string>();
+  private readonly runningKeys = new Set<string>();
+  // Added again while running: queued when the running task ends.
+  private readonly again = new Map<string, () => Promise<unknown>>();
   private idleWaiters: (() => void)[] = [];
 
   /** `onError` hears of each task that failed; the queue carries on with the others. */
@@ -17,8 +21,12 @@ export class ParseQueue {
     private readonly onError: (key: string, err: unknown) => void,
   ) {}
 
-  /** Queues `task` under `key` unless that key is already waiting or running. */
+  /** Queues `task` under `key` unless that key is already waiting (running: see the class). */
   add(key: string, task: () => Promise<unknown>): void {
+    if (this.runningKeys.has(key)) {
+      this.again.set(key, task);
+      return;
+    }
     if (this.keys.has(key)) return;
     this.keys.add(key);
     this.waiting.push({ key, task });
@@ -41,12 +49,19 @@ export class ParseQueue {
         this.head = 0;
       }
       this.running++;
+      this.runningKeys.add(key);
       Promise.resolve()
         .then(task)
         .catch((err: unknown) => this.onError(key, err))
         .finally(() => {
           this.running--;
+          this.runningKeys.delete(key);
           this.keys.delete(key);
+          const next = this.again.get(key);
+          if (next) {
+            this.again.delete(key);
+            this.add(key, next);
+          }
           this.pump();
           if (this.keys.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         });

@@ -43,6 +43,28 @@ describe('FsBlobStore notifications', () => {
     expect(info.metadata).toEqual({});
     await dispose();
   });
+
+  it('between the two renames of a put (new sidecar, old bytes) reports the etag of the old bytes, and get refuses the new one', async () => {
+    const { store, dispose } = await freshStore();
+    const { copyFile } = await import('node:fs/promises');
+    const old = await store.put('logs/app.log', Buffer.from('old line\n'));
+    // A same-sized new version written elsewhere; its sidecar is renamed into place, its data not yet.
+    const next = await store.put('logs/next.log', Buffer.from('new line\n'));
+    await copyFile(join(store.root, '.ferry-meta', 'logs', 'next.log.json'), join(store.root, '.ferry-meta', 'logs', 'app.log.json'));
+    expect((await store.head('logs/app.log')).etag).toBe(old.etag);
+    expect((await readAll(await store.get('logs/app.log', { etag: old.etag }))).toString()).toBe('old line\n');
+    await expect(store.get('logs/app.log', { etag: next.etag })).rejects.toMatchObject({ code: 'version_changed', context: { current: old.etag } });
+    await dispose();
+  });
+
+  it('a get that opened a version keeps reading it when a put replaces the name meanwhile', async () => {
+    const { store, dispose } = await freshStore();
+    const first = await store.put('logs/app.log', Buffer.from('first version\n'));
+    const body = await store.get('logs/app.log', { etag: first.etag });
+    await store.put('logs/app.log', Buffer.from('second version, longer\n'));
+    expect((await readAll(body)).toString()).toBe('first version\n');
+    await dispose();
+  });
 });
 
 describe('FsBlobStore writes of in-memory bodies (on its writer thread)', () => {

@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
+import { parseInputs } from '../../core/parser/parse-inputs.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
@@ -75,5 +76,22 @@ describe('parseObject (collector raw objects)', () => {
     const left: string[] = [];
     for await (const info of findUnparsed(store, 'raw/events/')) left.push(info.key);
     expect(left).toEqual([]);
+  });
+
+  it('parses only the notified version: a notification for a replaced version writes nothing, the newer one parses once', async () => {
+    // A log shipper uploads the same name twice; the first notification arrives late.
+    const key = 'raw/events/2026/11/23/13/01SAME.ndjson.gz';
+    const first = await store.put(key, gzipSync(rawLine('ios-two-events')));
+    const second = await store.put(key, gzipSync([rawLine('ios-two-events'), rawLine('android-env-number')].join('\n')));
+    await expect(parseObject({ store, logger: silentLogger }, { key, etag: first.etag })).rejects.toMatchObject({ code: 'version_changed' });
+    expect(await listKeys(store, 'parsed/')).toEqual([]);
+    const late = await parseInputs({ store, logger: silentLogger }, [{ key, etag: first.etag }]);
+    expect(late).toMatchObject({ parsed: [], superseded: [key], failed: [] });
+    expect(await listKeys(store, 'parsed/')).toEqual([]);
+    const current = await parseInputs({ store, logger: silentLogger }, [{ key, etag: second.etag }, { key, etag: first.etag }]);
+    expect(current).toMatchObject({ parsed: [key], superseded: [key], failed: [] });
+    const outputs = await listKeys(store, 'parsed/');
+    expect(outputs).toHaveLength(1);
+    expect((await store.head(outputs[0]!)).metadata).toMatchObject({ ferry_rows: '4', ferry_source_etag: second.etag });
   });
 });

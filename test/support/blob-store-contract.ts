@@ -89,6 +89,22 @@ export function describeBlobStoreContract(name: string, create: () => Promise<St
       expect((await store.head('c/over/write.txt')).metadata).toEqual({ v: '2' });
     });
 
+    it('reads a pinned version, and refuses with a typed error once the key holds another', async () => {
+      const first = await store.put('c/pinned/v.txt', Buffer.from('version one'));
+      expect((await readAll(await store.get('c/pinned/v.txt', { etag: first.etag }))).toString()).toBe('version one');
+      const second = await store.put('c/pinned/v.txt', Buffer.from('version two'));
+      let error: unknown;
+      try {
+        await store.get('c/pinned/v.txt', { etag: first.etag });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(FerryError);
+      expect(error).toMatchObject({ code: 'version_changed', context: { key: 'c/pinned/v.txt', etag: first.etag, current: second.etag } });
+      expect((await readAll(await store.get('c/pinned/v.txt', { etag: second.etag }))).toString()).toBe('version two');
+      expect(await codeOf(store.get('c/pinned/missing.txt', { etag: first.etag }))).toBe('not_found');
+    });
+
     it('leaves no object behind when the body stream fails', async () => {
       const failing = new Readable({
         read() {
