@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync, readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidInputError, NotFoundError, StorageError } from '../errors.js';
@@ -171,7 +171,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       body = handle.createReadStream();
       if (options.etag === undefined) return body;
       // The open file is the version read, whatever is renamed over its name meanwhile.
-      const current = await this.identify(key, await handle.stat(), () => readAt(handle));
+      const current = await this.identify(key, fstatSync(handle.fd), () => readAt(handle));
       return requireVersion(key, options, current.etag, body);
     } catch (err) {
       body?.destroy();
@@ -206,10 +206,13 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     return join(this.root, metaDir, `${key}.json`);
   }
 
+  // The stat and sidecar reads of head() and get() are synchronous: a sidecar is a few hundred
+  // bytes of a local file, and each asynchronous fs call costs ≈ 40 µs of CPU in hand-offs to
+  // libuv's pool on these machines, ten times the call itself (docs/PERFORMANCE.md).
   private async info(key: string): Promise<BlobInfo> {
     let stats;
     try {
-      stats = await stat(this.path(key));
+      stats = statSync(this.path(key));
     } catch (err) {
       if (isErrno(err, 'ENOENT', 'ENOTDIR')) throw new NotFoundError(key);
       throw new StorageError(`filesystem head failed: ${(err as Error).message}`, { key }, { cause: err });
@@ -226,7 +229,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   private async identify(key: string, stats: Stats, read: () => AsyncIterable<Uint8Array>): Promise<Sidecar> {
     let sidecar: Sidecar | undefined;
     try {
-      sidecar = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as Sidecar;
+      sidecar = JSON.parse(readFileSync(this.metaPath(key), 'utf8')) as Sidecar;
     } catch {
       sidecar = undefined;
     }
