@@ -23,8 +23,8 @@ interface Sidecar {
   size: number;
   metadata: BlobMetadata;
   /**
-   * The data file this sidecar was written for (absent in sidecars of Ferry before 0.1 — those
-   * are trusted on size alone). A put renames the sidecar into place before the data, so for a
+   * The data file this sidecar was written for (absent in sidecars written before these fields
+   * were: those are trusted on size alone). A put renames the sidecar into place before the data, so for a
    * moment the sidecar is the new one and the file the old: these tell them apart.
    */
   ino?: number;

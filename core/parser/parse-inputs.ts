@@ -47,8 +47,8 @@ export async function parseInputs(options: ParseOptions, inputs: readonly ParseI
         continue;
       }
       if (err instanceof VersionChangedError) {
-        // Retrying cannot bring the old bytes back, and parsing the new ones under the old
-        // version's keys would load them twice.
+        // Retrying cannot bring the old bytes back; parsing the new ones under the old version's
+        // keys would count them twice in the source counts.
         options.logger.info('input replaced since its notification; left to the newer version', { key: input.key, ...err.context });
         result.superseded.push(input.key);
         continue;

@@ -5,6 +5,7 @@ import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
+import { findUnparsedRaw } from '../../core/parser/find-unparsed.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
 import type { ParseInput } from '../../core/parser/parse-object.js';
 import type { TableDefinition } from '../../core/model/table-definition.js';
@@ -85,6 +86,7 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
 export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
   // Mirror puts refused since the last tick are copied first; a mirror still down waits for the next.
   if (host.mirror) await replayMirror(host.store, host.mirror, host.logger);
+  await parseLostRaw(host, now);
   const days = host.config.loadLookbackDays;
   const result = await runLoad({
     store: host.store,
@@ -99,6 +101,31 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
   const failed = result.tables.filter((t) => t.error);
   if (failed.length > 0) throw new Error(`load failed for ${failed.map((t) => `${t.table}: ${t.error!.message}`).join('; ')}`);
   return result;
+}
+
+/** How long a raw object may wait for its own notification before the timer parses it. */
+export const lostNotificationAfterMs = 15 * 60_000;
+/** Wall time a timer tick spends parsing raw objects whose notification was lost; the next tick goes on. */
+const lostParseBudgetMs = 120_000;
+
+/**
+ * Parses the collector's raw objects of yesterday, today and tomorrow that are older than
+ * `lostNotificationAfterMs` and still have no summary — their notification was lost — so
+ * acknowledged events reach the warehouse even then. Failures are logged and left to the next tick.
+ */
+async function parseLostRaw(host: CloudHost<BlobStore>, now: Date): Promise<void> {
+  const started = Date.now();
+  const options = { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes };
+  const parsed: string[] = [];
+  let more = false;
+  for await (const info of findUnparsedRaw(host.store, lookbackDates(now, 1), new Date(now.getTime() - lostNotificationAfterMs))) {
+    if (Date.now() - started > lostParseBudgetMs) {
+      more = true;
+      break;
+    }
+    parsed.push(...(await parseInputs(options, [{ key: info.key, etag: info.etag }])).parsed);
+  }
+  if (parsed.length > 0 || more) host.logger.warn('parsed raw objects whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
 }
 
 /**

@@ -6,6 +6,8 @@ import { handler as httpHandler } from '../../functions/aws/http.js';
 import { handler as loadHandler } from '../../functions/aws/load.js';
 import { handler as parseHandler } from '../../functions/aws/parse.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
+import { lostNotificationAfterMs } from '../../functions/shared/cloud-host.js';
+import { rawObjectKey } from '../../core/model/raw-record.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startS3 } from '../support/storage-emulators.js';
@@ -87,5 +89,19 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     const retry = await parseHandler(event, context);
     expect(retry.parsed).toEqual(['logs/nginx/late.log']);
     expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toHaveLength(1);
+  });
+
+  it('parses on schedule a raw object whose notification was lost, once it is old enough, and loads its events', async () => {
+    const now = new Date();
+    const key = rawObjectKey(now, '01LOSTNOTIFICATION');
+    const line = JSON.stringify({ received_at: now.toISOString(), sent_at: null, ip: '198.51.100.7', collection: fixtureJson('collections/android-env-number.json') });
+    await store.put(key, gzipSync(`${line}\n`));
+    const tick = (at: Date) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: at.toISOString() });
+    // Just written: its notification may still come, so the timer leaves it.
+    expect((await tick(now)).tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 0 });
+    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION'))).toEqual([]);
+    const later = await tick(new Date(now.getTime() + lostNotificationAfterMs + 60_000));
+    expect(later.tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 2 });
+    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION'))).toHaveLength(1);
   });
 });

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { findUnparsed } from '../../core/parser/find-unparsed.js';
+import { findUnparsed, findUnparsedRaw } from '../../core/parser/find-unparsed.js';
+import { rawObjectKey } from '../../core/model/raw-record.js';
 import { parseInputs } from '../../core/parser/parse-inputs.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
-import { listKeys, readObject } from '../support/streams.js';
+import { collect, listKeys, readObject } from '../support/streams.js';
 
 
 function rawLine(fixture: string, receivedAt = '2026-11-23T10:00:00.000Z'): string {
@@ -76,6 +77,22 @@ describe('parseObject (collector raw objects)', () => {
     const left: string[] = [];
     for await (const info of findUnparsed(store, 'raw/events/')) left.push(info.key);
     expect(left).toEqual([]);
+  });
+
+  it('finds raw objects with no summary by listing their date partitions, leaving young ones and other dates alone', async () => {
+    const key = (day: string, id: string) => rawObjectKey(new Date(`${day}T10:00:00Z`), id);
+    await store.put(key('2026-11-22', '01OLD'), gzipSync(rawLine('ios-two-events')));
+    await store.put(key('2026-11-23', '01DONE'), gzipSync(rawLine('ios-two-events')));
+    await store.put(key('2026-11-23', '01LOST'), gzipSync(rawLine('android-env-number')));
+    await store.put(key('2026-11-20', '01OUTSIDE'), gzipSync(rawLine('android-env-number')));
+    await parseObject({ store, logger: silentLogger }, { key: key('2026-11-23', '01DONE') });
+    const found = async (before: Date) => (await collect(findUnparsedRaw(store, ['2026-11-22', '2026-11-23'], before))).map((i) => i.key);
+    const later = new Date(Date.now() + 60_000);
+    expect(await found(later)).toEqual([key('2026-11-22', '01OLD'), key('2026-11-23', '01LOST')]);
+    // Written after `before`: its notification may still come.
+    expect(await found(new Date(Date.now() - 60_000))).toEqual([]);
+    await parseObject({ store, logger: silentLogger }, { key: key('2026-11-22', '01OLD') });
+    expect(await found(later)).toEqual([key('2026-11-23', '01LOST')]);
   });
 
   it('parses only the notified version: a notification for a replaced version writes nothing, the newer one parses once', async () => {
