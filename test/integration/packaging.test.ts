@@ -116,9 +116,9 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
       { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['raw/*', 'logs/*', 'summaries/*'] },
     ]);
     expect(s3Grants('LoaderRole')).toEqual([
-      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/')], prefixes: undefined },
-      { actions: ['s3:PutObject'], resources: [object('load-manifests/')], prefixes: undefined },
-      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*'] },
+      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/')], prefixes: undefined },
+      { actions: ['s3:PutObject'], resources: [object('load-manifests/'), object('parsed/'), object('rejected/'), object('summaries/')], prefixes: undefined },
+      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*'] },
     ]);
     // Logs only to the function's own log group.
     for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parser'], ['LoaderRole', 'loader']] as const) {
@@ -133,7 +133,8 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     }
     expect(fn('Loader').Environment.Variables.DATABASE_URL).toBe('{{resolve:secretsmanager:ferry/ci/database-url}}');
     expect(fn('Collector').Environment.Variables.FERRY_SHARED_SECRET).toBe('{{resolve:secretsmanager:ferry/ci/shared-secret}}');
-    expect(fn('Parser').Environment.Variables.FERRY_RULES).toBe('docs/rules/api-nginx.yml,docs/rules/app-json.yml');
+    // The loader learns the log tables from the same rules the parser classifies by.
+    for (const name of ['Parser', 'Loader']) expect(fn(name).Environment.Variables.FERRY_RULES).toBe('docs/rules/api-nginx.yml,docs/rules/app-json.yml');
   });
 
   it('packages one bundle per function, with the rules files, that runs as Lambda would load it', async () => {
