@@ -37,6 +37,9 @@ function describes(sidecar: Sidecar, stats: Stats): boolean {
   return sidecar.ino === undefined || (sidecar.ino === stats.ino && sidecar.mtimeMs === stats.mtimeMs);
 }
 
+/** Files without a sidecar whose derived ETag is remembered (the oldest is forgotten first). */
+const derivedLimit = 4096;
+
 const metaDir = '.ferry-meta';
 const tmpDir = '.ferry-tmp';
 
@@ -157,6 +160,12 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   }
 
   private readonly knownDirs = new Set<string>();
+  /**
+   * ETags derived from the bytes of files that have no sidecar (dropped in by hand), by key, with
+   * the file's identity: the local runner lists log prefixes before every load, and hashing a
+   * large dropped log again each time cost a full read of it per tick.
+   */
+  private readonly derived = new Map<string, Sidecar>();
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
@@ -234,9 +243,15 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       sidecar = undefined;
     }
     if (sidecar !== undefined && describes(sidecar, stats)) return sidecar;
+    const known = this.derived.get(key);
+    if (known !== undefined && describes(known, stats)) return { ...known, metadata: sidecar?.metadata ?? {} };
     const hash = createHash('md5');
     for await (const chunk of read()) hash.update(chunk);
-    return { etag: hash.digest('hex'), size: stats.size, metadata: sidecar?.metadata ?? {} };
+    const made: Sidecar = { etag: hash.digest('hex'), size: stats.size, metadata: sidecar?.metadata ?? {}, ino: stats.ino, mtimeMs: stats.mtimeMs };
+    this.derived.delete(key);
+    this.derived.set(key, made);
+    if (this.derived.size > derivedLimit) this.derived.delete(this.derived.keys().next().value!);
+    return made;
   }
 
   // Depth-first walk in UTF-8 byte order of the full keys: a folder sorts as its name plus "/".

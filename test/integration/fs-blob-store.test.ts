@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { InvalidInputError } from '../../core/errors.js';
-import { readAll } from '../support/streams.js';
+import { collect, readAll } from '../support/streams.js';
 import type { BlobCreated } from '../../core/ports/blob-store.js';
 import { describeBlobStoreContract } from '../support/blob-store-contract.js';
 
@@ -41,6 +41,27 @@ describe('FsBlobStore notifications', () => {
     const info = await store.head('logs/access.log');
     expect(info.etag).toBe(createHash('md5').update('GET /\n').digest('hex'));
     expect(info.metadata).toEqual({});
+    await dispose();
+  });
+
+  it('derives the etag of a dropped file once per version of the file (inode, size, mtime), not on every listing', async () => {
+    const { store, dispose } = await freshStore();
+    const { writeFile, mkdir, utimes, appendFile } = await import('node:fs/promises');
+    const path = join(store.root, 'logs', 'access.log');
+    const when = new Date('2026-11-23T10:00:00Z');
+    await mkdir(join(store.root, 'logs'), { recursive: true });
+    await writeFile(path, 'GET /\n');
+    await utimes(path, when, when);
+    const first = await store.head('logs/access.log');
+    expect(first.etag).toBe(createHash('md5').update('GET /\n').digest('hex'));
+    // Same inode, size and mtime: taken as the same version, so its bytes are not read again.
+    await writeFile(path, 'PUT /\n');
+    await utimes(path, when, when);
+    expect((await store.head('logs/access.log')).etag).toBe(first.etag);
+    expect((await collect(store.list('logs/')))[0]!.etag).toBe(first.etag);
+    // Any change a writer makes shows in size or mtime: derived again.
+    await appendFile(path, 'GET /next\n');
+    expect((await store.head('logs/access.log')).etag).toBe(createHash('md5').update('PUT /\nGET /next\n').digest('hex'));
     await dispose();
   });
 
