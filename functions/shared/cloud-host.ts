@@ -5,8 +5,8 @@ import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
-import { findUnparsedRaw } from '../../core/parser/find-unparsed.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
+import { parseLostRaw } from '../../core/parser/parse-lost-raw.js';
 import type { ParseInput } from '../../core/parser/parse-object.js';
 import type { TableDefinition } from '../../core/model/table-definition.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
@@ -86,7 +86,7 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
 export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
   // Mirror puts refused since the last tick are copied first; a mirror still down waits for the next.
   if (host.mirror) await replayMirror(host.store, host.mirror, host.logger);
-  await parseLostRaw(host, now);
+  await parseLost(host, now);
   const days = host.config.loadLookbackDays;
   const result = await runLoad({
     store: host.store,
@@ -103,28 +103,10 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
   return result;
 }
 
-/** How long a raw object may wait for its own notification before the timer parses it. */
-export const lostNotificationAfterMs = 15 * 60_000;
-/** Wall time a timer tick spends parsing raw objects whose notification was lost; the next tick goes on. */
-const lostParseBudgetMs = 120_000;
-
-/**
- * Parses the collector's raw objects of yesterday, today and tomorrow that are older than
- * `lostNotificationAfterMs` and still have no summary — their notification was lost — so
- * acknowledged events reach the warehouse even then. Failures are logged and left to the next tick.
- */
-async function parseLostRaw(host: CloudHost<BlobStore>, now: Date): Promise<void> {
-  const started = Date.now();
+/** Raw objects whose notification was lost, parsed before the load that then loads them. */
+async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<void> {
   const options = { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes };
-  const parsed: string[] = [];
-  let more = false;
-  for await (const info of findUnparsedRaw(host.store, lookbackDates(now, 1), new Date(now.getTime() - lostNotificationAfterMs))) {
-    if (Date.now() - started > lostParseBudgetMs) {
-      more = true;
-      break;
-    }
-    parsed.push(...(await parseInputs(options, [{ key: info.key, etag: info.etag }])).parsed);
-  }
+  const { parsed, more } = await parseLostRaw(options, now);
   if (parsed.length > 0 || more) host.logger.warn('parsed raw objects whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
 }
 

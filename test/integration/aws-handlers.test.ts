@@ -6,7 +6,7 @@ import { handler as httpHandler } from '../../functions/aws/http.js';
 import { handler as loadHandler } from '../../functions/aws/load.js';
 import { handler as parseHandler } from '../../functions/aws/parse.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
-import { lostNotificationAfterMs } from '../../functions/shared/cloud-host.js';
+import { lostNotificationAfterMs } from '../../core/parser/parse-lost-raw.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';

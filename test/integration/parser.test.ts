@@ -7,6 +7,7 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { findUnparsed, findUnparsedRaw } from '../../core/parser/find-unparsed.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
 import { parseInputs } from '../../core/parser/parse-inputs.js';
+import { lostNotificationAfterMs, parseLostRaw } from '../../core/parser/parse-lost-raw.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
@@ -93,6 +94,17 @@ describe('parseObject (collector raw objects)', () => {
     expect(await found(new Date(Date.now() - 60_000))).toEqual([]);
     await parseObject({ store, logger: silentLogger }, { key: key('2026-11-22', '01OLD') });
     expect(await found(later)).toEqual([key('2026-11-23', '01LOST')]);
+  });
+
+  it('parses raw objects whose notification was lost once they are old enough, within a time budget', async () => {
+    const key = rawObjectKey(new Date(), '01LOST');
+    await store.put(key, gzipSync(rawLine('ios-two-events')));
+    const options = { store, logger: silentLogger };
+    expect(await parseLostRaw(options, new Date())).toEqual({ parsed: [], more: false });
+    const later = new Date(Date.now() + lostNotificationAfterMs + 60_000);
+    expect(await parseLostRaw(options, later, 0)).toEqual({ parsed: [], more: true });
+    expect(await parseLostRaw(options, later)).toEqual({ parsed: [key], more: false });
+    expect(await parseLostRaw(options, later)).toEqual({ parsed: [], more: false });
   });
 
   it('parses only the notified version: a notification for a replaced version writes nothing, the newer one parses once', async () => {
