@@ -205,6 +205,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     assertValidKey(key);
     await rm(this.path(key), { force: true });
     await rm(this.metaPath(key), { force: true });
+    this.derived.delete(key);
   }
 
   private path(key: string): string {
