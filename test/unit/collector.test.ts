@@ -195,6 +195,59 @@ describe('Collector', () => {
     expect((await collector.handle({ ...request('json', body), method: 'GET', path: '/api/ready' })).status).toBe(200);
   });
 
+  it('under steady load through a store outage: 503s while it fails, memory within its bound, and exactly the acknowledged requests stored', async () => {
+    let failing = false;
+    const flaky = withPut(store, async (key, body, meta) => {
+      await new Promise((r) => setTimeout(r, 2)); // a put takes a moment, so batches overlap the outage's edges
+      if (failing) throw new Error('503 Slow Down');
+      return store.put(key, body, meta);
+    });
+    const maxPending = 64 * 1024;
+    const collector = make({ FERRY_BATCH_WINDOW_MS: '1', FERRY_MAX_PENDING_BYTES: String(maxPending) }, { store: flaky });
+    // Each request carries its own payload numbers, so what was stored can be matched to what was acknowledged.
+    const send = async (n: number) => {
+      const c = ios() as { payloads: { nr: number }[] };
+      c.payloads.forEach((p, i) => (p.nr = n * 10 + i));
+      return { n, response: await collector.handle(request('json', Buffer.from(JSON.stringify(c)))) };
+    };
+    const acknowledged = new Set<number>();
+    const statuses: number[] = [];
+    let peakPending = 0;
+    let next = 0;
+    const client = async (until: () => boolean) => {
+      while (!until()) {
+        const { n, response } = await send(next++);
+        statuses.push(response.status);
+        if (response.status === 200) acknowledged.add(n);
+        else expect([response.status, response.headers['retry-after']]).toEqual([503, '5']);
+        peakPending = Math.max(peakPending, collector.pendingBytes);
+      }
+    };
+    const phase = (ms: number) => {
+      const end = Date.now() + ms;
+      return Promise.all(Array.from({ length: 20 }, () => client(() => Date.now() >= end)));
+    };
+    await phase(150);
+    const before = acknowledged.size;
+    failing = true;
+    await phase(200);
+    const during = statuses.filter((s) => s === 503).length;
+    failing = false;
+    await phase(150);
+    expect(before).toBeGreaterThan(0);
+    expect(during).toBeGreaterThan(0);
+    expect(acknowledged.size).toBeGreaterThan(before); // service resumed
+    expect(peakPending).toBeLessThanOrEqual(maxPending);
+    expect(collector.pendingBytes).toBe(0);
+    const stored = (await readRawLines(store)).map((line) => {
+      const nrs = (line.collection as { payloads: { nr: string | number }[] }).payloads.map((p) => Number(p.nr));
+      expect(nrs[1]).toBe(nrs[0]! + 1); // whole collections only
+      return Math.floor(nrs[0]! / 10);
+    });
+    expect(stored.length).toBe(new Set(stored).size);
+    expect(new Set(stored)).toEqual(acknowledged);
+  });
+
   it('refuses with 503 past its memory bound instead of queueing', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
