@@ -54,7 +54,8 @@ function checkDouble(column: ColumnDefinition, value: string): string {
   return value;
 }
 
-function toJsonText(value: string): string {
+/** Text as a JSON column stores it: as it is when it is JSON, else as a JSON string. */
+export function toJsonText(value: string): string {
   try {
     JSON.parse(value);
     return value;

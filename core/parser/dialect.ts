@@ -46,7 +46,9 @@ export interface Dialect {
   readonly fields: readonly string[] | undefined;
   /**
    * A reader whose records hold the values of `fields`, in that order; fields from index
-   * `deferFrom` on may be left for `complete` (see `LineReader`).
+   * `deferFrom` on may be left for `complete` (see `LineReader`). `jsonFields`: indices of fields
+   * that only JSON columns read; a reader may hand those over as JSON text already (as a JSON
+   * column would store them) and list them in its `jsonText`.
    */
-  reader(fields: readonly string[], deferFrom?: number): LineReader;
+  reader(fields: readonly string[], deferFrom?: number, jsonFields?: ReadonlySet<number>): LineReader;
 }

@@ -91,6 +91,36 @@ describe('rule plans', () => {
     ]);
   });
 
+  it('stores a JSON column the same whether the dialect hands its field over as JSON text or a text column also reads it', () => {
+    const jsonOnly = compileRules(jsonRules('  - table: out\n', '      c: json\n'), 'test.yml', options);
+    // Here `c` also feeds a text column, so it reaches the JSON column as plain text and is checked there.
+    const shared = compileRules(jsonRules('  - table: out\n', '      c: json\n      c_text: { type: text, from: c }\n'), 'test.yml', options);
+    const suffix = ',logs/app/a.log,3\n';
+    const values = ['{"k":[1,"x"]}', '[1,2]', '"abc"', '"123"', '"{\\"a\\":1}"', '"not {json"', '7.5', 'true', '""', 'null', '"with \\"quotes\\", a comma"'];
+    for (const line of [...values.map((v) => `{"c":${v}}`), '{"msg":"no c"}']) {
+      const [one] = run(jsonOnly, line) as string[];
+      const [both] = run(shared, line) as string[];
+      const stored = one!.slice(0, -suffix.length);
+      expect({ line, stored: both!.startsWith(`${stored},`) }).toEqual({ line, stored: true });
+    }
+    expect(run(jsonOnly, '{"c":{"k":1}}')).toEqual([`"{""k"":1}"${suffix}`]);
+    expect(run(jsonOnly, '{"c":"abc"}')).toEqual([`"""abc"""${suffix}`]);
+    expect(run(jsonOnly, '{"c":"123"}')).toEqual([`123${suffix}`]);
+    expect(run(jsonOnly, '{"c":""}')).toEqual([suffix.slice(1)].map((s) => `,${s}`));
+    // The plan offers the dialect only the field no other column reads.
+    const offered = (yaml: string) => {
+      const set = compileRules(yaml, 'test.yml', options);
+      const dialect = set.dialects[0]!;
+      let jsonFields: ReadonlySet<number> | undefined;
+      const spy = { ...dialect, reader: (fields: readonly string[], deferFrom?: number, json?: ReadonlySet<number>) => ((jsonFields = json), dialect.reader(fields, deferFrom, json)) };
+      const plan = planFor({ ...set, dialects: [spy] });
+      return [...(jsonFields ?? [])].map((slot) => plan.fields[slot]);
+    };
+    expect(offered(jsonRules('  - table: out\n', '      c: json\n      d: text\n'))).toEqual(['c']);
+    expect(offered(jsonRules('  - table: out\n', '      c: json\n      c_text: { type: text, from: c }\n'))).toEqual([]);
+    expect(offered(jsonRules('  - match_c: x\n    table: out\n', '      c: json\n'))).toEqual([]);
+  });
+
   it('does not read inherited properties as fields', () => {
     const yaml = jsonRules('  - table: out\n', '      constructor: text\n      to_string: { type: text, from: toString }\n');
     expect(run(yaml, '{"msg":"x"}')).toEqual([',,logs/app/a.log,3\n']);

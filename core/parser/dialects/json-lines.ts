@@ -1,3 +1,4 @@
+import { toJsonText } from '../column-value.js';
 import type { Dialect, FieldValue, RecordValues } from '../dialect.js';
 
 function toField(value: unknown): FieldValue | undefined {
@@ -6,6 +7,15 @@ function toField(value: unknown): FieldValue | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
+}
+
+/**
+ * A value as a JSON column stores it: objects and arrays as they serialise (not parsed again to
+ * check), strings as `toJsonText` makes them, empty as empty (the column decides about NULL).
+ */
+function toJsonField(value: unknown): FieldValue | undefined {
+  if (typeof value === 'string') return value === '' ? '' : toJsonText(value);
+  return toField(value);
 }
 
 type PathReader = (object: Record<string, unknown>) => unknown;
@@ -38,9 +48,11 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
   return {
     name,
     fields: undefined,
-    reader(fields, deferFrom = fields.length) {
+    reader(fields, deferFrom = fields.length, jsonFields = new Set<number>()) {
       const required = require.map(pathReader);
       const wanted = fields.map(pathReader);
+      // Deferred fields only JSON columns read are handed over as JSON text (see `Dialect.reader`).
+      const convert = fields.map((_, i) => (i >= deferFrom && jsonFields.has(i) ? toJsonField : toField));
       // The object of the line read last: `complete` is only called for that line's record.
       let last: Record<string, unknown> = {};
       const read = (line: string): RecordValues[] | undefined => {
@@ -61,11 +73,11 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
       };
       const complete = (values: RecordValues): void => {
         for (let i = deferFrom; i < wanted.length; i++) {
-          const value = toField(wanted[i]!(last));
+          const value = convert[i]!(wanted[i]!(last));
           if (value !== undefined) values[i] = value;
         }
       };
-      return Object.assign(read, { complete });
+      return Object.assign(read, { complete, jsonText: new Set([...jsonFields].filter((i) => i >= deferFrom)) });
     },
   };
 }

@@ -122,7 +122,14 @@ function compilePlan(ruleSet: RuleSet): RulePlan {
   const deferFrom = fields.length;
   for (const table of ruleSet.tables.values()) table.fields.forEach(slotOf);
   const frozenFields = [...fields];
-  const readers = ruleSet.dialects.map((d) => d.reader(frozenFields, deferFrom));
+  // Fields only JSON columns read (never a condition or a rule's `set`, which come before `deferFrom`).
+  const jsonOnly = new Set(frozenFields.map((_, slot) => slot).filter((slot) => slot >= deferFrom));
+  for (const table of ruleSet.tables.values()) {
+    table.definition.columns.forEach((column, i) => {
+      if (column.type !== 'json') jsonOnly.delete(slotOf(table.fields[i]!));
+    });
+  }
+  const readers = ruleSet.dialects.map((d) => d.reader(frozenFields, deferFrom, jsonOnly));
   // A field is taken as JSON text as it is only when every dialect encodes it so and no rule overwrites it.
   const written = new Set(setFields.flat().map((s) => s.slot));
   const jsonTextSlots = new Set(frozenFields.map((_, slot) => slot).filter((slot) => !written.has(slot) && readers.every((r) => r.jsonText?.has(slot))));
