@@ -119,6 +119,9 @@ describe('rule plans', () => {
     expect(offered(jsonRules('  - table: out\n', '      c: json\n      d: text\n'))).toEqual(['c']);
     expect(offered(jsonRules('  - table: out\n', '      c: json\n      c_text: { type: text, from: c }\n'))).toEqual([]);
     expect(offered(jsonRules('  - match_c: x\n    table: out\n', '      c: json\n'))).toEqual([]);
+    // A built-in field is filled with plain text when the record lacks it, so it is checked by the column.
+    expect(offered(jsonRules('  - table: out\n', '      c: json\n      source_json: { type: json, from: source }\n'))).toEqual(['c']);
+    expect(run(jsonRules('  - table: out\n', '      source_json: { type: json, from: source }\n'), '{"msg":"x"}')).toEqual(['"""app""",logs/app/a.log,3\n']);
   });
 
   it('does not read inherited properties as fields', () => {

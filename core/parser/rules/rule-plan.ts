@@ -122,8 +122,9 @@ function compilePlan(ruleSet: RuleSet): RulePlan {
   const deferFrom = fields.length;
   for (const table of ruleSet.tables.values()) table.fields.forEach(slotOf);
   const frozenFields = [...fields];
-  // Fields only JSON columns read (never a condition or a rule's `set`, which come before `deferFrom`).
-  const jsonOnly = new Set(frozenFields.map((_, slot) => slot).filter((slot) => slot >= deferFrom));
+  // Fields only JSON columns read (never a condition or a rule's `set`, which come before
+  // `deferFrom`), and not the built-in ones, which `classify` fills with plain text.
+  const jsonOnly = new Set(frozenFields.map((_, slot) => slot).filter((slot) => slot >= deferFrom && !(builtinFields as readonly string[]).includes(frozenFields[slot]!)));
   for (const table of ruleSet.tables.values()) {
     table.definition.columns.forEach((column, i) => {
       if (column.type !== 'json') jsonOnly.delete(slotOf(table.fields[i]!));
