@@ -3,18 +3,21 @@
 // collector raw file of a quarter of that. Each input is parsed by `parseObject` in a fresh child
 // process (filesystem store, the example rules in docs/rules/), and, as the limit measured in the
 // same run, read by a plain "gunzip + split lines" pass in Node in another child. Prints MiB/s of
-// uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio; then the
+// uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio, beside a
+// floor that does no parsing but writes the same gzip'd CSV; then the
 // same for the collector's raw objects as `ferry serve` writes them (many small batches).
 //   npm run bench:parser [-- --mib 1024] [--runs 3]
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { TransformOptions } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, type ZlibOptions } from 'node:zlib';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { parseObject } from '../core/parser/parse-object.js';
 import { loadRuleSets } from '../core/parser/rules/load-rules.js';
@@ -191,6 +194,53 @@ async function childBaseline(files: string[]): Promise<ChildResult> {
   return { lines, wallMs, cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
+/**
+ * The floor: what any parser meeting the issue's output rules must do at least — the limit's
+ * gunzip + split of the input, plus gzip (level 1, as the parser writes) of the very CSV bytes
+ * Ferry wrote, read from plain files. No parsing at all; `limit / floor` bounds the ratio.
+ */
+async function childFloor(input: string, plainOutputs: string[]): Promise<ChildResult> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const lines = await countLines(input);
+  for (const file of plainOutputs) {
+    // The parser's own stream settings (core/parser/gzip-spool.ts).
+    const options: ZlibOptions & TransformOptions = { level: 1, chunkSize: 128 * 1024, writableHighWaterMark: 1024 * 1024 };
+    const gzip = createGzip(options);
+    gzip.resume(); // the compressed bytes are only counted by zlib, not kept
+    for await (const piece of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+      if (!gzip.write(piece)) await once(gzip, 'drain');
+    }
+    gzip.end();
+    await once(gzip, 'end');
+  }
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { lines, wallMs, cpuMs: (used.user + used.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function floorBytes(files: string[]): number {
+  return files.reduce((sum, file) => sum + statSync(file).size, 0);
+}
+
+/** Ferry's gzip'd CSV outputs under `storeDir` (parsed/ and rejected/) written out as plain files in `into`. */
+async function plainOutputs(storeDir: string, into: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const top of ['parsed', 'rejected']) {
+    const root = join(storeDir, top);
+    if (!existsSync(root)) continue;
+    for (const entry of await readdir(root, { recursive: true })) if (entry.endsWith('.csv.gz')) found.push(join(root, entry));
+  }
+  await mkdir(into, { recursive: true });
+  const plain: string[] = [];
+  for (const [i, file] of found.entries()) {
+    const path = join(into, `${i}.csv`);
+    await pipeline(createReadStream(file), createGunzip(), createWriteStream(path));
+    plain.push(path);
+  }
+  return plain;
+}
+
 /** Every object under `prefix` parsed, `width` at a time, as `ferry serve`'s parse child does. */
 async function childParseMany(storeDir: string, prefix: string, width: number): Promise<ChildResult> {
   const store = new FsBlobStore(storeDir);
@@ -250,6 +300,7 @@ async function main(): Promise<void> {
     const result =
       args[1] === 'parse' ? await childParse(args[2]!, args[3]!, args.slice(4)) :
       args[1] === 'parse-many' ? await childParseMany(args[2]!, args[3]!, Number(args[4])) :
+      args[1] === 'floor' ? await childFloor(args[2]!, args.slice(3)) :
       await childBaseline(args.slice(2));
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
@@ -271,9 +322,17 @@ async function main(): Promise<void> {
       const meta = await generate(path, input.bytes, input.line);
       await store.put(input.key, createReadStream(path));
       const gz = (await stat(path)).size;
-      const { base, ferry, spread } = await runPair(['baseline', path], ['parse', storeDir, input.key, ...input.rules.map((r) => join(repo, r))], () =>
-        rm(join(storeDir, 'parsed'), { recursive: true, force: true }),
-      );
+      const plainDir = join(storeDir, 'plain');
+      let plain: string[] | undefined;
+      const { base, ferry, spread } = await runPair(['baseline', path], ['parse', storeDir, input.key, ...input.rules.map((r) => join(repo, r))], async () => {
+        plain ??= await plainOutputs(storeDir, plainDir);
+        for (const dir of ['parsed', 'rejected']) await rm(join(storeDir, dir), { recursive: true, force: true });
+      });
+      const floors: ChildResult[] = [];
+      for (let r = 0; r < runs; r++) floors.push(runChild(['floor', path, ...plain!]));
+      const floor = medianByCpu(floors);
+      const csvMiB = floorBytes(plain!) / mib;
+      await rm(plainDir, { recursive: true, force: true });
       const rawMiB = meta.raw / mib;
       const wall = (r: ChildResult) => rawMiB / (r.wallMs / 1000);
       const perCore = (r: ChildResult) => rawMiB / (r.cpuMs / 1000);
@@ -281,6 +340,7 @@ async function main(): Promise<void> {
       console.log(`  gunzip + split lines: ${wall(base).toFixed(1)} MiB/s wall, ${perCore(base).toFixed(1)} MiB/s per CPU-second, ${(base.lines / (base.wallMs / 1000) / 1000).toFixed(0)}k lines/s, peak RSS ${base.maxRssMiB.toFixed(0)} MiB`);
       console.log(`  ferry parseObject:    ${wall(ferry).toFixed(1)} MiB/s wall, ${perCore(ferry).toFixed(1)} MiB/s per CPU-second, ${(ferry.lines / (ferry.wallMs / 1000) / 1000).toFixed(0)}k lines/s (${(ferry.lines / (ferry.cpuMs / 1000) / 1000).toFixed(0)}k per CPU-second), ${ferry.rows?.toLocaleString('en')} rows, peak RSS ${ferry.maxRssMiB.toFixed(0)} MiB`);
       console.log(`  ratio (wall): ${(wall(ferry) / wall(base)).toFixed(2)}×   ratio (per CPU-second): ${(perCore(ferry) / perCore(base)).toFixed(2)}×   peak RSS within 256 MiB: ${ferry.maxRssMiB <= 256 ? 'yes' : 'NO'}`);
+      console.log(`  floor (gunzip + split, plus gzip level 1 of Ferry's ${csvMiB.toFixed(0)} MiB of CSV, no parsing): ${perCore(floor).toFixed(1)} MiB/s per CPU-second — the best ratio a parser writing these outputs through Node's zlib could reach: ${(perCore(floor) / perCore(base)).toFixed(2)}×`);
       if (ferry.lines !== meta.lines || base.lines !== meta.lines) throw new Error(`line counts differ: generated ${meta.lines}, baseline ${base.lines}, ferry ${ferry.lines}`);
       await rm(join(storeDir, 'parsed'), { recursive: true, force: true });
     }
