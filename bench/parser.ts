@@ -4,7 +4,8 @@
 // process (filesystem store, the example rules in docs/rules/), and, as the limit measured in the
 // same run, read by a plain "gunzip + split lines" pass in Node in another child. Prints MiB/s of
 // uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio, beside a
-// floor that does no parsing but writes the same gzip'd CSV; then the
+// floor that does no parsing but writes the same gzip'd CSV (for JSON lines, also one with JSON.parse
+// of every line); then the
 // same for the collector's raw objects as `ferry serve` writes them (many small batches).
 //   npm run bench:parser [-- --mib 1024] [--runs 3]
 import { spawnSync } from 'node:child_process';
@@ -159,8 +160,8 @@ async function childParse(storeDir: string, key: string, rulesFiles: string[]): 
   };
 }
 
-/** Lines of one gzip'd file, read the fastest plain way found. */
-async function countLines(file: string): Promise<number> {
+/** Lines of one gzip'd file, read the fastest plain way found; with `json`, each also given to `JSON.parse`. */
+async function countLines(file: string, json = false): Promise<number> {
   const decoder = new StringDecoder('utf8');
   let lines = 0;
   let pending = '';
@@ -174,6 +175,7 @@ async function countLines(file: string): Promise<number> {
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
         const line = text.slice(start, nl);
         if (line.length > longest) longest = line.length; // use the line so the slice is not optimised away
+        if (json && JSON.parse(line) === null) longest = 0;
         lines++;
         start = nl + 1;
       }
@@ -199,10 +201,10 @@ async function childBaseline(files: string[]): Promise<ChildResult> {
  * gunzip + split of the input, plus gzip (level 1, as the parser writes) of the very CSV bytes
  * Ferry wrote, read from plain files. No parsing at all; `limit / floor` bounds the ratio.
  */
-async function childFloor(input: string, plainOutputs: string[]): Promise<ChildResult> {
+async function childFloor(input: string, json: boolean, plainOutputs: string[]): Promise<ChildResult> {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  const lines = await countLines(input);
+  const lines = await countLines(input, json);
   for (const file of plainOutputs) {
     // The parser's own stream settings (core/parser/gzip-spool.ts).
     const options: ZlibOptions & TransformOptions = { level: 1, chunkSize: 128 * 1024, writableHighWaterMark: 1024 * 1024 };
@@ -300,7 +302,7 @@ async function main(): Promise<void> {
     const result =
       args[1] === 'parse' ? await childParse(args[2]!, args[3]!, args.slice(4)) :
       args[1] === 'parse-many' ? await childParseMany(args[2]!, args[3]!, Number(args[4])) :
-      args[1] === 'floor' ? await childFloor(args[2]!, args.slice(3)) :
+      args[1] === 'floor' ? await childFloor(args[2]!, args[3] === 'json', args.slice(4)) :
       await childBaseline(args.slice(2));
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
@@ -309,9 +311,9 @@ async function main(): Promise<void> {
   const cache = join(tmpdir(), `ferry-bench-parser-v1-${size / mib}`);
   await mkdir(cache, { recursive: true });
   const inputs = [
-    { name: 'nginx access log', file: 'nginx.log.gz', key: 'logs/nginx/2026/11/23/api-1.log.gz', bytes: size, line: nginxLine, rules: ['docs/rules/api-nginx.yml'] },
-    { name: 'JSON app log', file: 'app.log.gz', key: 'logs/app/2026/11/23/api-1.log.gz', bytes: size, line: jsonLine, rules: ['docs/rules/app-json.yml'] },
-    { name: 'collector raw', file: 'raw.ndjson.gz', key: 'raw/events/2026/11/23/10/01BENCH.ndjson.gz', bytes: size / 4, line: collectorLine, rules: [] },
+    { name: 'nginx access log', file: 'nginx.log.gz', key: 'logs/nginx/2026/11/23/api-1.log.gz', bytes: size, line: nginxLine, rules: ['docs/rules/api-nginx.yml'], json: false },
+    { name: 'JSON app log', file: 'app.log.gz', key: 'logs/app/2026/11/23/api-1.log.gz', bytes: size, line: jsonLine, rules: ['docs/rules/app-json.yml'], json: true },
+    { name: 'collector raw', file: 'raw.ndjson.gz', key: 'raw/events/2026/11/23/10/01BENCH.ndjson.gz', bytes: size / 4, line: collectorLine, rules: [], json: true },
   ];
   console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} CPUs; inputs cached in ${cache}`);
   const storeDir = await mkdtemp(join(tmpdir(), 'ferry-bench-store-'));
@@ -328,8 +330,13 @@ async function main(): Promise<void> {
         plain ??= await plainOutputs(storeDir, plainDir);
         for (const dir of ['parsed', 'rejected']) await rm(join(storeDir, dir), { recursive: true, force: true });
       });
+      // Interleaved like the pairs: the floor, and for JSON lines the floor plus JSON.parse of every line.
       const floors: ChildResult[] = [];
-      for (let r = 0; r < runs; r++) floors.push(runChild(['floor', path, ...plain!]));
+      const jsonFloors: ChildResult[] = [];
+      for (let r = 0; r < runs; r++) {
+        floors.push(runChild(['floor', path, 'plain', ...plain!]));
+        if (input.json) jsonFloors.push(runChild(['floor', path, 'json', ...plain!]));
+      }
       const floor = medianByCpu(floors);
       const csvMiB = floorBytes(plain!) / mib;
       await rm(plainDir, { recursive: true, force: true });
@@ -341,6 +348,10 @@ async function main(): Promise<void> {
       console.log(`  ferry parseObject:    ${wall(ferry).toFixed(1)} MiB/s wall, ${perCore(ferry).toFixed(1)} MiB/s per CPU-second, ${(ferry.lines / (ferry.wallMs / 1000) / 1000).toFixed(0)}k lines/s (${(ferry.lines / (ferry.cpuMs / 1000) / 1000).toFixed(0)}k per CPU-second), ${ferry.rows?.toLocaleString('en')} rows, peak RSS ${ferry.maxRssMiB.toFixed(0)} MiB`);
       console.log(`  ratio (wall): ${(wall(ferry) / wall(base)).toFixed(2)}×   ratio (per CPU-second): ${(perCore(ferry) / perCore(base)).toFixed(2)}×   peak RSS within 256 MiB: ${ferry.maxRssMiB <= 256 ? 'yes' : 'NO'}`);
       console.log(`  floor (gunzip + split, plus gzip level 1 of Ferry's ${csvMiB.toFixed(0)} MiB of CSV, no parsing): ${perCore(floor).toFixed(1)} MiB/s per CPU-second — the best ratio a parser writing these outputs through Node's zlib could reach: ${(perCore(floor) / perCore(base)).toFixed(2)}×`);
+      if (jsonFloors.length > 0) {
+        const withParse = medianByCpu(jsonFloors);
+        console.log(`  floor plus JSON.parse of every line: ${perCore(withParse).toFixed(1)} MiB/s per CPU-second, ratio ${(perCore(withParse) / perCore(base)).toFixed(2)}×`);
+      }
       if (ferry.lines !== meta.lines || base.lines !== meta.lines) throw new Error(`line counts differ: generated ${meta.lines}, baseline ${base.lines}, ferry ${ferry.lines}`);
       await rm(join(storeDir, 'parsed'), { recursive: true, force: true });
     }
