@@ -4,9 +4,9 @@
 // process (filesystem store, the example rules in docs/rules/), and, as the limit measured in the
 // same run, read by a plain "gunzip + split lines" pass in Node in another child. Prints MiB/s of
 // uncompressed input (wall clock and per CPU-second), lines/s, peak RSS, and the ratio, beside a
-// floor that does no parsing but writes the same gzip'd CSV (for JSON lines, also one with JSON.parse
-// of every line); then the
-// same for the collector's raw objects as `ferry serve` writes them (many small batches).
+// floor that does no parsing but writes the same gzip'd CSV (for JSON lines, also one with
+// JSON.parse of every line); then the same for the collector's raw objects as `ferry serve` writes
+// them (many small batches).
 //   npm run bench:parser [-- --mib 1024] [--runs 3]
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
