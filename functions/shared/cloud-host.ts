@@ -6,7 +6,7 @@ import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
-import { parseLostRaw } from '../../core/parser/parse-lost-raw.js';
+import { parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
 import type { ParseInput } from '../../core/parser/parse-object.js';
 import type { TableDefinition } from '../../core/model/table-definition.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
@@ -103,11 +103,11 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
   return result;
 }
 
-/** Raw objects whose notification was lost, parsed before the load that then loads them. */
+/** Raw objects and log files whose notification was lost, parsed before the load that then loads them. */
 async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<void> {
   const options = { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes };
-  const { parsed, more } = await parseLostRaw(options, now);
-  if (parsed.length > 0 || more) host.logger.warn('parsed raw objects whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
+  const { parsed, more } = await parseLostInputs(options, now);
+  if (parsed.length > 0 || more) host.logger.warn('parsed inputs whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
 }
 
 /**

@@ -6,7 +6,7 @@ import { handler as httpHandler } from '../../functions/aws/http.js';
 import { handler as loadHandler } from '../../functions/aws/load.js';
 import { handler as parseHandler } from '../../functions/aws/parse.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
-import { lostNotificationAfterMs } from '../../core/parser/parse-lost-raw.js';
+import { lostNotificationAfterMs } from '../../core/parser/parse-lost-inputs.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
@@ -91,17 +91,23 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toHaveLength(1);
   });
 
-  it('parses on schedule a raw object whose notification was lost, once it is old enough, and loads its events', async () => {
+  it('parses on schedule a raw object and a log file whose notifications were lost, once they are old enough, and loads their rows', async () => {
     const now = new Date();
     const key = rawObjectKey(now, '01LOSTNOTIFICATION');
     const line = JSON.stringify({ received_at: now.toISOString(), sent_at: null, ip: '198.51.100.7', collection: fixtureJson('collections/android-env-number.json') });
     await store.put(key, gzipSync(`${line}\n`));
+    await store.put('logs/nginx/lost-notification.log', fixtureBytes('logs/api-nginx.log'));
     const tick = (at: Date) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: at.toISOString() });
-    // Just written: its notification may still come, so the timer leaves it.
-    expect((await tick(now)).tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 0 });
-    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION'))).toEqual([]);
+    const lost = async () => (await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION') || k.includes('lost-notification'));
+    // Just written: their notifications may still come, so the timer leaves them.
+    const first = await tick(now);
+    // (This tick also loads what earlier tests parsed; the next one loads only the two lost inputs.)
+    expect(first.tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 0 });
+    expect(await lost()).toEqual([]);
     const later = await tick(new Date(now.getTime() + lostNotificationAfterMs + 60_000));
     expect(later.tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 2 });
-    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION'))).toHaveLength(1);
+    // The same log's rows as when its notification came (the first test): 12 api_requests rows.
+    expect(later.tables.find((t) => t.table === 'api_requests')).toMatchObject({ rowsInserted: 12 });
+    expect(await lost()).toHaveLength(2);
   });
 });

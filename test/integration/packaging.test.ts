@@ -116,9 +116,9 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
       { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['raw/*', 'logs/*', 'summaries/*'] },
     ]);
     expect(s3Grants('LoaderRole')).toEqual([
-      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/')], prefixes: undefined },
+      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/'), object('logs/')], prefixes: undefined },
       { actions: ['s3:PutObject'], resources: [object('load-manifests/'), object('parsed/'), object('rejected/'), object('summaries/')], prefixes: undefined },
-      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*'] },
+      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'logs/*'] },
     ]);
     // Logs only to the function's own log group.
     for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parser'], ['LoaderRole', 'loader']] as const) {

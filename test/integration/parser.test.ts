@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { findUnparsed, findUnparsedRaw } from '../../core/parser/find-unparsed.js';
+import { findUnparsed, findUnparsedLogs, findUnparsedRaw } from '../../core/parser/find-unparsed.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
 import { parseInputs } from '../../core/parser/parse-inputs.js';
-import { lostNotificationAfterMs, parseLostRaw } from '../../core/parser/parse-lost-raw.js';
+import { lostNotificationAfterMs, parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { silentLogger } from '../../core/support/json-logger.js';
-import { fixtureJson } from '../support/fixtures.js';
+import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
+import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { collect, listKeys, readObject } from '../support/streams.js';
 
+const nginxRules = () => loadRuleSets([repoPath('docs/rules/api-nginx.yml')], { clockSkewThresholdS: 300 });
 
 function rawLine(fixture: string, receivedAt = '2026-11-23T10:00:00.000Z'): string {
   return JSON.stringify({ received_at: receivedAt, sent_at: null, ip: '198.51.100.7', collection: fixtureJson(`collections/${fixture}.json`) });
@@ -96,15 +98,44 @@ describe('parseObject (collector raw objects)', () => {
     expect(await found(later)).toEqual([key('2026-11-23', '01LOST')]);
   });
 
+  it('finds recent log files with no summary under the given prefixes, leaving young, old, raw and other prefixes alone', async () => {
+    await store.put('logs/nginx/2026/11/23/done.log', fixtureBytes('logs/api-nginx.log'));
+    await store.put('logs/nginx/lost.log', fixtureBytes('logs/api-nginx.log'));
+    await store.put('logs/app/elsewhere.log', fixtureBytes('logs/api-nginx.log'));
+    await store.put(rawObjectKey(new Date(), '01RAW'), gzipSync(rawLine('ios-two-events')));
+    await parseObject({ store, logger: silentLogger, ruleSets: await nginxRules() }, { key: 'logs/nginx/2026/11/23/done.log' });
+    const found = async (prefixes: string[], since: Date, before: Date) => (await collect(findUnparsedLogs(store, prefixes, since, before))).map((i) => i.key);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const later = new Date(Date.now() + 60_000);
+    expect(await found(['logs/nginx/'], hourAgo, later)).toEqual(['logs/nginx/lost.log']);
+    expect(await found(['logs/nginx/', 'raw/', 'logs/app/'], hourAgo, later)).toEqual(['logs/nginx/lost.log', 'logs/app/elsewhere.log']);
+    // Written after `before`: its notification may still come. Before `since`: outside the sweep.
+    expect(await found(['logs/'], hourAgo, new Date(Date.now() - 60_000))).toEqual([]);
+    expect(await found(['logs/'], later, new Date(Date.now() + 120_000))).toEqual([]);
+  });
+
+  it('parses log files whose notification was lost, after the raw objects, under the rules files\' prefixes only', async () => {
+    const ruleSets = await nginxRules();
+    await store.put('logs/nginx/lost.log', fixtureBytes('logs/api-nginx.log'));
+    await store.put('logs/unruled/other.log', fixtureBytes('logs/api-nginx.log'));
+    const raw = rawObjectKey(new Date(), '01LOST');
+    await store.put(raw, gzipSync(rawLine('ios-two-events')));
+    const options = { store, logger: silentLogger, ruleSets };
+    const later = new Date(Date.now() + lostNotificationAfterMs + 60_000);
+    expect(await parseLostInputs(options, later)).toEqual({ parsed: [raw, 'logs/nginx/lost.log'], more: false });
+    expect(await parseLostInputs(options, later)).toEqual({ parsed: [], more: false });
+    expect(await listKeys(store, 'summaries/')).toHaveLength(2);
+  });
+
   it('parses raw objects whose notification was lost once they are old enough, within a time budget', async () => {
     const key = rawObjectKey(new Date(), '01LOST');
     await store.put(key, gzipSync(rawLine('ios-two-events')));
     const options = { store, logger: silentLogger };
-    expect(await parseLostRaw(options, new Date())).toEqual({ parsed: [], more: false });
+    expect(await parseLostInputs(options, new Date())).toEqual({ parsed: [], more: false });
     const later = new Date(Date.now() + lostNotificationAfterMs + 60_000);
-    expect(await parseLostRaw(options, later, 0)).toEqual({ parsed: [], more: true });
-    expect(await parseLostRaw(options, later)).toEqual({ parsed: [key], more: false });
-    expect(await parseLostRaw(options, later)).toEqual({ parsed: [], more: false });
+    expect(await parseLostInputs(options, later, 0)).toEqual({ parsed: [], more: true });
+    expect(await parseLostInputs(options, later)).toEqual({ parsed: [key], more: false });
+    expect(await parseLostInputs(options, later)).toEqual({ parsed: [], more: false });
   });
 
   it('parses only the notified version: a notification for a replaced version writes nothing, the newer one parses once', async () => {
