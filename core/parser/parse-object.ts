@@ -110,8 +110,10 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
   // Rows of the current chunk per table (plan order), and of the current line until it is accepted whole.
   const chunkRows: string[][] = plan.tables.map(() => []);
   let rejectedRows: string[] = [];
+  // Slots are overwritten, never cleared: setting an array's length is a runtime call per line.
   const lineTables: TablePlan[] = [];
   const lineRows: string[] = [];
+  let lineCount = 0;
   const reject = (line: InputLine, reason: string) => {
     summary.rejected++;
     rejectedRows.push(rejectedRow(input.key, line, reason));
@@ -129,23 +131,23 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       context.lineNumber = line.number;
       const records = plan.read(line.text, context);
       if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
-      if (lineRows.length > 0) lineRows.length = lineTables.length = 0; // setting length is a runtime call
+      lineCount = 0;
       let lastIgnore: 'filtered' | 'rule' | 'unmatched' = 'unmatched';
       for (const values of records) {
         const decision = plan.classify(values, input.key, line.number);
         if (decision.kind === 'route') {
           plan.complete(values);
-          lineTables.push(decision.table);
-          lineRows.push(decision.table.row(values));
+          lineTables[lineCount] = decision.table;
+          lineRows[lineCount++] = decision.table.row(values);
         } else if (decision.kind === 'ignore') lastIgnore = decision.reason;
         else throw new ParseError(decision.reason);
       }
-      if (lineRows.length === 0) {
+      if (lineCount === 0) {
         summary.ignored++;
         summary.ignored_by[lastIgnore]++;
         return;
       }
-      for (let r = 0; r < lineRows.length; r++) chunkRows[lineTables[r]!.index]!.push(lineRows[r]!);
+      for (let r = 0; r < lineCount; r++) chunkRows[lineTables[r]!.index]!.push(lineRows[r]!);
       summary.accepted++;
     } catch (err) {
       if (!(err instanceof FerryError)) throw err;
