@@ -163,7 +163,11 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
         if (rows.length === 0) continue;
         const name = table.table.definition.name;
         summary.rows[name]! += rows.length;
-        await spoolFor(name).write(`${rows.join('\n')}\n`, rows.length);
+        const count = rows.length;
+        // An empty last element gives the final LF in the same flat string; appending it after
+        // the join made a second string the spool then copied whole to flatten.
+        rows.push('');
+        await spoolFor(name).write(rows.join('\n'), count);
         rows.length = 0;
       }
       if (rejectedRows.length > 0) {
