@@ -123,7 +123,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     expect(JSON.parse(backfill.stdout).tables.every((t: { files: number }) => t.files === 0)).toBe(true);
     expect(ferry(['load', '--from', today, '--to', '2000-01-01'], env).stderr).toContain('is before --from');
     const nowhere = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
-    expect(nowhere.status).toBe(1);
+    expect(nowhere.status).toBe(2);
     expect(nowhere.stderr).toContain('no rules file handles uploads/x.log');
 
     const bad = join(dataDir, 'bad.yml');

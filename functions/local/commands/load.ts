@@ -1,0 +1,85 @@
+import type { FerryConfig } from '../../../core/config.js';
+import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
+import { FerryError } from '../../../core/errors.js';
+import { dialectFor } from '../../../core/loader/dialects/dialect-for.js';
+import { runLoad } from '../../../core/loader/load-run.js';
+import { datesBetween } from '../../../core/loader/load-window.js';
+import { loadRuleSets } from '../../../core/parser/rules/load-rules.js';
+import { outputTables } from '../../../core/parser/rules/rule-set.js';
+import { createJsonLogger } from '../../../core/support/json-logger.js';
+import { queryAdminSocket } from '../admin-socket.js';
+import { localPaths } from '../local-pipeline.js';
+import { usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
+
+/** A progress line with an ETA, redrawn in place on a terminal; silent otherwise. */
+function progressReporter(total: number): (done: number, rows: number) => void {
+  const started = Date.now();
+  return (done, rows) => {
+    if (!process.stderr.isTTY || total === 0) return;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : 0;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} files, ${rows.toLocaleString('en')} rows, ETA ${eta}s `);
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+/** The date partitions `--from`/`--to` name, or undefined for every partition. */
+function requestedDates(values: CommandArgs['values']): string[] | undefined {
+  const from = values.from as string | undefined;
+  const to = (values.to as string | undefined) ?? from;
+  if (from === undefined) {
+    if (values.to !== undefined) throw usageError('load', '--to needs --from');
+    return undefined;
+  }
+  try {
+    return datesBetween(from, to!);
+  } catch (err) {
+    throw usageError('load', (err as Error).message);
+  }
+}
+
+async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
+  const logger = createJsonLogger({ level: config.logLevel });
+  const store = new FsBlobStore(localPaths(config.dataDir).store);
+  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
+  const dates = requestedDates(args.values);
+  if (!config.databaseUrl && (await queryAdminSocket(localPaths(config.dataDir).socket, 'SELECT 1')) !== undefined) {
+    throw new FerryError('usage', 'ferry serve owns the embedded warehouse and loads every FERRY_LOAD_INTERVAL_S; stop it to run a load or backfill here');
+  }
+  // Count the files in range first so the progress bar has a total (the manifest makes re-runs no-ops).
+  let total = 0;
+  for (const table of tables) {
+    for (const prefix of dates ? dates.map((d) => `parsed/${table.name}/${d}/`) : [`parsed/${table.name}/`]) for await (const _ of store.list(prefix)) total++;
+  }
+  const report = progressReporter(total);
+  let done = 0;
+  let rows = 0;
+  const result = await withWarehouse(config, (warehouse) =>
+    runLoad({
+      store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId: `cli-${new Date().toISOString()}`,
+      ...(dates ? { dates } : {}),
+      onBatch: (batch) => {
+        if (batch.table === 'source_counts') return;
+        done += batch.files;
+        rows += batch.rows;
+        report(done, rows);
+      },
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.tables.some((t) => t.error)) process.exitCode = 1;
+}
+
+export const loadCommand: Command = {
+  name: 'load',
+  synopsis: ['load', 'load --from DATE [--to DATE]'],
+  summary: 'Runs one load of parsed files into the warehouse now (every partition), or loads (again,\nidempotently) the date partitions from --from to --to, with progress. Exits 1 when a table fails.',
+  optionHelp: [
+    ['--from YYYY-MM-DD', 'first date partition to load'],
+    ['--to YYYY-MM-DD', 'last date partition to load (default: --from)'],
+  ],
+  options: { from: { type: 'string' }, to: { type: 'string' } },
+  run: (args) => loadOnce(args.config(), args),
+};
