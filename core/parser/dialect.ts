@@ -11,6 +11,16 @@ export type RecordValues = (FieldValue | undefined)[];
 export interface LineContext {
   sourceKey: string;
   lineNumber: number;
+  /**
+   * Values of this input in which a reader replaced characters no warehouse can store with
+   * U+FFFD (`core/model/storable-text.ts`); readers add to it, the summary reports it.
+   */
+  replaced?: number;
+  /**
+   * Rejects one record of the current line alone, with its reason (a collector line's payload),
+   * while the line's other records are kept. Without it, a reader throws and the line is rejected.
+   */
+  rejectRecord?: (reason: string) => void;
 }
 
 /**

@@ -30,6 +30,16 @@ export interface ParseSummary {
   /** Rows written per output table. */
   rows: Record<string, number>;
   outputs: string[];
+  /**
+   * Values (text fields, parameter names or values) in which characters no warehouse can store
+   * (NUL, lone surrogates, invalid UTF-8) were replaced with U+FFFD; absent when none.
+   */
+  replaced?: number;
+  /**
+   * Records rejected alone from lines whose other records were kept (a collector line's payload);
+   * each is a row of `rejected/…` as well. Absent when none.
+   */
+  rejected_records?: number;
 }
 
 /** Dependencies and limits of the parser. */
@@ -106,7 +116,9 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     outputs: [],
   };
   const plan = planFor(ruleSet);
-  const context: LineContext = { sourceKey: input.key, lineNumber: 0 };
+  // Reasons of the current line's records rejected alone; kept only if the line itself is not rejected.
+  const lineRejects: string[] = [];
+  const context: LineContext = { sourceKey: input.key, lineNumber: 0, replaced: 0, rejectRecord: (reason) => lineRejects.push(reason) };
   // Rows of the current chunk per table (plan order), and of the current line until it is accepted whole.
   const chunkRows: string[][] = plan.tables.map(() => []);
   let rejectedRows: string[] = [];
@@ -118,7 +130,13 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     summary.rejected++;
     rejectedRows.push(rejectedRow(input.key, line, reason));
   };
-  // One line → zero or more rows; a line with any bad record is rejected whole.
+  const keepRecordRejects = (line: InputLine) => {
+    if (lineRejects.length === 0) return;
+    for (const reason of lineRejects) rejectedRows.push(rejectedRow(input.key, line, reason));
+    summary.rejected_records = (summary.rejected_records ?? 0) + lineRejects.length;
+  };
+  // One line → zero or more rows; a line with any bad record is rejected whole, unless its reader
+  // rejected that record alone (`LineContext.rejectRecord`).
   const parseLine = (line: InputLine) => {
     summary.lines++;
     if (line.tooLong) return reject(line, `line longer than ${maxLineBytes} bytes`);
@@ -127,8 +145,11 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       summary.ignored_by.blank++;
       return;
     }
+    // A rejected line's replacements are not stored, so they are not counted.
+    const replacedBefore = context.replaced;
     try {
       context.lineNumber = line.number;
+      if (lineRejects.length > 0) lineRejects.length = 0;
       const records = plan.read(line.text, context);
       if (records === undefined) throw new ParseError(`no dialect matched the line (tried ${ruleSet.dialects.map((d) => d.name).join(', ')})`);
       lineCount = 0;
@@ -145,12 +166,15 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       if (lineCount === 0) {
         summary.ignored++;
         summary.ignored_by[lastIgnore]++;
+        keepRecordRejects(line);
         return;
       }
       for (let r = 0; r < lineCount; r++) chunkRows[lineTables[r]!.index]!.push(lineRows[r]!);
       summary.accepted++;
+      keepRecordRejects(line);
     } catch (err) {
       if (!(err instanceof FerryError)) throw err;
+      context.replaced = replacedBefore;
       reject(line, err.message);
     }
   };
@@ -186,6 +210,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       await spoolFor('').write(rejectedRow(input.key, line, reason), 1);
       logger.warn('input is damaged', { key: input.key, line: line.number, reason });
     }
+    if (context.replaced! > 0) summary.replaced = context.replaced;
     checkDeadline('before publishing');
     const finished: { key: string; body: BlobBody; rows: number }[] = [];
     for (const table of tableNames) {
