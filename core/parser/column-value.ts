@@ -5,7 +5,7 @@ import type { FieldValue } from './dialect.js';
 
 const warehouseTimestamp = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$/;
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
-const integer = /^-?\d{1,19}$/;
+const integer = /^-?\d+$/;
 const decimal = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 const maxBigint = 9223372036854775807n;
 
@@ -44,9 +44,17 @@ function isoFraction(value: string): string | undefined {
 /** Converts one field value to a column's load text (or null); made once per column. */
 export type ColumnConverter = (value: FieldValue | undefined) => string | null;
 
+/** A 64-bit integer as plain decimal text: leading zeros (`/tasks/000042`) dropped, the range checked on the digits that count. */
 function checkBigint(column: ColumnDefinition, value: string): string {
-  if (!integer.test(value) || (value.length >= 19 && (BigInt(value) > maxBigint || BigInt(value) < -maxBigint - 1n))) reject(column, value, 'a 64-bit integer');
-  return value;
+  if (!integer.test(value)) reject(column, value, 'a 64-bit integer');
+  const sign = value.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  let start = sign;
+  while (start < value.length - 1 && value.charCodeAt(start) === 48 /* 0 */) start++;
+  const digits = value.length - start;
+  if (digits > 19 || (digits === 19 && (BigInt(value) > maxBigint || BigInt(value) < -maxBigint - 1n))) reject(column, value, 'a 64-bit integer');
+  if (start === sign) return value;
+  const rest = value.slice(start);
+  return sign === 1 && rest !== '0' ? `-${rest}` : rest;
 }
 
 function checkDouble(column: ColumnDefinition, value: string): string {
