@@ -1,6 +1,7 @@
 import type { CollectorSettings } from './collector/collector.js';
 import type { SignatureMode } from './collector/signature.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { readCorsOrigins, type CorsPolicy } from './http/cors.js';
 import { warehouseKinds, type WarehouseKind } from './loader/load-dialect.js';
 import type { LogLevel } from './ports/logger.js';
 
@@ -26,6 +27,8 @@ export interface FerryConfig {
   parser: ParserSettings;
   /** A second store the collector mirrors to (hybrid runs, moves between clouds). */
   mirror: MirrorSettings | undefined;
+  /** Web origins allowed to call the collector from a browser. */
+  cors: CorsPolicy;
 }
 
 /** Where the collector mirrors raw batches (`FERRY_MIRROR_URL`). */
@@ -118,6 +121,7 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
   { env: 'FERRY_MAX_LINE_BYTES', default: '1048576', description: 'Longest input line the parser reads; longer lines are rejected with a reason.' },
+  { env: 'FERRY_CORS_ORIGINS', default: undefined, description: 'Comma-separated web origins (https://app.example.com) or * allowed to send events from a browser; preflight OPTIONS answered 204. Unset = CORS off.' },
 ];
 
 function flag(env: Env, name: string, problems: ConfigProblem[]): boolean {
@@ -151,6 +155,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
       maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
     },
     mirror: readMirrorSettings(env, problems),
+    cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
   };
   oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'polling'] as const, 'eventgrid', problems);
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {

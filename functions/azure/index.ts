@@ -5,7 +5,8 @@ import { httpHandler } from './http.js';
 import { loadHandler } from './load.js';
 import { parseHandler, pollingParseHandler } from './parse.js';
 
-app.http('track', { methods: ['POST'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
+// OPTIONS: a browser's CORS preflight, answered per FERRY_CORS_ORIGINS (leave the app's platform CORS unset).
+app.http('track', { methods: ['POST', 'OPTIONS'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: httpHandler });
 app.http('ready', { methods: ['GET'], route: 'ready', authLevel: 'anonymous', handler: httpHandler });
 if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'polling') {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector } from '../../core/collector/collector.js';
+import { answerWithCors } from '../../core/http/cors.js';
 import { replayMirror } from '../../core/collector/mirrored-store.js';
 import { collectorStore } from '../shared/cloud-host.js';
 import { openStoreAt } from '../shared/open-store.js';
@@ -25,6 +26,7 @@ import { errorFields } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { recordRulesInForce } from './rules-in-force.js';
 import { fromNodeRequest, toNodeResponse } from './node-http.js';
 import { ParseQueue } from './parse-queue.js';
 import { ParseProcess } from './parse-process.js';
@@ -80,6 +82,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
   const tables = outputTables(ruleSets);
   const unlock = await lockDataDir(paths.root);
+  await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   const store = new FsBlobStore(paths.store);
   let warehouse: Warehouse;
   try {
@@ -147,7 +150,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
 
   const server: Server = createServer((req, res) => {
     fromNodeRequest(req, config.collector.limits.maxBodyBytes)
-      .then((message) => collector.handle(message))
+      .then((message) => answerWithCors(config.cors, message, (m) => collector.handle(m)))
       // After a 413 the rest of the body is still unread: close the connection rather than drain it.
       .then((response) => toNodeResponse(res, response, stopping || response.status === 413))
       .catch((err: unknown) => {

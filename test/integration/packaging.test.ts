@@ -89,7 +89,7 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
 
   it('wires the events: HTTP API routes, object-created under raw/ and logs/, a schedule', () => {
     const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['GET /api/health', 'GET /api/ready', 'POST /api/v1/track']);
+    expect(routes).toEqual(['GET /api/health', 'GET /api/ready', 'OPTIONS /api/v1/track', 'POST /api/v1/track']);
     const notifications = Object.values(template.Resources).filter((r) => r.Type === 'Custom::S3');
     expect(notifications).toHaveLength(1);
     expect(notifications[0]!.Properties).toMatchObject({ FunctionName: 'ferry-ci-parser', BucketName: bucket });
@@ -203,7 +203,7 @@ module.exports = {
         }),
       );
       expect(triggers).toEqual({
-        track: { type: 'httpTrigger', route: 'v1/track', methods: ['POST'], schedule: undefined },
+        track: { type: 'httpTrigger', route: 'v1/track', methods: ['POST', 'OPTIONS'], schedule: undefined },
         health: { type: 'httpTrigger', route: 'health', methods: ['GET'], schedule: undefined },
         ready: { type: 'httpTrigger', route: 'ready', methods: ['GET'], schedule: undefined },
         parse: { type: 'eventGridTrigger', route: undefined, methods: undefined, schedule: undefined },
