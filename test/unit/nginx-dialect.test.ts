@@ -40,6 +40,21 @@ describe('nginx dialect', () => {
       { method: 'GET', path: '/', protocol: null },
     ],
     [
+      '$remote_user holding `] [` (Authorization: Basic is the client\'s to choose)',
+      '1.2.3.4 - admin] [root [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua"',
+      { remote_user: 'admin] [root', time: '2026-11-23 09:00:01', method: 'GET', path: '/a', status: '200' },
+    ],
+    [
+      '$remote_user holding a time of its own',
+      '1.2.3.4 - x [01/Jan/1970:00:00:00 +0000] y [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua"',
+      { remote_user: 'x [01/Jan/1970:00:00:00 +0000] y', time: '2026-11-23 09:00:01', path: '/a' },
+    ],
+    [
+      '$remote_user holding a time and an escaped quote',
+      '1.2.3.4 - x [01/Jan/1970:00:00:00 +0000] \\x22 [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua"',
+      { remote_user: 'x [01/Jan/1970:00:00:00 +0000] "', time: '2026-11-23 09:00:01', path: '/a' },
+    ],
+    [
       'empty request',
       '45.1.2.3 - - [23/Nov/2026:10:00:10 +0100] "" 400 0 "-" "-"',
       { request: null, method: null },
@@ -52,6 +67,7 @@ describe('nginx dialect', () => {
     ['a line with timings', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.012 0.010', { request_time: '0.012', upstream_response_time: '0.010' }],
     ['several upstreams, summed', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 502 5 "-" "ua" 3.001 1.000, 2.000 : 0.001', { upstream_response_time: '3.001' }],
     ['no upstream', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.000 -', { request_time: '0.000', upstream_response_time: null }],
+    ['$remote_user holding `] [`', '1.2.3.4 - a] [b] [c [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.012 0.010', { remote_user: 'a] [b] [c', request_time: '0.012', upstream_response_time: '0.010' }],
   ])('reads timings: %s', (_what, line, expected) => {
     expect(fields(timed, line, Object.keys(expected))).toEqual(expected);
   });

@@ -9,20 +9,24 @@ export const timedLogFormat = `${combinedLogFormat} $request_time $upstream_resp
 
 // Variables whose shape is known are checked strictly, so a line in a different format fails
 // fast instead of being mis-read; the rest take everything up to the next literal text.
-const timing = /^(?:-|[\d.]+(?:(?:, | : )(?:[\d.]+|-))*)$/;
-const knownShapes: Record<string, RegExp> = {
-  status: /^\d{3}$/,
-  body_bytes_sent: /^(?:\d+|-)$/,
-  bytes_sent: /^(?:\d+|-)$/,
-  request_length: /^(?:\d+|-)$/,
-  request_time: /^(?:\d+(?:\.\d+)?|-)$/,
+const timing = '-|[\\d.]+(?:(?:, | : )(?:[\\d.]+|-))*';
+const knownShapes: Record<string, string> = {
+  status: '\\d{3}',
+  body_bytes_sent: '\\d+|-',
+  bytes_sent: '\\d+|-',
+  request_length: '\\d+|-',
+  request_time: '\\d+(?:\\.\\d+)?|-',
   upstream_response_time: timing,
   upstream_connect_time: timing,
   upstream_header_time: timing,
-  time_local: /^\d{2}\/[A-Za-z]{3}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}$/,
-  time_iso8601: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$/,
-  msec: /^\d+(?:\.\d+)?$/,
+  time_local: '\\d{2}/[A-Za-z]{3}/\\d{4}:\\d{2}:\\d{2}:\\d{2} [+-]\\d{4}',
+  time_iso8601: '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:Z|[+-]\\d{2}:\\d{2})',
+  msec: '\\d+(?:\\.\\d+)?',
 };
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 const timingVariables = new Set(['upstream_response_time', 'upstream_connect_time', 'upstream_header_time']);
 const months: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
@@ -35,6 +39,12 @@ interface Step {
   shape: RegExp | undefined;
   /** Multi-upstream timings hold `, ` and ` : ` inside their value. */
   multi: boolean;
+  /**
+   * For a free-text variable followed by one of known shape: that shape plus its own end text,
+   * sticky. Free text may hold the separator (`$remote_user` is the client's to choose, so it
+   * can be `a] [b`): the value ends at the first separator after which the next value fits.
+   */
+  anchor: RegExp | undefined;
 }
 
 /** A compiled `log_format`: its variable names in order and a scanner returning their raw values. */
@@ -68,7 +78,13 @@ export function compileLogFormat(format: string): CompiledLogFormat {
     if (next && 'variable' in next) throw new ConfigError([{ key: 'log_format', reason: `$${piece.variable} and $${next.variable} have no separator between them` }]);
     if (variables.includes(piece.variable)) throw new ConfigError([{ key: 'log_format', reason: `$${piece.variable} appears twice` }]);
     variables.push(piece.variable);
-    steps.push({ until: next && 'literal' in next ? next.literal : '', shape: knownShapes[piece.variable], multi: timingVariables.has(piece.variable) });
+    const shape = knownShapes[piece.variable];
+    steps.push({ until: next && 'literal' in next ? next.literal : '', shape: shape === undefined ? undefined : new RegExp(`^(?:${shape})$`), multi: timingVariables.has(piece.variable), anchor: undefined });
+  });
+  steps.forEach((step, i) => {
+    const next = steps[i + 1];
+    const nextShape = knownShapes[variables[i + 1] ?? ''];
+    if (step.shape === undefined && next !== undefined && nextShape !== undefined) step.anchor = new RegExp(`(?:${nextShape})${next.until === '' ? '$' : escapeRegExp(next.until)}`, 'y');
   });
   if (variables.length === 0) throw new ConfigError([{ key: 'log_format', reason: 'has no $variables' }]);
   const scan = (line: string, size = steps.length): string[] | undefined => {
@@ -78,6 +94,21 @@ export function compileLogFormat(format: string): CompiledLogFormat {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
       let end: number;
+      if (step.anchor !== undefined) {
+        const anchor = step.anchor;
+        end = line.indexOf(step.until, pos);
+        for (;;) {
+          if (end < 0) return undefined;
+          anchor.lastIndex = end + step.until.length;
+          if (anchor.test(line)) break;
+          end = line.indexOf(step.until, end + 1);
+        }
+        // The anchor has read the next variable too, shape and end text included.
+        values[i] = line.slice(pos, end);
+        values[++i] = line.slice(end + step.until.length, anchor.lastIndex - steps[i]!.until.length);
+        pos = anchor.lastIndex;
+        continue;
+      }
       if (step.until === '') end = line.length;
       else {
         end = line.indexOf(step.until, pos);
