@@ -33,6 +33,11 @@ export interface CollectorOptions extends CollectorSettings {
 }
 
 const retryAfterSeconds = '5';
+
+/** The answer while a collector shuts down: the client keeps its batch and sends it again later. */
+export function shuttingDownResponse(): HttpResponseMessage {
+  return errorResponse(503, 'shutting down', { 'retry-after': retryAfterSeconds });
+}
 const readinessKey = 'health/readiness';
 
 function mediaType(contentType: string | undefined): string {
