@@ -16,7 +16,9 @@ const entries = [
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
   // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
   // functions-core, falls into its test mode and registers nothing.
-  { in: 'functions/azure/index.ts', out: 'dist/azure/index.js', external: ['@azure/functions-core'], banner: requireBanner },
+  // Azure Functions runs it on Node 22 (infra/azure/azuredeploy.json), as Lambda runs the AWS
+  // bundles (serverless.yml's esbuild target); the rest runs on the Node package.json's engines names.
+  { in: 'functions/azure/index.ts', out: 'dist/azure/index.js', external: ['@azure/functions-core'], banner: requireBanner, target: 'node22' },
 ];
 
 await Promise.all(
@@ -26,7 +28,7 @@ await Promise.all(
       outfile: entry.out,
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: entry.target ?? 'node20',
       format: 'esm',
       sourcemap: true,
       packages: entry.external === 'packages' ? 'external' : undefined,

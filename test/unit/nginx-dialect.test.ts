@@ -64,6 +64,21 @@ describe('nginx dialect', () => {
   });
 
   it.each([
+    ['GET /api/v1/tasks/51  HTTP/1.1', { method: 'GET', path: '/api/v1/tasks/51', query: null, protocol: 'HTTP/1.1' }],
+    ['GET /api/v1/tasks/52 HTTP/1.1 ', { method: 'GET', path: '/api/v1/tasks/52', query: null, protocol: 'HTTP/1.1' }],
+    ['PATCH  /api/v1/tasks/53?fields=title   HTTP/2.0  ', { method: 'PATCH', path: '/api/v1/tasks/53', query: 'fields=title', protocol: 'HTTP/2.0' }],
+    ['GET /a?  HTTP/1.0', { method: 'GET', path: '/a', query: '', protocol: 'HTTP/1.0' }],
+    ['GET /index.html  ', { method: 'GET', path: '/index.html', query: null, protocol: null }],
+    ['GET /a b HTTP/1.1', { method: 'GET', path: '/a', query: null, protocol: null }],
+    ['M-SEARCH * HTTP/1.1', { method: 'M-SEARCH', path: '*', query: null, protocol: 'HTTP/1.1' }],
+    ['GET ', { method: 'GET', path: null, query: null, protocol: null }],
+    ['get / HTTP/1.1', { method: null, path: null, query: null, protocol: null }],
+  ])('splits the request line %j as nginx reads it: method, URI, protocol, spaces between them in none', (request, expected) => {
+    const line = `1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "${request}" 400 0 "-" "-"`;
+    expect(fields(combined, line, ['request', ...Object.keys(expected)])).toEqual({ request, ...expected });
+  });
+
+  it.each([
     ['a line with timings', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.012 0.010', { request_time: '0.012', upstream_response_time: '0.010' }],
     ['several upstreams, summed', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 502 5 "-" "ua" 3.001 1.000, 2.000 : 0.001', { upstream_response_time: '3.001' }],
     ['no upstream', '1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.000 -', { request_time: '0.000', upstream_response_time: null }],

@@ -169,20 +169,42 @@ export function totalTiming(value: string): string | null {
   return any ? total.toFixed(3) : null;
 }
 
-/** `$request` split into method, path, query and protocol; all null unless it starts with a method. */
+const noRequest: [FieldValue, FieldValue, FieldValue, FieldValue] = [null, null, null, null];
+
+/**
+ * `$request` split into method, path, query and protocol the way nginx 1.22 reads a request line:
+ * a method of `A-Z`, `_` and `-`, one or more spaces, the URI up to the next space, then spaces and
+ * the protocol (`HTTP/…`), if any. Spaces around the URI are not part of it: nginx accepts
+ * `GET /a  HTTP/1.1 ` and logs the line as the client sent it. All null unless it starts with a method.
+ */
 function splitRequest(request: FieldValue | undefined): [FieldValue, FieldValue, FieldValue, FieldValue] {
-  if (request === null || request === undefined) return [null, null, null, null];
-  const first = request.indexOf(' ');
-  if (first <= 0) return [null, null, null, null];
-  for (let i = 0; i < first; i++) {
-    const c = request.charCodeAt(i);
-    if (c < 65 || c > 90) return [null, null, null, null]; // a method is upper-case letters only
+  if (request === null || request === undefined) return noRequest;
+  const length = request.length;
+  let methodEnd = 0;
+  for (; methodEnd < length; methodEnd++) {
+    const c = request.charCodeAt(methodEnd);
+    if (c === 32) break;
+    if ((c < 65 || c > 90) && c !== 95 /* _ */ && c !== 45 /* - */) return noRequest;
   }
-  const lastSpace = request.lastIndexOf(' ');
-  const hasProtocol = lastSpace > first && request.startsWith('HTTP/', lastSpace + 1);
-  const target = hasProtocol ? request.slice(first + 1, lastSpace) : request.slice(first + 1);
-  const q = target.indexOf('?');
-  return [request.slice(0, first), q < 0 ? target : target.slice(0, q), q < 0 ? null : target.slice(q + 1), hasProtocol ? request.slice(lastSpace + 1) : null];
+  if (methodEnd === 0 || methodEnd === length) return noRequest;
+  const method = request.slice(0, methodEnd);
+  let uriStart = methodEnd + 1;
+  while (uriStart < length && request.charCodeAt(uriStart) === 32) uriStart++;
+  if (uriStart === length) return [method, null, null, null];
+  let uriEnd = request.indexOf(' ', uriStart);
+  let protocol: FieldValue = null;
+  if (uriEnd < 0) uriEnd = length;
+  else {
+    let protocolStart = uriEnd + 1;
+    while (protocolStart < length && request.charCodeAt(protocolStart) === 32) protocolStart++;
+    if (request.startsWith('HTTP/', protocolStart)) {
+      const protocolEnd = request.indexOf(' ', protocolStart);
+      protocol = protocolEnd < 0 ? request.slice(protocolStart) : request.slice(protocolStart, protocolEnd);
+    }
+  }
+  const q = request.indexOf('?', uriStart);
+  if (q < 0 || q > uriEnd) return [method, request.slice(uriStart, uriEnd), null, protocol];
+  return [method, request.slice(uriStart, q), request.slice(q + 1, uriEnd), protocol];
 }
 
 /**
