@@ -55,9 +55,19 @@ describe('nginx dialect', () => {
       { remote_user: 'x [01/Jan/1970:00:00:00 +0000] "', time: '2026-11-23 09:00:01', path: '/a' },
     ],
     [
-      'empty request',
+      'request that is empty',
       '45.1.2.3 - - [23/Nov/2026:10:00:10 +0100] "" 400 0 "-" "-"',
-      { request: null, method: null },
+      { request: '', method: null, path: null },
+    ],
+    [
+      'quoted empty field as an empty string and `-` as NULL (a User-Agent sent empty is not one left out)',
+      '45.1.2.3 - - [23/Nov/2026:10:00:10 +0100] "GET / HTTP/1.1" 200 0 "" ""',
+      { http_referer: '', http_user_agent: '', remote_user: null },
+    ],
+    [
+      'user that is empty (Basic auth of ":pw")',
+      '45.1.2.3 -  [23/Nov/2026:10:00:10 +0100] "GET / HTTP/1.1" 200 0 "-" "-"',
+      { remote_user: '', http_referer: null, http_user_agent: null },
     ],
   ])('reads a %s', (_what, line, expected) => {
     expect(fields(combined, line, Object.keys(expected))).toEqual(expected);

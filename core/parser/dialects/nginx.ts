@@ -209,7 +209,7 @@ function splitRequest(request: FieldValue | undefined): [FieldValue, FieldValue,
 
 /**
  * nginx access logs in any `log_format` (default escaping). Fields are the format's variable names
- * (`-` read as NULL, `\xHH` escapes undone, multi-upstream timings summed), plus `method`,
+ * (`-` read as NULL, an empty value as an empty string, `\xHH` escapes undone, multi-upstream timings summed), plus `method`,
  * `path`, `query`, `protocol` from `$request` and `time` (UTC) from `$time_local`,
  * `$time_iso8601` or `$msec`.
  */
@@ -237,7 +237,8 @@ export function nginxDialect(name: string, format: string = combinedLogFormat): 
         else lastTimeOut = utcText(Date.parse(value));
         return lastTimeOut;
       };
-      const variable = (raw: string, escaped: boolean): FieldValue => (raw === '-' || raw === '' ? null : escaped ? unescapeNginx(raw) : raw);
+      // nginx writes `-` for a value that is not there and "" for one that is there but empty.
+      const variable = (raw: string, escaped: boolean): FieldValue => (raw === '-' ? null : escaped ? unescapeNginx(raw) : raw);
       return (line) => {
         const m = scan(line);
         if (m === undefined) return undefined;
