@@ -13,6 +13,7 @@ const entries = [
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
   { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
+  { in: 'bench/scale.ts', out: 'dist/bench/scale.js', external: 'packages' },
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
   // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
   // functions-core, falls into its test mode and registers nothing.
