@@ -145,7 +145,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       summary.ignored_by.blank++;
       return;
     }
-    // A rejected line's replacements are not stored, so they are not counted.
+    // A rejected or ignored line's replacements are not stored, so they are not counted.
     const replacedBefore = context.replaced;
     try {
       context.lineNumber = line.number;
@@ -166,6 +166,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
       if (lineCount === 0) {
         summary.ignored++;
         summary.ignored_by[lastIgnore]++;
+        context.replaced = replacedBefore;
         keepRecordRejects(line);
         return;
       }

@@ -124,11 +124,24 @@ describe('nginx dialect', () => {
     expect(() => compileLogFormat(format)).toThrow(ConfigError);
   });
 
+  it('replaces NUL and invalid UTF-8 with U+FFFD and counts each value so changed, not a U+FFFD sent as such', () => {
+    const context = { ...ctx, replaced: 0 };
+    const reader = combined.reader(['remote_user', 'method', 'path', 'query', 'status', 'http_user_agent']);
+    const line = '1.2.3.4 - a\\x00b [23/Nov/2026:10:00:01 +0100] "GET /t/54\\x00\\x00?q=caf\\xE9 HTTP/1.1" 400 0 "\\x00" "ok \\xEF\\xBF\\xBD \\xC3\\xA9"';
+    expect(reader(line, context)).toEqual([['a\uFFFDb', 'GET', '/t/54\uFFFD\uFFFD', 'q=caf\uFFFD', '400', 'ok \uFFFD é']]);
+    // $remote_user, $request and $http_referer (read or not: the line holds them).
+    expect(context.replaced).toBe(3);
+    expect(reader('1.2.3.4 - - [23/Nov/2026:10:00:01 +0100] "GET / HTTP/1.1" 200 0 "-" "caf\\xC3\\xA9 \\x22q\\x22"', context)).toEqual([[null, 'GET', '/', null, '200', 'café "q"']]);
+    expect(context.replaced).toBe(3);
+  });
+
   it('converts times, timings and escapes', () => {
     expect(timeLocalToUtc('01/Jan/2026:00:30:00 +0100')).toBe('2025-12-31 23:30:00');
     expect(timeLocalToUtc('01/Foo/2026:00:30:00 +0100')).toBeNull();
     expect(totalTiming('0.5')).toBe('0.5');
     expect(totalTiming('-, -')).toBeNull();
     expect(unescapeNginx('a\\x5Cb\\xZZ')).toBe('a\\b\\xZZ');
+    expect(unescapeNginx('\\x16\\x03\\x01\\x00\\xA5')).toBe('\x16\x03\x01\uFFFD\uFFFD');
+    expect(unescapeNginx('\\x00')).toBe('\uFFFD');
   });
 });

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { ConfigError } from '../../errors.js';
-import type { Dialect, FieldValue, RecordValues } from '../dialect.js';
+import type { Dialect, FieldValue, LineContext, RecordValues } from '../dialect.js';
 
 /** nginx's predefined `combined` format. */
 export const combinedLogFormat = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -127,14 +128,34 @@ export function compileLogFormat(format: string): CompiledLogFormat {
   return { variables, scan };
 }
 
-/** Undoes nginx's default log escaping: `"`, `\` and bytes outside printable ASCII become `\xHH`. */
-export function unescapeNginx(value: string): string {
+/** Set when an unescaped value had characters no warehouse can store replaced. */
+interface ReplacedFlag {
+  replaced: boolean;
+}
+
+/** One run of `\xHH` escapes as text: a multi-byte UTF-8 character spans several of them. */
+function decodeRun(run: string, flag: ReplacedFlag | undefined): string {
+  if (run.length === 4 && run.charCodeAt(2) < 56 /* '8': ASCII */) {
+    const code = parseInt(run.slice(2), 16);
+    if (code !== 0) return String.fromCharCode(code);
+    if (flag) flag.replaced = true;
+    return '\uFFFD';
+  }
+  const bytes = Buffer.from(run.replaceAll('\\x', ''), 'hex');
+  const text = bytes.toString('utf8'); // invalid UTF-8 becomes U+FFFD here
+  if (isUtf8(bytes) && !text.includes('\0')) return text;
+  if (flag) flag.replaced = true;
+  return text.replaceAll('\0', '\uFFFD');
+}
+
+/**
+ * Undoes nginx's default log escaping: `"`, `\` and bytes outside printable ASCII become `\xHH`.
+ * What no warehouse can store, NUL and invalid UTF-8 (a client's Latin-1 `\xE9`), becomes U+FFFD,
+ * as the collector does with its text (`flag.replaced` tells).
+ */
+export function unescapeNginx(value: string, flag?: ReplacedFlag): string {
   if (!value.includes('\\x')) return value;
-  // Runs of escapes are decoded together: a multi-byte UTF-8 character spans several of them.
-  return value.replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => {
-    if (run.length === 4 && run.charCodeAt(2) < 56 /* '8': ASCII */) return String.fromCharCode(parseInt(run.slice(2), 16));
-    return Buffer.from(run.replaceAll('\\x', ''), 'hex').toString('utf8');
-  });
+  return value.replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => decodeRun(run, flag));
 }
 
 function pad(n: number, width = 2): string {
@@ -209,9 +230,9 @@ function splitRequest(request: FieldValue | undefined): [FieldValue, FieldValue,
 
 /**
  * nginx access logs in any `log_format` (default escaping). Fields are the format's variable names
- * (`-` read as NULL, an empty value as an empty string, `\xHH` escapes undone, multi-upstream timings summed), plus `method`,
- * `path`, `query`, `protocol` from `$request` and `time` (UTC) from `$time_local`,
- * `$time_iso8601` or `$msec`.
+ * (`-` read as NULL, an empty value as an empty string, `\xHH` escapes undone, multi-upstream
+ * timings summed), plus `method`, `path`, `query`, `protocol` from `$request` and `time` (UTC)
+ * from `$time_local`, `$time_iso8601` or `$msec`.
  */
 export function nginxDialect(name: string, format: string = combinedLogFormat): Dialect {
   const { scan, variables } = compileLogFormat(format);
@@ -238,18 +259,30 @@ export function nginxDialect(name: string, format: string = combinedLogFormat): 
         return lastTimeOut;
       };
       // nginx writes `-` for a value that is not there and "" for one that is there but empty.
-      const variable = (raw: string, escaped: boolean): FieldValue => (raw === '-' ? null : escaped ? unescapeNginx(raw) : raw);
-      return (line) => {
+      const variable = (raw: string): FieldValue => (raw === '-' ? null : raw);
+      const flag: ReplacedFlag = { replaced: false };
+      // Every variable of an escaped line is unescaped, read or not, so each value with characters
+      // replaced is counted once, whichever fields the rules read.
+      const unescapeAll = (m: string[], context: LineContext): void => {
+        for (let v = 0; v < variables.length; v++) {
+          const raw = m[v]!;
+          if (raw === '-' || !raw.includes('\\x')) continue;
+          flag.replaced = false;
+          m[v] = unescapeNginx(raw, flag);
+          if (flag.replaced) context.replaced = (context.replaced ?? 0) + 1;
+        }
+      };
+      return (line, context) => {
         const m = scan(line);
         if (m === undefined) return undefined;
-        const escaped = line.includes('\\x');
-        const request = needsRequest ? splitRequest(requestAt >= 0 ? variable(m[requestAt]!, escaped) : null) : undefined;
+        if (line.includes('\\x')) unescapeAll(m, context);
+        const request = needsRequest ? splitRequest(requestAt >= 0 ? variable(m[requestAt]!) : null) : undefined;
         const values: RecordValues = new Array(wanted.length);
         for (let i = 0; i < wanted.length; i++) {
           const source = sources[i];
           if (source === undefined) values[i] = undefined;
           else if (source >= 0) {
-            const value = variable(m[source]!, escaped);
+            const value = variable(m[source]!);
             values[i] = timing[i] && value !== null ? totalTiming(value) : value;
           } else if (source === -5) values[i] = timeSource && needsTime ? toUtc(timeSource[0], m[timeSource[1]]!) : null;
           else values[i] = request![-1 - source]!;
