@@ -1,0 +1,64 @@
+import type { RuleSet } from './rules/rule-set.js';
+
+/**
+ * What became of one input object. `lines = accepted + ignored + rejected`, always; `ignored_by`
+ * splits the ignored lines by why (blank, filtered out, an ignore rule, no rule matched).
+ */
+export interface ParseSummary {
+  source: string;
+  source_key: string;
+  source_etag: string;
+  date: string;
+  lines: number;
+  /** Lines that produced rows (a collector line gives one row per event). */
+  accepted: number;
+  ignored: number;
+  ignored_by: { blank: number; filtered: number; rule: number; unmatched: number };
+  rejected: number;
+  /** Rows written per output table. */
+  rows: Record<string, number>;
+  outputs: string[];
+  /**
+   * Values (text fields, parameter names or values) in which characters no warehouse can store
+   * (NUL, lone surrogates, invalid UTF-8) were replaced with U+FFFD; absent when none.
+   */
+  replaced?: number;
+  /**
+   * Records rejected alone from lines whose other records were kept (a collector line's payload);
+   * each is a row of `rejected/…` as well. Absent when none.
+   */
+  rejected_records?: number;
+}
+
+/**
+ * The summary of a batch of small inputs parsed in one invocation into shared outputs: one entry
+ * per input (each a `ParseSummary` whose `outputs` are the batch's), so `source_counts` keeps a
+ * row per input version however the inputs were grouped into batches.
+ */
+export interface BatchSummary {
+  batch: ParseSummary[];
+  outputs: string[];
+}
+
+/** A fresh summary for one input version, every count at zero. */
+export function emptySummary(ruleSet: RuleSet, key: string, etag: string, date: string): ParseSummary {
+  return {
+    source: ruleSet.source,
+    source_key: key,
+    source_etag: etag,
+    date,
+    lines: 0,
+    accepted: 0,
+    ignored: 0,
+    ignored_by: { blank: 0, filtered: 0, rule: 0, unmatched: 0 },
+    rejected: 0,
+    rows: Object.fromEntries([...ruleSet.tables.keys()].map((t) => [t, 0])),
+    outputs: [],
+  };
+}
+
+/** The per-input summaries of a summary object's text, whether it holds one input or a batch. */
+export function inputSummaries(json: string): ParseSummary[] {
+  const parsed = JSON.parse(json) as ParseSummary | BatchSummary;
+  return 'batch' in parsed ? parsed.batch : [parsed];
+}
