@@ -10,6 +10,7 @@ import {
   maxUint64,
   payloadOptionalFields,
 } from './collection.js';
+import { Replacements } from './storable-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -35,18 +36,18 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function requiredString(obj: Json, name: string, path: Path): string {
+function requiredString(obj: Json, name: string, path: Path, replaced: Replacements): string {
   const value = obj[name];
   if (value === undefined || value === null) fail(at(path, name), 'is required');
   if (typeof value !== 'string') fail(at(path, name), `must be a string, got ${typeof value}`);
-  return value;
+  return replaced.text(value, path, name);
 }
 
-function optionalString(obj: Json, name: string, path: Path): string | undefined {
+function optionalString(obj: Json, name: string, path: Path, replaced: Replacements): string | undefined {
   const value = obj[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') fail(at(path, name), `must be a string, got ${typeof value}`);
-  return value;
+  return replaced.text(value, path, name);
 }
 
 /**
@@ -88,28 +89,28 @@ function environment(obj: Json): number {
   return Number(unsigned(obj, 'env', top, BigInt(environments.length - 1)));
 }
 
-function decodeParameter(value: unknown, path: Path): Parameter {
+function decodeParameter(value: unknown, path: Path, replaced: Replacements): Parameter {
   if (!isObject(value)) fail(path(), 'must be an object');
-  return { name: requiredString(value, 'name', path), value: requiredString(value, 'value', path) };
+  return { name: requiredString(value, 'name', path, replaced), value: requiredString(value, 'value', path, replaced) };
 }
 
-function decodePayload(value: unknown, index: number): Payload {
+function decodePayload(value: unknown, index: number, replaced: Replacements): Payload {
   const path = () => `payloads[${index}]`;
   if (!isObject(value)) fail(path(), 'must be an object');
   const payload: Payload = {
     at: unsigned(value, 'at', path, maxUint64),
-    event: requiredString(value, 'event', path),
+    event: requiredString(value, 'event', path, replaced),
     nr: Number(unsigned(value, 'nr', path, BigInt(maxUint32))),
     parameters: [],
   };
   for (const name of payloadOptionalFields) {
-    const field = optionalString(value, name, path);
+    const field = optionalString(value, name, path, replaced);
     if (field !== undefined) payload[name] = field;
   }
   const parameters = value.parameters;
   if (parameters !== undefined && parameters !== null) {
     if (!Array.isArray(parameters)) fail(at(path, 'parameters'), 'must be an array');
-    payload.parameters = parameters.map((p, i) => decodeParameter(p, () => `${path()}.parameters[${i}]`));
+    payload.parameters = parameters.map((p, i) => decodeParameter(p, () => `${path()}.parameters[${i}]`, replaced));
   }
   return payload;
 }
@@ -117,22 +118,23 @@ function decodePayload(value: unknown, index: number): Payload {
 /**
  * Decodes and validates a `Collection` in protobuf-JSON form (proto field names; `env` by name or
  * number; 64-bit `at` as number or decimal string). Throws `InvalidInputError` naming the field.
- * Unknown fields are ignored, as protobuf parsers do, so newer clients keep working.
+ * Unknown fields are ignored, as protobuf parsers do, so newer clients keep working. Text no
+ * warehouse can store is made storable and counted in `replaced` (`core/model/storable-text.ts`).
  */
-export function decodeCollectionJson(value: unknown): Collection {
+export function decodeCollectionJson(value: unknown, replaced = new Replacements()): Collection {
   if (!isObject(value)) fail('collection', 'must be a JSON object');
   const collection = {} as Collection;
-  for (const name of collectionRequiredStrings) collection[name] = requiredString(value, name, top);
+  for (const name of collectionRequiredStrings) collection[name] = requiredString(value, name, top, replaced);
   collection.env = environment(value);
   for (const name of collectionOptionalFields) {
-    const field = optionalString(value, name, top);
+    const field = optionalString(value, name, top, replaced);
     if (field !== undefined) collection[name] = field;
   }
   const payloads = value.payloads;
   collection.payloads = [];
   if (payloads !== undefined && payloads !== null) {
     if (!Array.isArray(payloads)) fail('payloads', 'must be an array');
-    collection.payloads = payloads.map((p, i) => decodePayload(p, i));
+    collection.payloads = payloads.map((p, i) => decodePayload(p, i, replaced));
   }
   return collection;
 }

@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import { InvalidInputError } from '../errors.js';
-import { collectionOptionalFields, collectionRequiredStrings, environments, payloadOptionalFields, type Collection, type Parameter, type Payload } from './collection.js';
+import { collectionOptionalFields, collectionRequiredStrings, environments, maxUint32, payloadOptionalFields, type Collection, type Parameter, type Payload } from './collection.js';
+import { Replacements, type FieldPath } from './storable-text.js';
 
 /** Hamustro's current wire schema (`proto/payload.proto`, PR #14), proto2. */
 export const payloadProto = `
@@ -68,6 +69,44 @@ function wrongWireType(actual: number, expected: number, field: string): never {
   throw new InvalidInputError(`malformed protobuf body: ${field} has wire type ${actual}, expected ${expected}`, { field });
 }
 
+const top: FieldPath = () => '';
+
+/**
+ * A string field as storable text: read from the bytes here rather than by `reader.string()` so
+ * that invalid UTF-8 is seen, replaced and counted by the one rule (`storable-text.ts`).
+ */
+function text(reader: Reader, replaced: Replacements, path: FieldPath, name: string): string {
+  const length = reader.uint32();
+  const start = reader.pos;
+  const end = start + length;
+  if (end > reader.len) throw new InvalidInputError(`malformed protobuf body: ${fieldName(path, name)} runs past the end of the body`, { field: fieldName(path, name) });
+  reader.pos = end;
+  return replaced.utf8(reader.buf as Buffer, start, end, path, name);
+}
+
+function fieldName(path: FieldPath, name: string): string {
+  return path() === '' ? name : `${path()}.${name}`;
+}
+
+/**
+ * A varint that must fit 32 bits and be at most `max` (uint32 `nr`, the `env` enum).
+ * `reader.uint32()` keeps the low 32 bits of a longer one: 2^32 would become 0, -1 (ten bytes)
+ * 4294967295.
+ */
+function varint32(reader: Reader, path: FieldPath, name: string, max: number): number {
+  const start = reader.pos;
+  const value = reader.uint32();
+  let fits = value <= max;
+  if (fits && reader.pos - start >= 5) {
+    // The fifth byte carries bits 28–34, any further byte bits 35 and up: all above 31 must be 0.
+    const buf = reader.buf;
+    fits = (buf[start + 4]! & 0x70) === 0;
+    for (let i = start + 5; i < reader.pos; i++) if ((buf[i]! & 0x7f) !== 0) fits = false;
+  }
+  if (!fits) fail(fieldName(path, name), `must be between 0 and ${max}`);
+  return value;
+}
+
 /** uint64 as a decimal string; every bit kept. */
 function uint64String(reader: Reader): string {
   const long = reader.uint64();
@@ -85,7 +124,7 @@ const collectionStrings: Record<number, Exclude<keyof Collection, 'env' | 'paylo
 };
 
 // Paths are built only for an error message: most bodies are valid, and the strings cost.
-function decodeParameter(reader: Reader, end: number, payload: number, index: number): Parameter {
+function decodeParameter(reader: Reader, end: number, payload: number, index: number, replaced: Replacements): Parameter {
   const path = () => `payloads[${payload}].parameters[${index}]`;
   let name: string | undefined;
   let value: string | undefined;
@@ -94,10 +133,10 @@ function decodeParameter(reader: Reader, end: number, payload: number, index: nu
     const field = tag >>> 3;
     if (field === 1) {
       if ((tag & 7) !== lengthDelimited) wrongWireType(tag & 7, lengthDelimited, `${path()}.name`);
-      name = reader.string();
+      name = text(reader, replaced, path, 'name');
     } else if (field === 2) {
       if ((tag & 7) !== lengthDelimited) wrongWireType(tag & 7, lengthDelimited, `${path()}.value`);
-      value = reader.string();
+      value = text(reader, replaced, path, 'value');
     } else reader.skipType(tag & 7, 0, field);
   }
   if (name === undefined) fail(`${path()}.name`, 'is required');
@@ -105,7 +144,7 @@ function decodeParameter(reader: Reader, end: number, payload: number, index: nu
   return { name, value };
 }
 
-function decodePayload(reader: Reader, end: number, index: number): Payload {
+function decodePayload(reader: Reader, end: number, index: number, replaced: Replacements): Payload {
   const path = () => `payloads[${index}]`;
   let at: string | undefined;
   let event: string | undefined;
@@ -123,17 +162,17 @@ function decodePayload(reader: Reader, end: number, index: number): Payload {
         break;
       case 2:
         if (wireType !== lengthDelimited) wrongWireType(wireType, lengthDelimited, `${path()}.event`);
-        event = reader.string();
+        event = text(reader, replaced, path, 'event');
         break;
       case 3:
         if (wireType !== varint) wrongWireType(wireType, varint, `${path()}.nr`);
-        nr = reader.uint32();
+        nr = varint32(reader, path, 'nr', maxUint32);
         break;
       case 9: {
         if (wireType !== lengthDelimited) wrongWireType(wireType, lengthDelimited, `${path()}.parameters[${parameters.length}]`);
         const length = reader.uint32();
         const end = checkedEnd(reader, length, () => `${path()}.parameters[${parameters.length}]`);
-        parameters.push(decodeParameter(reader, end, index, parameters.length));
+        parameters.push(decodeParameter(reader, end, index, parameters.length, replaced));
         break;
       }
       default: {
@@ -143,7 +182,7 @@ function decodePayload(reader: Reader, end: number, index: number): Payload {
           break;
         }
         if (wireType !== lengthDelimited) wrongWireType(wireType, lengthDelimited, `${path()}.${name}`);
-        optional[name] = reader.string();
+        optional[name] = text(reader, replaced, path, name);
       }
     }
   }
@@ -165,10 +204,12 @@ function checkedEnd(reader: Reader, length: number, path: () => string): number 
 /**
  * Decodes a protobuf `Collection` (proto2: missing required fields are refused, unknown fields
  * skipped) into the same validated shape, with the same key order, as the JSON decoder. Throws
- * `InvalidInputError` naming the field or the problem.
+ * `InvalidInputError` naming the field or the problem. Text no warehouse can store (NUL, invalid
+ * UTF-8) is made storable and counted in `replaced`, as the JSON decoder does.
  */
-export function decodeCollectionProtobuf(bytes: Uint8Array): Collection {
-  const reader = protobuf.Reader.create(bytes);
+export function decodeCollectionProtobuf(bytes: Uint8Array, replaced = new Replacements()): Collection {
+  // A Buffer, so that strings are sliced from it (a view, not a copy).
+  const reader = protobuf.Reader.create(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const strings: Partial<Record<Exclude<keyof Collection, 'env' | 'payloads'>, string>> = {};
   let env: number | undefined;
   const payloads: Payload[] = [];
@@ -181,17 +222,16 @@ export function decodeCollectionProtobuf(bytes: Uint8Array): Collection {
         if (wireType !== lengthDelimited) wrongWireType(wireType, lengthDelimited, `payloads[${payloads.length}]`);
         const length = reader.uint32();
         const end = checkedEnd(reader, length, () => `payloads[${payloads.length}]`);
-        payloads.push(decodePayload(reader, end, payloads.length));
+        payloads.push(decodePayload(reader, end, payloads.length, replaced));
       } else if (field === 6) {
         if (wireType !== varint) wrongWireType(wireType, varint, 'env');
-        env = reader.int32();
-        if (env < 0 || env >= environments.length) fail('env', `must be between 0 and ${environments.length - 1}`);
+        env = varint32(reader, top, 'env', environments.length - 1);
       } else {
         const name = collectionStrings[field];
         if (name === undefined) reader.skipType(wireType, 0, field);
         else {
           if (wireType !== lengthDelimited) wrongWireType(wireType, lengthDelimited, name);
-          strings[name] = reader.string();
+          strings[name] = text(reader, replaced, top, name);
         }
       }
     }

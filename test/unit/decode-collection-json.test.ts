@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../core/errors.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
+import { Replacements } from '../../core/model/storable-text.js';
 import { fixtureJson } from '../support/fixtures.js';
 
 const base = () => fixtureJson('collections/ios-two-events.json');
@@ -83,6 +84,7 @@ describe('decodeCollectionJson', () => {
     ['at not numeric', (c) => ({ ...c, payloads: [{ at: '12a', event: 'e', nr: 1 }] }), 'payloads[0].at'],
     ['missing event', (c) => ({ ...c, payloads: [{ at: 1, nr: 1 }] }), 'payloads[0].event'],
     ['nr beyond uint32', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 4294967296 }] }), 'payloads[0].nr'],
+    ['negative nr', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: -1 }] }), 'payloads[0].nr'],
     ['parameters not an array', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: 'x' }] }), 'payloads[0].parameters'],
     ['parameter without value', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a' }] }] }), 'payloads[0].parameters[0].value'],
     ['parameter value not a string', (c) => ({ ...c, payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'a', value: 1 }] }] }), 'payloads[0].parameters[0].value'],
@@ -95,5 +97,50 @@ describe('decodeCollectionJson', () => {
     expect(err.code).toBe('invalid_input');
     expect(err.context.field).toBe(field);
     expect(err.message.startsWith(`${field}:`)).toBe(true);
+  });
+});
+
+describe('decodeCollectionJson with text no warehouse can store', () => {
+  // The bodies as a client sends them: JSON escapes, parsed as the collector parses them.
+  const decode = (mutate: (c: Record<string, unknown>) => void) => {
+    const c = base() as Record<string, unknown> & { payloads: Record<string, unknown>[] };
+    mutate(c);
+    const json = JSON.stringify(c).replaceAll('<NUL>', '\\u0000').replaceAll('<D800>', '\\ud800').replaceAll('<DC00>', '\\udc00');
+    const replaced = new Replacements();
+    return { collection: decodeCollectionJson(JSON.parse(json), replaced), replaced };
+  };
+  const parameters = (c: Record<string, unknown>, i: number) => (c.payloads as { parameters: { name: string; value: string }[] }[])[i]!.parameters;
+
+  it.each([
+    ['a NUL in a parameter value', (c: Record<string, unknown>) => (parameters(c, 0)[1]!.value = 'quick<NUL>add'), 'payloads[0].parameters[1].value', 'quick\uFFFDadd'],
+    ['a lone surrogate in a parameter value', (c: Record<string, unknown>) => (parameters(c, 1)[0]!.value = '<D800>x'), 'payloads[1].parameters[0].value', '\uFFFDx'],
+    ['a NUL in a parameter name', (c: Record<string, unknown>) => (parameters(c, 0)[0]!.name = 'n<NUL>m'), 'payloads[0].parameters[0].name', 'n\uFFFDm'],
+    ['a lone low surrogate in a parameter name', (c: Record<string, unknown>) => (parameters(c, 0)[0]!.name = '<DC00>'), 'payloads[0].parameters[0].name', '\uFFFD'],
+    ['a NUL in event', (c: Record<string, unknown>) => ((c.payloads as Record<string, unknown>[])[1]!.event = 'Task<NUL>'), 'payloads[1].event', 'Task\uFFFD'],
+    ['a NUL in an optional payload field', (c: Record<string, unknown>) => ((c.payloads as Record<string, unknown>[])[0]!.timezone = '<NUL>'), 'payloads[0].timezone', '\uFFFD'],
+    ['a lone surrogate in a collection field', (c: Record<string, unknown>) => (c.device_model = 'iPhone<D800>'), 'device_model', 'iPhone\uFFFD'],
+  ])('replaces %s with U+FFFD and counts it', (_label, mutate, field, expected) => {
+    const { collection, replaced } = decode(mutate);
+    const json = JSON.stringify(collection);
+    expect(json).toContain(JSON.stringify(expected).slice(1, -1));
+    expect(json).not.toMatch(/\\u0000|\\ud[89a-f]/i);
+    expect(replaced.count).toBe(1);
+    expect(replaced.fields).toEqual([field]);
+  });
+
+  it('leaves emoji (surrogate pairs) and a U+FFFD the client sent alone, uncounted', () => {
+    const { collection, replaced } = decode((c) => (parameters(c, 0)[0]!.value = '😀 \ud83d\ude00 \uFFFD'));
+    expect(collection.payloads[0]!.parameters[0]!.value).toBe('😀 😀 \uFFFD');
+    expect(replaced.count).toBe(0);
+  });
+
+  it('counts values, not characters, across the whole collection', () => {
+    const { replaced } = decode((c) => {
+      parameters(c, 0)[0]!.value = '<NUL><NUL><NUL>';
+      parameters(c, 1)[2]!.value = '<D800>';
+      c.system = '<NUL>';
+    });
+    expect(replaced.count).toBe(3);
+    expect(replaced.fields).toEqual(['system', 'payloads[0].parameters[0].value', 'payloads[1].parameters[2].value']);
   });
 });

@@ -2,8 +2,10 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../core/errors.js';
+import type { Collection } from '../../core/model/collection.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { decodeCollectionProtobuf, payloadProto } from '../../core/model/decode-collection-protobuf.js';
+import { Replacements } from '../../core/model/storable-text.js';
 import { encodeCollection } from '../support/protobuf-encoder.js';
 
 // The oracle: protobufjs's generated decoder + toObject + the JSON validator, which is how the
@@ -122,5 +124,70 @@ describe('decodeCollectionProtobuf', () => {
     ['a negative env', collectionWith((w) => w.tag(6, WireType.Varint).int32(-1), [6]), /^env: must be between 0 and 11$/],
   ])('refuses %s with a reason', (_name, bytes, reason) => {
     expect(decodeError(bytes).message).toMatch(reason);
+  });
+});
+
+/** One payload (at 1, event `e`, nr `nr`) whose fields `extra` may add to or replace. */
+function payloadWith(extra: (w: BinaryWriter) => void, nr: (w: BinaryWriter) => void = (w) => w.tag(3, WireType.Varint).uint32(1)): Uint8Array {
+  return collectionWith((w) => {
+    w.tag(15, WireType.LengthDelimited).fork().tag(1, WireType.Varint).uint64(1n).tag(2, WireType.LengthDelimited).string('e');
+    nr(w);
+    extra(w);
+    w.join();
+  });
+}
+
+const parameter = (name: Uint8Array, value: Uint8Array) => (w: BinaryWriter) =>
+  w.tag(9, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).bytes(name).tag(2, WireType.LengthDelimited).bytes(value).join();
+const utf8 = (text: string) => Buffer.from(text);
+
+describe('decodeCollectionProtobuf with text no warehouse can store', () => {
+  it.each([
+    ['a NUL in a parameter name', payloadWith(parameter(Uint8Array.from([0x6e, 0x00, 0x6d]), utf8('v'))), (c: Collection) => c.payloads[0]!.parameters[0]!.name, 'n\uFFFDm', 'payloads[0].parameters[0].name'],
+    ['a NUL in a parameter value', payloadWith(parameter(utf8('k'), utf8('\u0000'))), (c: Collection) => c.payloads[0]!.parameters[0]!.value, '\uFFFD', 'payloads[0].parameters[0].value'],
+    ['invalid UTF-8 in a parameter value', payloadWith(parameter(utf8('k'), Uint8Array.from([0x61, 0xff, 0x62]))), (c: Collection) => c.payloads[0]!.parameters[0]!.value, 'a\uFFFDb', 'payloads[0].parameters[0].value'],
+    ['an encoded lone surrogate in a parameter value', payloadWith(parameter(utf8('k'), Uint8Array.from([0xed, 0xa0, 0x80, 0x78]))), (c: Collection) => c.payloads[0]!.parameters[0]!.value, '\uFFFD\uFFFD\uFFFDx', 'payloads[0].parameters[0].value'],
+    ['invalid UTF-8 in an optional payload field', payloadWith((w) => w.tag(8, WireType.LengthDelimited).bytes(Uint8Array.from([0xc3]))), (c: Collection) => c.payloads[0]!.country, '\uFFFD', 'payloads[0].country'],
+    ['a NUL in a collection field', collectionWith((w) => w.tag(9, WireType.LengthDelimited).bytes(Uint8Array.from([0x69, 0x4f, 0x53, 0x00]))), (c: Collection) => c.system, 'iOS\uFFFD', 'system'],
+  ])('replaces %s with U+FFFD and counts it', (_label, bytes, read, expected, field) => {
+    const replaced = new Replacements();
+    expect(read(decodeCollectionProtobuf(bytes, replaced))).toBe(expected);
+    expect(replaced.count).toBe(1);
+    expect(replaced.fields).toEqual([field]);
+  });
+
+  it('replaces as the JSON decoder does, so both give the same raw line', () => {
+    const bytes = payloadWith(parameter(utf8('n\u0000m'), utf8('\u0000 ok 😀')));
+    const json = { device_id: 'f1', client_id: 'f2', session: 'f3', system_version: 'f4', product_version: 'f5', env: 3,
+      payloads: [{ at: 1, event: 'e', nr: 1, parameters: [{ name: 'n\u0000m', value: '\u0000 ok 😀' }] }] };
+    const [fromProtobuf, fromJson] = [new Replacements(), new Replacements()];
+    expect(JSON.stringify(decodeCollectionProtobuf(bytes, fromProtobuf))).toBe(JSON.stringify(decodeCollectionJson(json, fromJson)));
+    expect([fromProtobuf.count, fromProtobuf.fields]).toEqual([fromJson.count, fromJson.fields]);
+  });
+});
+
+describe('decodeCollectionProtobuf with 32-bit fields out of range', () => {
+  const nr = (write: (w: BinaryWriter) => void) => payloadWith(() => {}, (w) => write(w.tag(3, WireType.Varint)));
+  it.each([
+    ['nr 2^32 (would wrap to 0)', nr((w) => w.uint64(2n ** 32n)), /^payloads\[0\]\.nr: must be between 0 and 4294967295$/],
+    ['nr -1 (would become 4294967295)', nr((w) => w.int32(-1)), /^payloads\[0\]\.nr: must be between 0 and 4294967295$/],
+    ['nr 2^35', nr((w) => w.uint64(2n ** 35n)), /^payloads\[0\]\.nr: must be between 0 and 4294967295$/],
+    ['nr 2^63', nr((w) => w.uint64(2n ** 63n)), /^payloads\[0\]\.nr: must be between 0 and 4294967295$/],
+    ['env 2^32 + 3 (would become 3)', collectionWith((w) => w.tag(6, WireType.Varint).uint64(2n ** 32n + 3n), [6]), /^env: must be between 0 and 11$/],
+  ])('refuses %s', (_label, bytes, reason) => {
+    expect(decodeError(bytes).message).toMatch(reason);
+  });
+
+  it.each([
+    ['nr 2^32 - 1', nr((w) => w.uint32(2 ** 32 - 1)), 4294967295],
+    ['nr 2^28 (five bytes)', nr((w) => w.uint32(2 ** 28)), 2 ** 28],
+    ['nr 1 padded to six bytes', nr((w) => w.raw(Uint8Array.from([0x81, 0x80, 0x80, 0x80, 0x80, 0x00]))), 1],
+  ])('accepts %s', (_label, bytes, expected) => {
+    expect(decodeCollectionProtobuf(bytes).payloads[0]!.nr).toBe(expected);
+  });
+
+  it('reads at of 2^64 - 1 as it is (the collector refuses it as beyond year 9999)', () => {
+    const bytes = collectionWith((w) => w.tag(15, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int64(-1n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1).join());
+    expect(decodeCollectionProtobuf(bytes).payloads[0]!.at).toBe('18446744073709551615');
   });
 });
