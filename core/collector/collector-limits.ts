@@ -14,6 +14,23 @@ export interface CollectorLimits {
   maxParameters: number;
   /** FERRY_MAX_FIELD_BYTES: bytes of any one string field. */
   maxFieldBytes: number;
+  /**
+   * FERRY_MAX_LINE_BYTES: longest line the parser reads, so the longest raw line (the collection
+   * as JSON) the collector may store; `defaultMaxLineBytes` when unset.
+   */
+  maxLineBytes?: number;
+}
+
+/** The parser's default FERRY_MAX_LINE_BYTES. */
+export const defaultMaxLineBytes = 1024 * 1024;
+
+/**
+ * Refuses a raw line the parser would reject as too long. A body within the size limits can still
+ * make one: gzip, and protobuf strings that JSON escapes (a control character takes six bytes).
+ */
+export function assertLineFits(lineBytes: number, limits: CollectorLimits): void {
+  const max = limits.maxLineBytes ?? defaultMaxLineBytes;
+  if (lineBytes > max) tooLarge(`collection stored as a JSON line of ${lineBytes} bytes`, 'FERRY_MAX_LINE_BYTES', max);
 }
 
 function tooLarge(what: string, setting: string, limit: number): never {

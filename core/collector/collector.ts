@@ -4,14 +4,16 @@ import type { Collection } from '../model/collection.js';
 import { decodeCollectionJson } from '../model/decode-collection-json.js';
 import { decodeCollectionProtobuf } from '../model/decode-collection-protobuf.js';
 import type { RawRecord } from '../model/raw-record.js';
+import { Replacements } from '../model/storable-text.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdSource } from '../ports/id-source.js';
 import type { Logger } from '../ports/logger.js';
 import { errorFields } from '../support/json-logger.js';
 import { clientIp, maskIp } from './client-ip.js';
-import { assertWithinLimits, decodeBody, type CollectorLimits } from './collector-limits.js';
+import { assertLineFits, assertWithinLimits, decodeBody, type CollectorLimits } from './collector-limits.js';
 import { GroupCommitter } from './group-commit.js';
+import { assertLoadable } from './loadable.js';
 import { assertSession } from './session.js';
 import { verifySignature, type SignaturePolicy } from './signature.js';
 
@@ -44,14 +46,14 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function decodeJson(body: Uint8Array): Collection {
+function decodeJson(body: Uint8Array, replaced: Replacements): Collection {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (err) {
     throw new InvalidInputError(`malformed JSON body: ${(err as Error).message}`);
   }
-  return decodeCollectionJson(parsed);
+  return decodeCollectionJson(parsed, replaced);
 }
 
 /**
@@ -122,9 +124,11 @@ export class Collector {
       throw new InvalidInputError(`unsupported content type "${type || '(none)'}": use application/protobuf or application/json`, { field: 'content-type' }, 415);
     }
     const body = decodeBody(request.body, request.headers['content-encoding'], limits);
-    const collection = type === 'application/json' ? decodeJson(body) : decodeCollectionProtobuf(body);
-    assertSession(collection);
+    const replaced = new Replacements();
+    const collection = type === 'application/json' ? decodeJson(body, replaced) : decodeCollectionProtobuf(body, replaced);
+    assertSession(collection, replaced.original);
     assertWithinLimits(collection, limits);
+    assertLoadable(collection);
     if (collection.payloads.length === 0) return { status: 204, headers: {}, body: '' };
     const ip = clientIp(request.headers, request.remoteAddress);
     const record: RawRecord = {
@@ -133,8 +137,13 @@ export class Collector {
       ip: ip && this.options.maskIp ? maskIp(ip) : ip,
       collection: this.options.maskIp ? { ...collection, payloads: collection.payloads.map((p) => (p.ip ? { ...p, ip: maskIp(p.ip) } : p)) } : collection,
     };
-    await this.committer.submit(Buffer.from(`${JSON.stringify(record)}\n`));
-    return jsonResponse(200, { stored: collection.payloads.length });
+    if (replaced.count > 0) record.replaced = replaced.count;
+    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    assertLineFits(line.byteLength - 1, limits);
+    await this.committer.submit(line);
+    if (replaced.count === 0) return jsonResponse(200, { stored: collection.payloads.length });
+    this.options.logger.info('stored with characters no warehouse can store replaced by U+FFFD', { session: collection.session, replaced: replaced.count, fields: replaced.fields });
+    return jsonResponse(200, { stored: collection.payloads.length, replaced: replaced.count });
   }
 
   private failure(err: unknown): HttpResponseMessage {

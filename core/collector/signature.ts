@@ -1,5 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { SignatureError } from '../errors.js';
+import { isStorableEpochSeconds } from '../model/timestamps.js';
 
 /** `required`: every request signed; `optional`: unsigned accepted, but any signature header is verified; `off`: not checked. */
 export type SignatureMode = 'required' | 'optional' | 'off';
@@ -26,11 +27,12 @@ export function hamustroSignature(time: string, body: Uint8Array, secret: string
 export function verifySignature(policy: SignaturePolicy, headers: Record<string, string | undefined>, body: Uint8Array, now: Date): Date | null {
   const time = headers['x-hamustro-time'];
   const signature = headers['x-hamustro-signature'];
-  const sentAt = time !== undefined && /^\d{1,12}$/.test(time.trim()) ? new Date(Number(time.trim()) * 1000) : null;
+  // A time past year 9999 could not be stored as `sent_at`: it is no time, as text is not.
+  const sentAt = time !== undefined && /^\d{1,12}$/.test(time.trim()) && isStorableEpochSeconds(time.trim()) ? new Date(Number(time.trim()) * 1000) : null;
   if (policy.mode === 'off') return sentAt;
   if (policy.mode === 'optional' && time === undefined && signature === undefined) return null;
   if (time === undefined) throw new SignatureError('X-Hamustro-Time header is missing');
-  if (sentAt === null) throw new SignatureError('X-Hamustro-Time must be epoch seconds');
+  if (sentAt === null) throw new SignatureError('X-Hamustro-Time must be epoch seconds (up to year 9999)');
   if (signature === undefined) throw new SignatureError('X-Hamustro-Signature header is missing');
   const expected = Buffer.from(hamustroSignature(time.trim(), body, policy.secret ?? ''));
   const given = Buffer.from(signature.trim());

@@ -12,6 +12,11 @@ export interface RawRecord {
   /** Client IP the server saw (first public `X-Forwarded-For`, `X-Real-Ip`, then peer); null if unknown. */
   ip: string | null;
   collection: Collection;
+  /**
+   * Values in which the collector replaced characters no warehouse can store with U+FFFD
+   * (`storable-text.ts`); absent when none.
+   */
+  replaced?: number;
 }
 
 /** Prefix under which the collector writes raw objects. */

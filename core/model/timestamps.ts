@@ -1,6 +1,12 @@
 /** Largest epoch second that is still a four-digit year (9999-12-31 23:59:59 UTC). */
 export const maxEpochSeconds = 253402300799n;
 
+/** Whether epoch seconds (a uint64 decimal string) are a time the warehouse can store (at most year 9999). */
+export function isStorableEpochSeconds(seconds: string): boolean {
+  // Below 16 digits a Number is exact; only longer values need BigInt to be compared safely.
+  return seconds.length < 16 ? Number(seconds) <= Number(maxEpochSeconds) : BigInt(seconds) <= maxEpochSeconds;
+}
+
 /**
  * Formats a date as the warehouse-neutral UTC text `YYYY-MM-DD HH:MM:SS[.ffffff]` that
  * PostgreSQL, Redshift and SQL Server all load without a format hint.
@@ -25,10 +31,8 @@ function twoDigits(n: number): string {
  * this runs once or twice per event.
  */
 export function formatEpochSeconds(seconds: string): string | null {
-  // Below 16 digits a Number is exact; only longer values need BigInt to be compared safely.
-  if (seconds.length >= 16 && BigInt(seconds) > maxEpochSeconds) return null;
+  if (!isStorableEpochSeconds(seconds)) return null;
   const value = Number(seconds);
-  if (value > Number(maxEpochSeconds)) return null;
   const day = Math.floor(value / secondsPerDay);
   if (day !== cachedDay) {
     cachedDayText = new Date(day * secondsPerDay * 1000).toISOString().slice(0, 10);

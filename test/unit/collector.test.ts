@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { Collector, type CollectorOptions } from '../../core/collector/collector.js';
@@ -36,6 +38,13 @@ function withPut(inner: BlobStore, put: BlobStore['put']): BlobStore {
 type Encoding = 'json' | 'protobuf';
 const contentType: Record<Encoding, string> = { json: 'application/json; charset=utf-8', protobuf: 'application/protobuf' };
 const encode = (encoding: Encoding, c: Record<string, unknown>) => (encoding === 'json' ? Buffer.from(JSON.stringify(c)) : encodeCollection(c));
+
+/** The iOS fixture with one parameter value of `n` control characters (U+0001). */
+function withControlCharacters(n: number): Record<string, unknown> {
+  const c = fixtureJson('collections/ios-two-events.json') as { payloads: { parameters: { name: string; value: string }[] }[] };
+  c.payloads[0]!.parameters[0]!.value = '\u0001'.repeat(n);
+  return c as unknown as Record<string, unknown>;
+}
 
 function signed(body: Uint8Array, time = nowSeconds): Record<string, string> {
   return { 'x-hamustro-time': time, 'x-hamustro-signature': hamustroSignature(time, body, secret) };
@@ -282,6 +291,119 @@ describe('Collector', () => {
     expect((await inFlight).status).toBe(200);
     await closed;
     expect(await readRawLines(store)).toHaveLength(1);
+  });
+
+  describe('text no warehouse can store', () => {
+    /** A logger that keeps its info lines. */
+    const recording = () => {
+      const lines: [string, Record<string, unknown> | undefined][] = [];
+      return { lines, logger: { ...silentLogger, info: (msg: string, fields?: Record<string, unknown>) => lines.push([msg, fields]) } };
+    };
+    /** `bytes` with the first occurrence of the ASCII `marker` overwritten by `raw` (same length, so protobuf lengths stay right). */
+    const patched = (bytes: Uint8Array, marker: string, raw: number[]) => {
+      const out = Buffer.from(bytes);
+      const at = out.indexOf(marker);
+      expect(at).toBeGreaterThanOrEqual(0);
+      Buffer.from(raw).copy(out, at);
+      return out;
+    };
+    const withParameter = (index: number, name: string, value: string) => {
+      const c = ios() as { payloads: { parameters: { name: string; value: string }[] }[] };
+      c.payloads[0]!.parameters[index] = { name, value };
+      return c as unknown as Record<string, unknown>;
+    };
+    // The JSON bodies as a client writes them: the escapes are in the body's text.
+    const jsonBody = (c: Record<string, unknown>) => Buffer.from(JSON.stringify(c).replaceAll('<NUL>', '\\u0000').replaceAll('<D800>', '\\ud800'));
+
+    it.each([
+      ['JSON, a NUL in a parameter value', () => request('json', jsonBody(withParameter(1, 'title', 'quick<NUL>add'))), 'payloads[0].parameters[1].value', { name: 'title', value: 'quick\uFFFDadd' }],
+      ['JSON, a lone surrogate in a parameter value', () => request('json', jsonBody(withParameter(1, 'title', '<D800>x'))), 'payloads[0].parameters[1].value', { name: 'title', value: '\uFFFDx' }],
+      ['JSON, a NUL in a parameter name', () => request('json', jsonBody(withParameter(0, 'n<NUL>m', 'v'))), 'payloads[0].parameters[0].name', { name: 'n\uFFFDm', value: 'v' }],
+      ['protobuf, a NUL in a parameter name', () => request('protobuf', patched(encode('protobuf', withParameter(0, 'n#m', 'v')), 'n#m', [0x6e, 0x00, 0x6d])), 'payloads[0].parameters[0].name', { name: 'n\uFFFDm', value: 'v' }],
+      ['protobuf, invalid UTF-8 in a parameter value', () => request('protobuf', patched(encode('protobuf', withParameter(1, 'title', 'a#b')), 'a#b', [0x61, 0xff, 0x62])), 'payloads[0].parameters[1].value', { name: 'title', value: 'a\uFFFDb' }],
+      ['protobuf, an encoded lone surrogate in a parameter value', () => request('protobuf', patched(encode('protobuf', withParameter(1, 'title', '###x')), '###x', [0xed, 0xa0, 0x80])), 'payloads[0].parameters[1].value', { name: 'title', value: '\uFFFD\uFFFD\uFFFDx' }],
+    ])('%s: stored with U+FFFD, counted in the answer, the raw line and one log line', async (_label, makeRequest, field, parameter) => {
+      const { lines, logger } = recording();
+      const response = await make({}, { logger }).handle(makeRequest());
+      expect([response.status, JSON.parse(response.body)]).toEqual([200, { stored: 2, replaced: 1 }]);
+      const [line] = await readRawLines(store);
+      expect(line!.replaced).toBe(1);
+      const payloads = (line!.collection as { payloads: { parameters: { name: string; value: string }[] }[] }).payloads;
+      expect(payloads[0]!.parameters).toContainEqual(parameter);
+      expect(lines).toEqual([['stored with characters no warehouse can store replaced by U+FFFD', { session: ios().session, replaced: 1, fields: [field] }]]);
+    });
+
+    it.each(['json', 'protobuf'] as const)('%s: a device_id with a NUL keeps the session the client computed over it', async (encoding) => {
+      const c = { ...ios(), device_id: 'dev#ce' };
+      const sent = Buffer.from('dev\u0000ce');
+      c.session = createHash('md5').update(Buffer.concat([sent, Buffer.from(`:${c.client_id}:${c.system_version}:${c.product_version}:0`)])).digest('hex');
+      const body = encoding === 'json' ? Buffer.from(JSON.stringify(c).replace('dev#ce', 'dev\\u0000ce')) : patched(encode('protobuf', c), 'dev#ce', [...sent]);
+      const response = await make({}).handle(request(encoding, body));
+      expect([response.status, JSON.parse(response.body)]).toEqual([200, { stored: 2, replaced: 1 }]);
+      expect(((await readRawLines(store))[0]!.collection as Record<string, unknown>).device_id).toBe('dev\uFFFDce');
+    });
+
+    it('protobuf: a device_id that is not UTF-8 keeps the session the client computed over its bytes', async () => {
+      const c = { ...ios(), device_id: 'd#' };
+      c.session = createHash('md5').update(Buffer.concat([Buffer.from([0x64, 0xfe]), Buffer.from(`:${c.client_id}:${c.system_version}:${c.product_version}:0`)])).digest('hex');
+      const response = await make({}).handle(request('protobuf', patched(encode('protobuf', c), 'd#', [0x64, 0xfe])));
+      expect([response.status, JSON.parse(response.body)]).toEqual([200, { stored: 2, replaced: 1 }]);
+    });
+
+    it('answers {"stored":n} alone, and writes no count, when nothing was replaced (emoji included)', async () => {
+      const { lines, logger } = recording();
+      const response = await make({}, { logger }).handle(request('json', Buffer.from(JSON.stringify(withParameter(0, 'emoji', '😀 ok')))));
+      expect(response.body).toBe('{"stored":2}');
+      expect((await readRawLines(store))[0]).not.toHaveProperty('replaced');
+      expect(lines).toEqual([]);
+    });
+  });
+
+  describe('accepts only what the parser can turn into rows', () => {
+    /** A protobuf body: the collection's own fields, then one payload written field by field (a Collection is the concatenation of its fields). */
+    const protobufWith = (payload: (w: BinaryWriter) => void) => {
+      const w = new BinaryWriter();
+      w.tag(15, WireType.LengthDelimited).fork();
+      payload(w);
+      w.join();
+      return Buffer.concat([encode('protobuf', { ...ios(), payloads: [] }), w.finish()]);
+    };
+    const valid = (w: BinaryWriter) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1);
+
+    it.each([
+      ['JSON, at beyond year 9999 in the second payload', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: 1 }, { at: 253402300800, event: 'e', nr: 2 }] }))), 400, 'payloads[1].at: 253402300800 is beyond year 9999'],
+      ['JSON, at of 2^64 - 1', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: '18446744073709551615', event: 'e', nr: 1 }] }))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, at of 2^64 - 1', () => request('protobuf', encode('protobuf', { ...ios(), payloads: [{ at: '1700000000', event: 'e', nr: 1 }, { at: '18446744073709551615', event: 'e', nr: 2 }] })), 400, 'payloads[1].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, at of -1 (the same varint)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).int64(-1n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, nr of 2^32 (would wrap to 0)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint64(2n ** 32n))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['protobuf, nr of -1 (would become 4294967295)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).int32(-1))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['JSON, nr of -1', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: -1 }] }))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['protobuf, a valid payload after the collection fields', () => request('protobuf', protobufWith(valid)), 200, null],
+    ])('%s → %s', async (_label, makeRequest, status, reason) => {
+      const response = await make({}).handle(makeRequest());
+      expect(response.status).toBe(status);
+      if (reason !== null) expect(JSON.parse(response.body)).toEqual({ error: reason });
+      expect(await listKeys(store, 'raw/')).toHaveLength(status === 200 ? 1 : 0);
+    });
+
+    it('refuses with 413 a collection whose raw line the parser would reject as too long', async () => {
+      // 1,000 control characters are 1,000 protobuf bytes but 6,000 bytes of JSON escapes.
+      const body = encode('protobuf', withControlCharacters(1000));
+      expect(body.byteLength).toBeLessThan(4096);
+      const response = await make({ FERRY_MAX_LINE_BYTES: '4096' }).handle(request('protobuf', body));
+      expect(response.status).toBe(413);
+      expect(JSON.parse(response.body).error).toMatch(/^collection stored as a JSON line of \d+ bytes exceeds FERRY_MAX_LINE_BYTES=4096$/);
+      expect(await listKeys(store, 'raw/')).toEqual([]);
+      expect((await make({ FERRY_MAX_LINE_BYTES: '65536' }).handle(request('protobuf', body))).status).toBe(200);
+    });
+
+    it('takes an X-Hamustro-Time past year 9999 for no time: unsigned it is stored without sent_at, signed it is refused', async () => {
+      const body = encode('json', ios());
+      expect((await make({}).handle(request('json', body, { 'x-hamustro-time': '999999999999' }))).status).toBe(200);
+      expect((await readRawLines(store))[0]!.sent_at).toBeNull();
+      const signedLate = await make({ FERRY_SHARED_SECRET: secret, FERRY_REPLAY_WINDOW_S: '0' }).handle(request('json', body, signed(body, '999999999999')));
+      expect([signedLate.status, JSON.parse(signedLate.body).error]).toEqual([401, 'X-Hamustro-Time must be epoch seconds (up to year 9999)']);
+    });
   });
 
   it('answers health and route errors', async () => {
