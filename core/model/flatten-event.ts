@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
-import { environments } from './collection.js';
+import { environments, type Payload } from './collection.js';
 import type { RawRecord } from './raw-record.js';
-import { formatEpochSeconds, formatUtcTimestamp, maxEpochSeconds } from './timestamps.js';
+import { formatEpochSeconds, formatUtcTimestamp, isStorableEpochSeconds } from './timestamps.js';
 
 /** One CSV row: values in table column order; `null` is SQL NULL. */
 export type RowValues = (string | null)[];
@@ -27,6 +27,35 @@ function parseTime(value: string, field: string): Date {
   return date;
 }
 
+/** A `sent_at` the warehouse can store (years 1–9999), else null: the events load without skew correction. */
+function storableSentAt(date: Date | null): Date | null {
+  if (date === null) return null;
+  const year = date.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? date : null;
+}
+
+/**
+ * The payloads whose `at` the warehouse can store. Each other one goes to `rejectPayload` with its
+ * reason, so its siblings still load; without `rejectPayload`, or when none is left, the first
+ * reason is thrown and the record is rejected whole.
+ */
+function storablePayloads(payloads: readonly Payload[], rejectPayload: ((reason: string) => void) | undefined): readonly Payload[] {
+  let kept: Payload[] | undefined;
+  const errors: ParseError[] = [];
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    if (isStorableEpochSeconds(p.at)) kept?.push(p);
+    else {
+      kept ??= payloads.slice(0, i);
+      errors.push(new ParseError(`payloads[${i}].at ${p.at} is beyond year 9999`, { field: `payloads[${i}].at` }));
+    }
+  }
+  if (kept === undefined) return payloads;
+  if (rejectPayload === undefined || kept.length === 0) throw errors[0]!;
+  for (const err of errors) rejectPayload(err.message);
+  return kept;
+}
+
 /**
  * `received_at − sent_at` in whole seconds: how far the client's clock is behind the server's
  * (network delay included, which is why small skews are left alone). Null without `sent_at`.
@@ -38,27 +67,29 @@ export function clockSkewSeconds(receivedAt: Date, sentAt: Date | null): number 
 /**
  * Turns one raw record into `events` rows, one per payload, in `eventTable` column order.
  * `at` is kept as the client sent it; `at_corrected` is `at + skew` when the skew's magnitude is
- * above `skewThresholdS`, else `at`. Throws `ParseError` when a value cannot be stored (a time
- * outside year 1–9999).
+ * above `skewThresholdS` (but never later than `received_at` + `skewThresholdS`), else `at`.
+ * A payload whose `at` is beyond year 9999 is passed to `rejectPayload` and left out; without it,
+ * or for a record that cannot be read (`received_at`, `env`), throws `ParseError`.
  */
-export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThresholdS = defaultClockSkewThresholdS): RowValues[] {
+export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThresholdS = defaultClockSkewThresholdS, rejectPayload?: (reason: string) => void): RowValues[] {
   const c = record.collection;
   const receivedAt = parseTime(record.received_at, 'received_at');
-  const sentAt = record.sent_at === null ? null : parseTime(record.sent_at, 'sent_at');
+  const sentAt = storableSentAt(record.sent_at === null ? null : parseTime(record.sent_at, 'sent_at'));
   const received = formatUtcTimestamp(receivedAt);
   const sent = sentAt === null ? null : formatUtcTimestamp(sentAt);
   const skew = clockSkewSeconds(receivedAt, sentAt);
   const correction = skew !== null && Math.abs(skew) > skewThresholdS ? BigInt(skew) : 0n;
+  // A correction landing after this means `at` and X-Hamustro-Time come from different clocks
+  // (a client sending a fixed test time): the client's `at` is kept. So is one below 1970.
+  const latest = BigInt(Math.floor(receivedAt.getTime() / 1000) + skewThresholdS);
   const env = environments[c.env];
   if (env === undefined) throw new ParseError(`env ${c.env} is not a known environment`, { field: 'env' });
-  return c.payloads.map((p, i) => {
-    const at = formatEpochSeconds(p.at);
-    if (at === null) throw new ParseError(`payloads[${i}].at ${p.at} is beyond year 9999`, { field: `payloads[${i}].at` });
+  return storablePayloads(c.payloads, rejectPayload).map((p) => {
+    const at = formatEpochSeconds(p.at)!;
     let corrected = at;
     if (correction !== 0n) {
       const seconds = BigInt(p.at) + correction;
-      // A correction that leaves the storable range keeps the client's time rather than losing the event.
-      corrected = seconds >= 0n && seconds <= maxEpochSeconds ? (formatEpochSeconds(String(seconds)) ?? at) : at;
+      corrected = seconds >= 0n && seconds <= latest ? (formatEpochSeconds(String(seconds)) ?? at) : at;
     }
     return [
       c.device_id,

@@ -70,6 +70,60 @@ describe('flattenRawRecord', () => {
     expect(() => flattenRawRecord(bad, 'k')).toThrow(ParseError);
   });
 
+  describe('never corrects at past received_at + the threshold', () => {
+    const receivedAt = '2026-11-23T10:04:10.250Z';
+    const receivedS = Math.floor(Date.parse(receivedAt) / 1000);
+    const withAt = (at: number, sentAt: string) => ({ ...record, received_at: receivedAt, sent_at: sentAt, collection: { ...collection, payloads: [{ ...collection.payloads[0]!, at: String(at) }] } });
+    const format = (seconds: number) => formatEpochSeconds(String(seconds));
+
+    it.each([
+      // [what, at, sent_at, at_corrected]
+      ['X-Hamustro-Time years behind while at is current (a fixed test time): at is kept', receivedS - 60, '2014-02-03T15:41:28.000Z', format(receivedS - 60)],
+      ['client clock 2 h behind, at and X-Hamustro-Time from that clock: corrected', receivedS - 7200 - 10, new Date((receivedS - 7200) * 1000).toISOString(), format(receivedS - 10)],
+      ['a correction landing exactly at received_at + the threshold: applied', receivedS - 7200 + 300, new Date((receivedS - 7200) * 1000).toISOString(), format(receivedS + 300)],
+      ['a correction landing one second later: at is kept', receivedS - 7200 + 301, new Date((receivedS - 7200) * 1000).toISOString(), format(receivedS - 7200 + 301)],
+      ['client clock 1 h ahead: corrected back, however far', receivedS + 3600 - 30, new Date((receivedS + 3600) * 1000).toISOString(), format(receivedS - 30)],
+    ])('%s', (_what, at, sentAt, corrected) => {
+      const [row] = flattenRawRecord(withAt(at, sentAt), 'k', 300);
+      expect(column(row!, 'at')).toBe(format(at));
+      expect(column(row!, 'at_corrected')).toBe(corrected);
+      // The skew column says what the headers said, corrected or not.
+      expect(column(row!, 'clock_skew_s')).toBe(String(Math.round((Date.parse(receivedAt) - Date.parse(sentAt)) / 1000)));
+    });
+  });
+
+  it('loads events whose sent_at no warehouse can store without it (no skew, no correction)', () => {
+    const rows = flattenRawRecord({ ...record, sent_at: '+033658-09-27T01:46:39.000Z' }, 'k');
+    expect(rows.map((r) => [column(r, 'sent_at'), column(r, 'clock_skew_s'), column(r, 'at_corrected')])).toEqual([
+      [null, null, '2016-11-23 11:00:00'],
+      [null, null, '2016-11-23 11:00:05'],
+    ]);
+  });
+
+  describe('a payload no warehouse can store', () => {
+    const payloads = [
+      { ...collection.payloads[0]!, at: '1700000000', nr: 1 },
+      { ...collection.payloads[0]!, at: '253402300800', nr: 2 },
+      { ...collection.payloads[0]!, at: '1700000001', nr: 3 },
+      { ...collection.payloads[0]!, at: '18446744073709551615', nr: 4 },
+    ];
+    const withPayloads = (p: typeof payloads) => ({ ...record, collection: { ...collection, payloads: p } });
+
+    it('is rejected alone, with its reason, when the caller takes rejections: its siblings give rows', () => {
+      const reasons: string[] = [];
+      const rows = flattenRawRecord(withPayloads(payloads), 'k', 300, (reason) => reasons.push(reason));
+      expect(rows.map((r) => column(r, 'nr'))).toEqual(['1', '3']);
+      expect(reasons).toEqual(['payloads[1].at 253402300800 is beyond year 9999', 'payloads[3].at 18446744073709551615 is beyond year 9999']);
+    });
+
+    it('rejects the record whole when no payload is left, or when the caller takes no rejections', () => {
+      const reasons: string[] = [];
+      expect(() => flattenRawRecord(withPayloads([payloads[1]!]), 'k', 300, (reason) => reasons.push(reason))).toThrow('payloads[0].at 253402300800 is beyond year 9999');
+      expect(reasons).toEqual([]);
+      expect(() => flattenRawRecord(withPayloads(payloads), 'k')).toThrow('payloads[1].at 253402300800 is beyond year 9999');
+    });
+  });
+
   it('collapses duplicate parameter names, last one wins, and keeps any name (__proto__ too)', () => {
     expect(parametersJson([{ name: 'a', value: '1' }, { name: 'a', value: '2' }])).toBe('{"a":"2"}');
     expect(parametersJson([{ name: '__proto__', value: 'x' }, { name: 'constructor', value: 'y' }, { name: '__proto__', value: 'z' }])).toBe('{"__proto__":"z","constructor":"y"}');
