@@ -1,4 +1,5 @@
 import { ParseError } from '../errors.js';
+import { storableText } from '../model/storable-text.js';
 import type { ColumnDefinition } from '../model/table-definition.js';
 import { formatUtcTimestamp } from '../model/timestamps.js';
 import type { FieldValue } from './dialect.js';
@@ -62,14 +63,34 @@ function checkDouble(column: ColumnDefinition, value: string): string {
   return value;
 }
 
-/** Text as a JSON column stores it: as it is when it is JSON, else as a JSON string. */
+/**
+ * A `\u` escape that may decode to NUL or a lone surrogate, which no warehouse stores (PostgreSQL's
+ * jsonb refuses both escapes). Text without one needs no closer look.
+ */
+export const unstorableEscape = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/** Whether parsed JSON holds no NUL or lone surrogate in any string or key. */
+function storableJson(value: unknown): boolean {
+  if (typeof value === 'string') return storableText(value) === value;
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) return value.every(storableJson);
+  return Object.entries(value).every(([key, item]) => storableText(key) === key && storableJson(item));
+}
+
+/**
+ * Text as a JSON column stores it: as it is when it is JSON, else as a JSON string. JSON whose
+ * escapes decode to what no warehouse stores (`{"a":"\u0000"}`) is kept as a JSON string of its
+ * text too, whole, instead of making the file's load fail.
+ */
 export function toJsonText(value: string): string {
+  let parsed: unknown;
   try {
-    JSON.parse(value);
-    return value;
+    parsed = JSON.parse(value);
   } catch {
     return JSON.stringify(value);
   }
+  if (value.includes('\\u') && unstorableEscape.test(value) && !storableJson(parsed)) return JSON.stringify(value);
+  return value;
 }
 
 /**

@@ -160,3 +160,76 @@ describe('one compiled rule set shared by concurrent parses', () => {
     }
   });
 });
+
+describe('parseObject with log lines as nginx 1.22 and application loggers write them', () => {
+  let dir: string;
+  let store: FsBlobStore;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-rules-edges-'));
+    store = new FsBlobStore(dir);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const parse = async (key: string, fixture: string, rules: string) => {
+    await store.put(key, gzipSync(fixtureBytes(fixture)));
+    const summary = await parseObject({ store, logger: silentLogger, ruleSets: await loadRuleSets([repoPath(rules)], { clockSkewThresholdS: 300 }) }, { key });
+    const [parsedKey, rejectedKey] = summary.outputs;
+    const rows = readCsv(gunzipSync(await readObject(store, parsedKey!)).toString('utf8'));
+    const rejected = rejectedKey === undefined ? [] : readCsv(gunzipSync(await readObject(store, rejectedKey)).toString('utf8'));
+    return { summary, rows, rejected };
+  };
+
+  it('reads leading zeros, a hostile $remote_user, surplus spaces, "" apart from -, and replaces NUL and invalid UTF-8', async () => {
+    const key = 'logs/nginx/2026/11/23/api-edges.access.log.gz';
+    const { summary, rows, rejected } = await parse(key, 'logs/api-nginx-edge-cases.log', 'docs/rules/api-nginx.yml');
+    // Values with characters replaced: the request on lines 9, 10 and 12, the user on line 11;
+    // not the user agent of line 19, which is ignored (an OPTIONS request), so nothing of it is stored.
+    expect(summary).toMatchObject({ lines: 19, accepted: 16, ignored: 1, rejected: 2, replaced: 4, rows: { api_requests: 16 } });
+    const columns = ['time', 'event', 'object_id', 'method', 'path', 'status', 'request_time', 'upstream_response_time', 'bytes_sent', 'client_ip', 'user_agent', 'host', 'source_key', 'line_number'];
+    const byLine = new Map(rows.map((r) => [Number(r[13]), Object.fromEntries(columns.map((c, i) => [c, r[i]]))]));
+    const pick = (line: number, names: string[]) => Object.fromEntries(names.map((n) => [n, byLine.get(line)?.[n]]));
+    const shown = ['event', 'object_id', 'method', 'path', 'status', 'time'];
+    expect(Object.fromEntries([...byLine.keys()].map((n) => [n, pick(n, shown)]))).toEqual({
+      1: { event: 'Task.Read', object_id: '42', method: 'GET', path: '/api/v1/tasks/00000000000000000042', status: '200', time: '2026-11-23 10:00:01' },
+      2: { event: 'Task.Read', object_id: '43', method: 'GET', path: '/api/v1/tasks/43', status: '401', time: '2026-11-23 10:00:02' },
+      3: { event: 'Task.Read', object_id: '44', method: 'GET', path: '/api/v1/tasks/44', status: '401', time: '2026-11-23 10:00:03' },
+      4: { event: 'Task.Read', object_id: '51', method: 'GET', path: '/api/v1/tasks/51', status: '200', time: '2026-11-23 10:00:04' },
+      5: { event: 'Task.Read', object_id: '52', method: 'GET', path: '/api/v1/tasks/52', status: '200', time: '2026-11-23 10:00:05' },
+      6: { event: 'Task.Update', object_id: '53', method: 'PATCH', path: '/api/v1/tasks/53', status: '200', time: '2026-11-23 10:00:06' },
+      7: { event: 'List.Read', object_id: '7', method: 'GET', path: '/api/v1/lists/7', status: '200', time: '2026-11-23 10:00:07' },
+      8: { event: 'List.Read', object_id: '8', method: 'GET', path: '/api/v1/lists/8', status: '200', time: '2026-11-23 10:00:08' },
+      9: { event: 'Task.Read', object_id: '54', method: 'GET', path: '/api/v1/tasks/54', status: '400', time: '2026-11-23 10:00:09' },
+      10: { event: 'Api.tasks.GET', object_id: null, method: 'GET', path: '/api/v1/tasks/55\uFFFD\uFFFD', status: '400', time: '2026-11-23 10:00:10' },
+      11: { event: 'Task.Read', object_id: '56', method: 'GET', path: '/api/v1/tasks/56', status: '401', time: '2026-11-23 10:00:11' },
+      12: { event: 'Task.Read', object_id: '57', method: 'GET', path: '/api/v1/tasks/57', status: '200', time: '2026-11-23 10:00:12' },
+      15: { event: 'Task.Read', object_id: '9223372036854775807', method: 'GET', path: '/api/v1/tasks/000009223372036854775807', status: '404', time: '2026-11-23 10:00:15' },
+      16: { event: 'Task.Delete', object_id: '58', method: 'DELETE', path: '/api/v1/tasks/58', status: '204', time: '2026-11-23 10:00:16' },
+      17: { event: 'Task.Create', object_id: null, method: 'POST', path: '/api/v1/tasks', status: '201', time: '2026-11-23 10:00:17' },
+      18: { event: 'Task.Update', object_id: '59', method: 'PUT', path: '/api/v1/tasks/59', status: '200', time: '2026-11-23 10:00:18' },
+    });
+    // An empty quoted field is an empty string; `-` is NULL.
+    expect(pick(7, ['user_agent'])).toEqual({ user_agent: '' });
+    expect(pick(8, ['user_agent'])).toEqual({ user_agent: null });
+    expect(pick(17, ['user_agent', 'host', 'request_time'])).toEqual({ user_agent: '', host: null, request_time: null });
+    // A U+FFFD the client really sent stays and is not counted; an invalid byte becomes one.
+    expect(pick(12, ['user_agent'])).toEqual({ user_agent: 'Mozilla/5.0 café \uFFFD' });
+    expect(rejected.map((r) => [r[1], r[2]])).toEqual([
+      ['13', 'column object_id: "18446744073709551616" is not a 64-bit integer'],
+      ['14', 'column object_id: "0009223372036854775808" is not a 64-bit integer'],
+    ]);
+  });
+
+  it('replaces NUL and lone surrogates in JSON lines, counts them, and keeps "" apart from null', async () => {
+    const key = 'logs/app/2026/11/23/app-edges.log.gz';
+    const { summary, rows } = await parse(key, 'logs/app-json-edge-cases.log', 'docs/rules/app-json.yml');
+    expect(summary).toMatchObject({ lines: 5, accepted: 4, ignored: 1, rejected: 0, replaced: 4, rows: { app_events: 4 } });
+    const columns = ['time', 'level', 'event', 'user_id', 'method', 'path', 'status', 'duration_ms', 'trace_id', 'context', 'source_key', 'line_number'];
+    const byLine = Object.fromEntries(rows.map((r) => [Number(r[11]), Object.fromEntries(columns.slice(2, 10).map((c) => [c, r[columns.indexOf(c)]]))]));
+    expect(byLine).toEqual({
+      1: { event: 'Task.Saved', user_id: 'u-\uFFFD-7', method: 'PUT', path: '/api/v1/tasks/42', status: '200', duration_ms: '8.2', trace_id: '0af7651916cd43dd8448eb211c80319c', context: '{"title":"a\uFFFDb","fields":["title"]}' },
+      2: { event: 'Log.warn', user_id: 'u-8', method: null, path: null, status: null, duration_ms: '1520.5', trace_id: null, context: '{"note":"\uFFFD cut emoji","ok":"😀","k\uFFFDey":1}' },
+      3: { event: 'Task.Saved', user_id: '', method: 'PUT', path: '/api/v1/tasks/43', status: null, duration_ms: '7.9', trace_id: '', context: null },
+      4: { event: 'Task.Saved', user_id: null, method: 'PUT', path: '/api/v1/tasks/44', status: '200', duration_ms: '6.1', trace_id: null, context: null },
+    });
+  });
+});

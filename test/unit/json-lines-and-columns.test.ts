@@ -7,7 +7,7 @@ const ctx = { sourceKey: 'logs/app/a.log', lineNumber: 1 };
 
 describe('JSON lines dialect', () => {
   const dialect = jsonLinesDialect('app', ['msg']);
-  const line = '{"ts":"2026-11-23T10:00:00.5Z","msg":"task \\"x\\" saved","level":"info","http":{"method":"POST","status":201,"ok":true},"tags":["a","b"],"user.id":"u-1","none":null}';
+  const line = '{"ts":"2026-11-23T10:00:00.5Z","msg":"task \\"x\\" saved","level":"info","http":{"method":"POST","status":201,"ok":true},"tags":["a","b"],"user.id":"u-1","none":null,"empty":""}';
 
   it.each([
     ['a top-level string, unescaped', 'msg', 'task "x" saved'],
@@ -19,9 +19,21 @@ describe('JSON lines dialect', () => {
     ['an array element by index', 'tags.1', 'b'],
     ['a key that itself holds a dot', 'user.id', 'u-1'],
     ['null as SQL NULL', 'none', null],
+    ['"" as an empty string, not NULL', 'empty', ''],
     ['a missing path as absent', 'http.nope.deeper', undefined],
   ])('reads %s', (_what, path, expected) => {
     expect(dialect.reader([path])(line, ctx)![0]![0]).toEqual(expected);
+  });
+
+  it('replaces NUL and lone surrogates in strings and keys with U+FFFD and counts each value so changed', () => {
+    const context = { ...ctx, replaced: 0 };
+    const reader = dialect.reader(['msg', 'ctx', 'other']);
+    const text = '{"msg":"a\\u0000b","ctx":{"k\\u0000":["\\ud800","\\ud83d\\ude00",{"x":"\\udfff\\u0000"}],"ok":"\\u00e9"},"other":"\\\\u0000"}';
+    expect(reader(text, context)).toEqual([['a\uFFFDb', '{"ok":"é","k\uFFFD":["\uFFFD","😀",{"x":"\uFFFD\uFFFD"}]}', '\\u0000']]);
+    // msg, the key k\0, "\ud800" and "\udfff\u0000"; not the escaped backslash of `other`.
+    expect(context.replaced).toBe(4);
+    expect(reader('{"msg":"caf\\u00e9 \\ud83d\\ude00"}', context)).toEqual([['café 😀', undefined, undefined]]);
+    expect(context.replaced).toBe(4);
   });
 
   it.each([
@@ -52,6 +64,10 @@ describe('column values', () => {
     ['double', '1e-3', '1e-3'],
     ['json', '{"a":1}', '{"a":1}'],
     ['json', 'plain text', '"plain text"'],
+    ['json', '{"a":"\\u0000"}', '"{\\"a\\":\\"\\\\u0000\\"}"'],
+    ['json', '["\\ud800"]', '"[\\"\\\\ud800\\"]"'],
+    ['json', '{"\\u0000":1}', '"{\\"\\\\u0000\\":1}"'],
+    ['json', '{"a":"\\ud83d\\ude00 \\\\u0000"}', '{"a":"\\ud83d\\ude00 \\\\u0000"}'],
     ['text', '', ''],
     ['bigint', '', null],
   ] as const)('%s %j → %j', (type, value, expected) => {

@@ -73,8 +73,8 @@ describe('rule plans', () => {
 
   it('encodes repeated values of consecutive rows the same, also after a row that failed', () => {
     // One compiled set, so every row goes through the same plan and its remembered values.
-    const yaml = compileRules(jsonRules('  - table: out\n', '      a: text\n      b: text\n      c: json\n'), 'test.yml', options);
-    const rows = ['{"a":"x","b":"q\\"","c":{"k":1}}', '{"a":"x","b":"bad\\u0000","c":{"k":1}}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":null,"b":"q\\"","c":null}'];
+    const yaml = compileRules(jsonRules('  - table: out\n', '      a: text\n      b: { type: text, required: true }\n      c: json\n'), 'test.yml', options);
+    const rows = ['{"a":"x","b":"q\\"","c":{"k":1}}', '{"a":"x","b":null,"c":{"k":1}}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":"x","b":"q\\"","c":"plain"}', '{"a":null,"b":"q\\"","c":null}'];
     const out = rows.map((line) => {
       try {
         return run(yaml, line);
@@ -84,7 +84,7 @@ describe('rule plans', () => {
     });
     expect(out).toEqual([
       ['x,"q""","{""k"":1}",logs/app/a.log,3\n'],
-      'value contains a NUL character, which warehouses cannot store',
+      'column b is required but has no value',
       ['x,"q""","""plain""",logs/app/a.log,3\n'],
       ['x,"q""","""plain""",logs/app/a.log,3\n'],
       [',"q""",,logs/app/a.log,3\n'],

@@ -1,5 +1,6 @@
-import { toJsonText } from '../column-value.js';
-import type { Dialect, FieldValue, RecordValues } from '../dialect.js';
+import { storableText } from '../../model/storable-text.js';
+import { toJsonText, unstorableEscape } from '../column-value.js';
+import type { Dialect, FieldValue, LineContext, RecordValues } from '../dialect.js';
 
 function toField(value: unknown): FieldValue | undefined {
   if (value === undefined) return undefined;
@@ -16,6 +17,39 @@ function toField(value: unknown): FieldValue | undefined {
 function toJsonField(value: unknown): FieldValue | undefined {
   if (typeof value === 'string') return value === '' ? '' : toJsonText(value);
   return toField(value);
+}
+
+/**
+ * Makes the strings and keys of a parsed object or array storable in place (NUL and lone
+ * surrogates become U+FFFD, `storable-text.ts`); answers how many of them changed.
+ */
+function makeStorable(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let changed = 0;
+  const clean = (item: unknown): unknown => {
+    if (typeof item !== 'string') {
+      changed += makeStorable(item);
+      return item;
+    }
+    const text = storableText(item);
+    if (text !== item) changed++;
+    return text;
+  };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = clean(value[i]);
+    return changed;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const item = clean(object[key]);
+    const cleanKey = storableText(key);
+    if (cleanKey !== key) {
+      delete object[key];
+      changed++;
+    }
+    object[cleanKey] = item; // an own `__proto__` (JSON.parse makes one) is set as such
+  }
+  return changed;
 }
 
 type PathReader = (object: Record<string, unknown>) => unknown;
@@ -43,6 +77,8 @@ function pathReader(path: string): PathReader {
  * objects and arrays read as JSON text, numbers and booleans as their JSON text. A line is this
  * dialect only if it is a JSON object holding every path in `require`, so several JSON shapes
  * can be told apart by listing them in order. Only the paths a reader was made for are read.
+ * `null` is NULL and `""` an empty string, as in nginx lines; NUL and lone surrogates in strings
+ * and keys become U+FFFD, each value so changed counted in `LineContext.replaced`.
  */
 export function jsonLinesDialect(name: string, require: readonly string[] = []): Dialect {
   return {
@@ -55,7 +91,7 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
       const convert = fields.map((_, i) => (i >= deferFrom && jsonFields.has(i) ? toJsonField : toField));
       // The object of the line read last: `complete` is only called for that line's record.
       let last: Record<string, unknown> = {};
-      const read = (line: string): RecordValues[] | undefined => {
+      const read = (line: string, context: LineContext): RecordValues[] | undefined => {
         if (line.charCodeAt(0) !== 0x7b /* { */) return undefined;
         let value: unknown;
         try {
@@ -66,6 +102,12 @@ export function jsonLinesDialect(name: string, require: readonly string[] = []):
         if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
         const object = value as Record<string, unknown>;
         for (const path of required) if (path(object) === undefined) return undefined;
+        // Only a `\u` escape puts NUL or a lone surrogate into parsed JSON (raw control characters
+        // are not JSON), so most lines skip the walk.
+        if (line.includes('\\u') && unstorableEscape.test(line)) {
+          const changed = makeStorable(object);
+          if (changed > 0) context.replaced = (context.replaced ?? 0) + changed;
+        }
         const values: RecordValues = new Array(wanted.length);
         for (let i = 0; i < deferFrom; i++) values[i] = toField(wanted[i]!(object));
         last = object;
