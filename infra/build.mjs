@@ -14,6 +14,7 @@ const entries = [
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
   { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
   { in: 'bench/scale.ts', out: 'dist/bench/scale.js', external: 'packages' },
+  { in: 'bench/memory.ts', out: 'dist/bench/memory.js', external: 'packages' },
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
   // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
   // functions-core, falls into its test mode and registers nothing.

