@@ -334,7 +334,7 @@ describe('Collector', () => {
     });
 
     it.each(['json', 'protobuf'] as const)('%s: a device_id with a NUL keeps the session the client computed over it', async (encoding) => {
-      const c = { ...ios(), device_id: 'dev#ce' };
+      const c = Object.assign(fixtureJson<Record<string, string>>('collections/ios-two-events.json'), { device_id: 'dev#ce' });
       const sent = Buffer.from('dev\u0000ce');
       c.session = createHash('md5').update(Buffer.concat([sent, Buffer.from(`:${c.client_id}:${c.system_version}:${c.product_version}:0`)])).digest('hex');
       const body = encoding === 'json' ? Buffer.from(JSON.stringify(c).replace('dev#ce', 'dev\\u0000ce')) : patched(encode('protobuf', c), 'dev#ce', [...sent]);
@@ -344,7 +344,7 @@ describe('Collector', () => {
     });
 
     it('protobuf: a device_id that is not UTF-8 keeps the session the client computed over its bytes', async () => {
-      const c = { ...ios(), device_id: 'd#' };
+      const c = Object.assign(fixtureJson<Record<string, string>>('collections/ios-two-events.json'), { device_id: 'd#' });
       c.session = createHash('md5').update(Buffer.concat([Buffer.from([0x64, 0xfe]), Buffer.from(`:${c.client_id}:${c.system_version}:${c.product_version}:0`)])).digest('hex');
       const response = await make({}).handle(request('protobuf', patched(encode('protobuf', c), 'd#', [0x64, 0xfe])));
       expect([response.status, JSON.parse(response.body)]).toEqual([200, { stored: 2, replaced: 1 }]);
