@@ -124,6 +124,35 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_CORS_ORIGINS', default: undefined, description: 'Comma-separated web origins (https://app.example.com) or * allowed to send events from a browser; preflight OPTIONS answered 204. Unset = CORS off.' },
 ];
 
+/** Variables named FERRY_* that the test harness reads, not Ferry: never reported as unknown. */
+const harnessVariables = new Set(['FERRY_TEST_DATABASE_URL', 'FERRY_UPDATE_GOLDEN', 'FERRY_REQUIRE_BROWSER']);
+
+/** Levenshtein distance, for naming the setting a mistyped variable was meant to be. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * `FERRY_*` variables that are not settings (a typo such as `FERRY_LOAD_INTERVAL` is otherwise
+ * silently ignored), each with the closest setting's name. Hosts warn about them at start.
+ */
+export function unknownSettings(env: Env): ConfigProblem[] {
+  const known = settings.map((s) => s.env);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('FERRY_') && !known.includes(name) && !harnessVariables.has(name))
+    .sort()
+    .map((name) => {
+      const closest = known.reduce((best, candidate) => (editDistance(name, candidate) < editDistance(name, best) ? candidate : best));
+      return { key: name, reason: `is not a Ferry setting and is ignored; did you mean ${closest}?` };
+    });
+}
+
 function flag(env: Env, name: string, problems: ConfigProblem[]): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return false;

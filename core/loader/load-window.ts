@@ -21,8 +21,9 @@ export function lookbackDates(now: Date, days: number): string[] {
 export function datesBetween(from: string, to: string): string[] {
   const start = Date.parse(`${from}T00:00:00Z`);
   const end = Date.parse(`${to}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || Number.isNaN(start) || Number.isNaN(end)) {
-    throw new RangeError(`dates must be YYYY-MM-DD, got ${from} and ${to}`);
+  // Date.parse takes 2026-02-30 as March 2: a date is valid only if it reads back the same.
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || Number.isNaN(start) || Number.isNaN(end) || day(start) !== from || day(end) !== to) {
+    throw new RangeError(`dates must be calendar dates YYYY-MM-DD, got ${from} and ${to}`);
   }
   if (end < start) throw new RangeError(`--to ${to} is before --from ${from}`);
   if ((end - start) / dayMs > 3660) throw new RangeError('a backfill spans at most ten years');

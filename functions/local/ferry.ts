@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
-import { readConfig, type FerryConfig } from '../../core/config.js';
+import { readConfig, unknownSettings, type FerryConfig } from '../../core/config.js';
 import { ConfigError, FerryError } from '../../core/errors.js';
 import { commandHelp, usageError, type Command } from './commands/command.js';
 import { compareCommand } from './commands/compare.js';
@@ -52,7 +52,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   let config: FerryConfig | undefined;
-  await command.run({ values, positionals, config: () => (config ??= readConfig(process.env)) });
+  await command.run({ values, positionals, config: () => (config ??= readEnvironment()) });
+}
+
+/** The configuration, after a warning for each FERRY_* variable that is no setting (a typo). */
+function readEnvironment(): FerryConfig {
+  for (const unknown of unknownSettings(process.env)) process.stderr.write(`ferry: warning: ${unknown.key} ${unknown.reason}\n`);
+  return readConfig(process.env);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

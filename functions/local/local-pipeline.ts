@@ -27,6 +27,7 @@ import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordRulesInForce } from './rules-in-force.js';
+import { recordRulesInForce } from './rules-in-force.js';
 import { fromNodeRequest, toNodeResponse } from './node-http.js';
 import { ParseQueue } from './parse-queue.js';
 import { ParseProcess } from './parse-process.js';
@@ -82,6 +83,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
   const tables = outputTables(ruleSets);
   const unlock = await lockDataDir(paths.root);
+  await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   const store = new FsBlobStore(paths.store);
   let warehouse: Warehouse;

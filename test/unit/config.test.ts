@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readConfig, settings } from '../../core/config.js';
+import { readConfig, settings, unknownSettings } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -83,5 +83,19 @@ describe('readConfig', () => {
   it('documents every setting in the README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const s of settings) expect(readme).toContain(`| \`${s.env}\``);
+  });
+});
+
+describe('unknownSettings', () => {
+  it('names a mistyped FERRY_ variable with the closest setting', () => {
+    expect(unknownSettings({ FERRY_LOAD_INTERVAL: '5', FERRY_MAX_PAYLOAD: '10', PATH: '/usr/bin' })).toEqual([
+      { key: 'FERRY_LOAD_INTERVAL', reason: 'is not a Ferry setting and is ignored; did you mean FERRY_LOAD_INTERVAL_S?' },
+      { key: 'FERRY_MAX_PAYLOAD', reason: 'is not a Ferry setting and is ignored; did you mean FERRY_MAX_PAYLOADS?' },
+    ]);
+  });
+
+  it('passes every declared setting, other variables and the test harness variables', () => {
+    const env = Object.fromEntries([...settings.map((s) => [s.env, 'x']), ['HOME', '/root'], ['FERRY_TEST_DATABASE_URL', 'postgres://x']]);
+    expect(unknownSettings(env)).toEqual([]);
   });
 });

@@ -152,6 +152,21 @@ describe('rules file errors name the file, rule index, key and reason', () => {
     ['a bad column type', rules('  - table: out\n').replace('event: text', 'event: string'), ['test.yml: tables.out.columns.event.type: must be one of text, bigint, double, timestamp, json']],
     ['a key naming no column', rules('  - table: out\n').replace('    columns:', '    key: [id]\n    columns:'), ['test.yml: tables.out.key: "id" is not a column of out']],
     ['a prefix without a slash', rules('  - table: out\n').replace('logs/app/', 'logs'), [expect.stringMatching(/^test\.yml: prefix: must be an object key prefix/)]],
+    ['a prefix climbing out of the store', rules('  - table: out\n').replace('logs/app/', '../../../x/'), ['test.yml: prefix: must be an object key prefix ending in "/", such as logs/nginx/; "../../../x/" has a "." or ".." segment']],
+    ['a prefix with a .. segment inside', rules('  - table: out\n').replace('logs/app/', 'logs/../../x/'), [expect.stringMatching(/^test\.yml: prefix: .*"logs\/\.\.\/\.\.\/x\/" has a "\." or "\.\." segment$/)]],
+    ['an absolute prefix', rules('  - table: out\n').replace('logs/app/', '/etc/'), [expect.stringMatching(/^test\.yml: prefix: .*"\/etc\/" is an absolute path$/)]],
+    ['a drive-letter prefix', rules('  - table: out\n').replace('logs/app/', 'C:/logs/'), [expect.stringMatching(/"C:\/logs\/" is an absolute path$/)]],
+    ['a prefix with a backslash', rules('  - table: out\n').replace('logs/app/', '"logs\\\\..\\\\x/"'), [expect.stringMatching(/^test\.yml: prefix: .* has a backslash$/)]],
+    ['a prefix with an empty segment', rules('  - table: out\n').replace('logs/app/', 'logs//app/'), [expect.stringMatching(/has an empty segment/)]],
+    ['a table named like Ferry\'s own', rules('  - table: load_manifest\n').replace('  out:\n', '  load_manifest:\n'), [
+      'test.yml: tables.load_manifest: "load_manifest" is one of Ferry\'s own tables (load_manifest, load_failures, load_quarantine, source_counts); choose another name',
+      'test.yml: rules[0].table: "load_manifest" is one of Ferry\'s own tables; rows cannot be routed to it',
+    ]],
+    ['a rule routing to source_counts', rules('  - table: source_counts\n'), ['test.yml: rules[0].table: "source_counts" is one of Ferry\'s own tables; rows cannot be routed to it']],
+    ['a declared events table (the collector\'s, routed to by name)', rules('  - table: out\n').replace('  out:\n', '  events:\n'), [
+      expect.stringMatching(/^test\.yml: tables\.events: "events" is a built-in table; route to it without declaring it$/),
+      expect.stringMatching(/^test\.yml: rules\[0\]\.table: "out" is not a table of this file/),
+    ]],
     ['YAML that does not parse', 'source: [unclosed\n', [expect.stringMatching(/^test\.yml: line \d+: /)]],
     ['no rules', rules(''), ['test.yml: rules: must be a non-empty list of rules']],
   ])('%s', (_what, yaml, expected) => {

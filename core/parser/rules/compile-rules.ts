@@ -11,6 +11,12 @@ export const builtinTables: ReadonlyMap<string, OutputTable> = new Map([
   [eventTable.name, { definition: eventTable, fields: eventTable.columns.map((c) => c.name) }],
 ]);
 
+/**
+ * Ferry's own tables in the warehouse schema (the loader's bookkeeping and per-input counts): a
+ * rules file writing to one would corrupt it and fail every load.
+ */
+export const reservedTableNames: ReadonlySet<string> = new Set(['load_manifest', 'load_failures', 'load_quarantine', 'source_counts']);
+
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 const topLevelKeys = new Set(['source', 'description', 'prefix', 'dialects', 'tables', 'filter', 'rules', 'unmatched']);
 const ruleKeywords = new Set(['table', 'ignore', 'description']);
@@ -107,6 +113,10 @@ function compileTables(value: Yaml, problems: Problems): Map<string, OutputTable
     const path = `tables.${name}`;
     if (!identifier.test(name)) problems.add(path, 'table names must be lower-case identifiers');
     else if (builtinTables.has(name)) problems.add(path, `"${name}" is a built-in table; route to it without declaring it`);
+    else if (reservedTableNames.has(name)) {
+      problems.add(path, `"${name}" is one of Ferry's own tables (${[...reservedTableNames].join(', ')}); choose another name`);
+      continue;
+    }
     if (!isMap(spec) || !isMap(spec.columns) || Object.keys(spec.columns).length === 0) {
       problems.add(`${path}.columns`, 'must be a non-empty map of column name to type');
       continue;
@@ -242,7 +252,8 @@ function compileRuleList(value: Yaml, tables: ReadonlyMap<string, OutputTable>, 
     let table: OutputTable | undefined;
     if (spec.table !== undefined) {
       table = typeof spec.table === 'string' ? tables.get(spec.table) : undefined;
-      if (!table) problems.add(`${path}.table`, `"${String(spec.table)}" is not a table of this file (${[...tables.keys()].join(', ')})`);
+      if (typeof spec.table === 'string' && reservedTableNames.has(spec.table)) problems.add(`${path}.table`, `"${spec.table}" is one of Ferry's own tables; rows cannot be routed to it`);
+      else if (!table) problems.add(`${path}.table`, `"${String(spec.table)}" is not a table of this file (${[...tables.keys()].join(', ')})`);
       if (ignore) problems.add(path, 'has both table and ignore: true');
     } else if (!ignore) problems.add(path, 'needs a table to route to, or ignore: true');
     const set: Rule['set'][number][] = [];
@@ -255,6 +266,21 @@ function compileRuleList(value: Yaml, tables: ReadonlyMap<string, OutputTable>, 
     }
     return [{ index, conditions, set, table, ignore }];
   });
+}
+
+/**
+ * Why `prefix` is not a relative object key prefix, if it is not. The local store maps keys to
+ * paths, so `..`, absolute paths and backslashes would let the lister read outside the store.
+ */
+function keyPrefixProblem(prefix: string): string | undefined {
+  const shape = 'must be an object key prefix ending in "/", such as logs/nginx/';
+  if (!prefix.endsWith('/') || prefix === '/') return shape;
+  if (prefix.startsWith('/') || /^[a-zA-Z]:/.test(prefix)) return `${shape}; "${prefix}" is an absolute path`;
+  if (prefix.includes('\\')) return `${shape}; "${prefix}" has a backslash`;
+  const segments = prefix.slice(0, -1).split('/');
+  if (segments.some((s) => s === '..' || s === '.')) return `${shape}; "${prefix}" has a "." or ".." segment`;
+  if (segments.some((s) => s === '')) return `${shape}; "${prefix}" has an empty segment (//)`;
+  return undefined;
 }
 
 /**
@@ -274,7 +300,8 @@ export function compileRules(text: string, file: string, options: DialectOptions
   const source = typeof root.source === 'string' && identifier.test(root.source) ? root.source : '';
   if (!source) problems.add('source', 'must be a lower-case identifier naming this source');
   const prefix = typeof root.prefix === 'string' ? root.prefix : '';
-  if (!prefix.endsWith('/') || prefix.startsWith('/')) problems.add('prefix', 'must be an object key prefix ending in "/", such as logs/nginx/');
+  const prefixProblem = keyPrefixProblem(prefix);
+  if (prefixProblem) problems.add('prefix', prefixProblem);
   else if (/^(parsed|rejected|summaries)\//.test(prefix)) problems.add('prefix', 'must not be under parsed/, rejected/ or summaries/, where the parser writes');
   const unmatched = root.unmatched ?? 'ignore';
   if (unmatched !== 'ignore' && unmatched !== 'reject') problems.add('unmatched', 'must be ignore or reject');

@@ -47,6 +47,11 @@ export function compileRuleSets(files: readonly { path: string; text: string }[]
 
 /** Reads and compiles the rules files named in `FERRY_RULES`; an unreadable file is a config error. */
 export async function loadRuleSets(paths: readonly string[], options: DialectOptions): Promise<RuleSet[]> {
+  return compileRuleSets(await readRulesFiles(paths), options);
+}
+
+/** The text of each rules file; an unreadable file is a config error naming `FERRY_RULES`. */
+export async function readRulesFiles(paths: readonly string[]): Promise<{ path: string; text: string }[]> {
   const problems: ConfigProblem[] = [];
   const files: { path: string; text: string }[] = [];
   for (const path of paths) {
@@ -57,5 +62,5 @@ export async function loadRuleSets(paths: readonly string[], options: DialectOpt
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return compileRuleSets(files, options);
+  return files;
 }

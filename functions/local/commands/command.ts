@@ -1,9 +1,12 @@
+import { stat } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
 import type { FerryConfig } from '../../../core/config.js';
-import { FerryError } from '../../../core/errors.js';
-import type { Warehouse } from '../../../core/ports/warehouse.js';
+import { ConfigError, FerryError } from '../../../core/errors.js';
+import type { Row, Warehouse } from '../../../core/ports/warehouse.js';
+import { queryAdminSocket } from '../admin-socket.js';
 import { lockDataDir } from '../data-dir-lock.js';
 import { localPaths, openWarehouse } from '../local-pipeline.js';
+import { rulesInForce } from '../rules-in-force.js';
 
 /** What `parseArgs` made of a command's arguments, and the configuration, read on first use. */
 export interface CommandArgs {
@@ -60,4 +63,64 @@ export async function withWarehouse<T>(config: FerryConfig, fn: (warehouse: Ware
   } finally {
     await unlock();
   }
+}
+
+const announced = new Set<string>();
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/**
+ * The data dir a command reads, which must already exist: run from another directory, the default
+ * `./data` would otherwise be a new empty one, silently. Says on stderr which one is used.
+ */
+export async function existingDataDir(config: FerryConfig): Promise<ReturnType<typeof localPaths>> {
+  const paths = localPaths(config.dataDir);
+  const where = process.env.FERRY_DATA_DIR?.trim() ? `is ${config.dataDir}` : 'is unset, so the data dir is ./data in the current directory';
+  if (!(await isDirectory(paths.root))) {
+    throw new ConfigError([{ key: 'FERRY_DATA_DIR', reason: `${where}: ${paths.root} does not exist; set FERRY_DATA_DIR to the data dir ferry serve uses` }]);
+  }
+  if (!(await isDirectory(paths.store)) && !(await isDirectory(paths.warehouse))) {
+    throw new ConfigError([{ key: 'FERRY_DATA_DIR', reason: `${where}: ${paths.root} is not a Ferry data dir (it has no store/ or warehouse/); set FERRY_DATA_DIR to the data dir ferry serve uses` }]);
+  }
+  if (!announced.has(paths.root)) process.stderr.write(`ferry: data dir ${paths.root}\n`);
+  announced.add(paths.root);
+  return paths;
+}
+
+/** Whether the embedded warehouse has been created (by a serve or a load) in the data dir. */
+export function hasEmbeddedWarehouse(config: FerryConfig): Promise<boolean> {
+  return isDirectory(localPaths(config.dataDir).warehouse);
+}
+
+/** The rules in force for a command (see `rulesInForce`), announced on stderr. */
+export async function announcedRules(config: FerryConfig): ReturnType<typeof rulesInForce> {
+  const rules = await rulesInForce(config);
+  process.stderr.write(`ferry: rules: ${rules.origin}\n`);
+  return rules;
+}
+
+/**
+ * Runs `fn` with queries on the configured warehouse: through a running `ferry serve`'s admin
+ * socket while it owns the embedded warehouse, else on a connection of this process. Reads only:
+ * the embedded warehouse of a data dir where nothing was ever loaded is not created.
+ */
+export async function withWarehouseQueries<T>(config: FerryConfig, fn: (warehouse: Pick<Warehouse, 'query'>) => Promise<T>): Promise<T> {
+  if (!config.databaseUrl) {
+    const paths = await existingDataDir(config);
+    if ((await queryAdminSocket(paths.socket, 'SELECT 1')) !== undefined) {
+      return fn({
+        query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
+          const rows = await queryAdminSocket(paths.socket, sql, params);
+          if (rows === undefined) throw new FerryError('unavailable', `ferry serve stopped while this command ran (${paths.socket})`);
+          return rows as R[];
+        },
+      });
+    }
+    if (!(await hasEmbeddedWarehouse(config))) {
+      throw new FerryError('no_load_yet', `no load has run yet in ${paths.root}: its embedded warehouse is created by the first ferry serve or ferry load`);
+    }
+  }
+  return withWarehouse(config, fn);
 }

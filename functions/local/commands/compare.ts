@@ -1,9 +1,9 @@
 import type { FerryConfig } from '../../../core/config.js';
 import { compareWarehouses, type CompareReport } from '../../../core/loader/compare.js';
-import { loadRuleSets } from '../../../core/parser/rules/load-rules.js';
+import { datesBetween } from '../../../core/loader/load-window.js';
 import { outputTables } from '../../../core/parser/rules/rule-set.js';
 import { openWarehouseAt } from '../../shared/open-warehouse.js';
-import { usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
+import { announcedRules, existingDataDir, usageError, withWarehouseQueries, type Command, type CommandArgs } from './command.js';
 
 function formatComparison(report: CompareReport): string {
   const lines = [report.same ? 'same: every table and day agrees' : 'DIFFERENT'];
@@ -18,9 +18,17 @@ async function compare(config: FerryConfig, { values }: CommandArgs): Promise<vo
   const otherSchema = (values['with-schema'] as string | undefined) ?? config.warehouseSchema;
   const from = values.from as string | undefined;
   const to = values.to as string | undefined;
-  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
+  if (from !== undefined || to !== undefined) {
+    try {
+      datesBetween(from ?? to!, to ?? from!);
+    } catch (err) {
+      throw usageError('compare', (err as Error).message);
+    }
+  }
+  if (!config.databaseUrl) await existingDataDir(config);
+  const tables = outputTables((await announcedRules(config)).ruleSets);
   const kind = config.warehouse.kind;
-  const report = await withWarehouse(config, async (warehouse) => {
+  const report = await withWarehouseQueries(config, async (warehouse) => {
     const otherWarehouse = openWarehouseAt(config, other);
     try {
       return await compareWarehouses({ warehouse, kind, schema: config.warehouseSchema }, { warehouse: otherWarehouse, kind, schema: otherSchema }, tables, { ...(from ? { from } : {}), ...(to ? { to } : {}) });

@@ -4,12 +4,10 @@ import { FerryError } from '../../../core/errors.js';
 import { dialectFor } from '../../../core/loader/dialects/dialect-for.js';
 import { runLoad } from '../../../core/loader/load-run.js';
 import { datesBetween } from '../../../core/loader/load-window.js';
-import { loadRuleSets } from '../../../core/parser/rules/load-rules.js';
 import { outputTables } from '../../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
 import { queryAdminSocket } from '../admin-socket.js';
-import { localPaths } from '../local-pipeline.js';
-import { usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
+import { announcedRules, existingDataDir, usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
 
 /** A progress line with an ETA, redrawn in place on a terminal; silent otherwise. */
 function progressReporter(total: number): (done: number, rows: number) => void {
@@ -42,10 +40,11 @@ function requestedDates(values: CommandArgs['values']): string[] | undefined {
 
 async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
   const logger = createJsonLogger({ level: config.logLevel });
-  const store = new FsBlobStore(localPaths(config.dataDir).store);
-  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
   const dates = requestedDates(args.values);
-  if (!config.databaseUrl && (await queryAdminSocket(localPaths(config.dataDir).socket, 'SELECT 1')) !== undefined) {
+  const paths = await existingDataDir(config);
+  const store = new FsBlobStore(paths.store);
+  const tables = outputTables((await announcedRules(config)).ruleSets);
+  if (!config.databaseUrl && (await queryAdminSocket(paths.socket, 'SELECT 1')) !== undefined) {
     throw new FerryError('usage', 'ferry serve owns the embedded warehouse and loads every FERRY_LOAD_INTERVAL_S; stop it to run a load or backfill here');
   }
   // Count the files in range first so the progress bar has a total (the manifest makes re-runs no-ops).

@@ -4,13 +4,12 @@ import { replayMirror } from '../../../core/collector/mirrored-store.js';
 import { ConfigError } from '../../../core/errors.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
 import { openStoreAt } from '../../shared/open-store.js';
-import { localPaths } from '../local-pipeline.js';
-import type { Command } from './command.js';
+import { existingDataDir, type Command } from './command.js';
 
 async function mirrorReplay(config: FerryConfig): Promise<void> {
   if (!config.mirror) throw new ConfigError([{ key: 'FERRY_MIRROR_URL', reason: 'is not set: there is no mirror to replay to' }]);
   const logger = createJsonLogger({ level: config.logLevel });
-  const result = await replayMirror(new FsBlobStore(localPaths(config.dataDir).store), openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString), logger);
+  const result = await replayMirror(new FsBlobStore((await existingDataDir(config)).store), openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString), logger);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.failed.length > 0) process.exitCode = 1;
 }

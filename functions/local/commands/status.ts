@@ -2,12 +2,8 @@ import type { FerryConfig } from '../../../core/config.js';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { dialectFor } from '../../../core/loader/dialects/dialect-for.js';
 import { loadStatus, type LoadStatus } from '../../../core/loader/load-status.js';
-import { loadRuleSets } from '../../../core/parser/rules/load-rules.js';
 import { outputTables } from '../../../core/parser/rules/rule-set.js';
-import type { Row, Warehouse } from '../../../core/ports/warehouse.js';
-import { queryAdminSocket } from '../admin-socket.js';
-import { localPaths } from '../local-pipeline.js';
-import { usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
+import { announcedRules, existingDataDir, usageError, withWarehouseQueries, type Command, type CommandArgs } from './command.js';
 
 function formatStatus(status: LoadStatus): string {
   const lines = [`ferry status at ${status.generated_at}`];
@@ -25,15 +21,9 @@ function formatStatus(status: LoadStatus): string {
 async function status(config: FerryConfig, { values }: CommandArgs): Promise<void> {
   const olderThanS = Number(values['older-than'] ?? '600');
   if (!Number.isInteger(olderThanS) || olderThanS < 0) throw usageError('status', '--older-than takes whole seconds');
-  const store = new FsBlobStore(localPaths(config.dataDir).store);
-  const tables = outputTables(await loadRuleSets(config.parser.rulesFiles, config.parser));
-  const build = (warehouse: Pick<Warehouse, 'query'>) => loadStatus({ store, warehouse, schema: config.warehouseSchema, dialect: dialectFor(config), tables, now: new Date(), olderThanS });
-  let report: LoadStatus | undefined;
-  // While serve owns the embedded warehouse, the report's queries go through its admin socket.
-  const socket = localPaths(config.dataDir).socket;
-  if (!config.databaseUrl && (await queryAdminSocket(socket, 'SELECT 1')) !== undefined) {
-    report = await build({ query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]) => ((await queryAdminSocket(socket, sql, params)) ?? []) as R[] });
-  } else report = await withWarehouse(config, build);
+  const store = new FsBlobStore((await existingDataDir(config)).store);
+  const tables = outputTables((await announcedRules(config)).ruleSets);
+  const report = await withWarehouseQueries(config, (warehouse) => loadStatus({ store, warehouse, schema: config.warehouseSchema, dialect: dialectFor(config), tables, now: new Date(), olderThanS }));
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
   if (report.unloaded.length > 0 || report.tables.some((t) => t.latest_failure && (!t.last_loaded_at || t.latest_failure.failed_at > t.last_loaded_at))) process.exitCode = 1;
 }
