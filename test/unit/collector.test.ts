@@ -371,15 +371,15 @@ describe('Collector', () => {
     const valid = (w: BinaryWriter) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1);
 
     it.each([
-      ['JSON, at beyond year 9999 in the second payload', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: 1 }, { at: 253402300800, event: 'e', nr: 2 }] }))), 400, 'payloads[1].at: 253402300800 is beyond year 9999'],
-      ['JSON, at of 2^64 - 1', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: '18446744073709551615', event: 'e', nr: 1 }] }))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
-      ['protobuf, at of 2^64 - 1', () => request('protobuf', encode('protobuf', { ...ios(), payloads: [{ at: '1700000000', event: 'e', nr: 1 }, { at: '18446744073709551615', event: 'e', nr: 2 }] })), 400, 'payloads[1].at: 18446744073709551615 is beyond year 9999'],
-      ['protobuf, at of -1 (the same varint)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).int64(-1n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
-      ['protobuf, nr of 2^32 (would wrap to 0)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint64(2n ** 32n))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
-      ['protobuf, nr of -1 (would become 4294967295)', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).int32(-1))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
-      ['JSON, nr of -1', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: -1 }] }))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
-      ['protobuf, a valid payload after the collection fields', () => request('protobuf', protobufWith(valid)), 200, null],
-    ])('%s → %s', async (_label, makeRequest, status, reason) => {
+      ['JSON, at beyond year 9999 in the second payload → 400', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: 1 }, { at: 253402300800, event: 'e', nr: 2 }] }))), 400, 'payloads[1].at: 253402300800 is beyond year 9999'],
+      ['JSON, at of 2^64 - 1 → 400', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: '18446744073709551615', event: 'e', nr: 1 }] }))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, at of 2^64 - 1 → 400', () => request('protobuf', encode('protobuf', { ...ios(), payloads: [{ at: '1700000000', event: 'e', nr: 1 }, { at: '18446744073709551615', event: 'e', nr: 2 }] })), 400, 'payloads[1].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, at of -1 (the same varint) → 400', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).int64(-1n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint32(1))), 400, 'payloads[0].at: 18446744073709551615 is beyond year 9999'],
+      ['protobuf, nr of 2^32 (would wrap to 0) → 400', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).uint64(2n ** 32n))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['protobuf, nr of -1 (would become 4294967295) → 400', () => request('protobuf', protobufWith((w) => w.tag(1, WireType.Varint).uint64(1700000000n).tag(2, WireType.LengthDelimited).string('e').tag(3, WireType.Varint).int32(-1))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['JSON, nr of -1 → 400', () => request('json', Buffer.from(JSON.stringify({ ...ios(), payloads: [{ at: 1700000000, event: 'e', nr: -1 }] }))), 400, 'payloads[0].nr: must be between 0 and 4294967295'],
+      ['protobuf, a valid payload after the collection fields → 200', () => request('protobuf', protobufWith(valid)), 200, null],
+    ])('%s', async (_label, makeRequest, status, reason) => {
       const response = await make({}).handle(makeRequest());
       expect(response.status).toBe(status);
       if (reason !== null) expect(JSON.parse(response.body)).toEqual({ error: reason });
