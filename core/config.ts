@@ -186,6 +186,8 @@ export function readConfig(env: Env = process.env): FerryConfig {
     mirror: readMirrorSettings(env, problems),
     cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
   };
+  // The collector refuses a collection whose raw line the parser would reject as too long.
+  config.collector.limits.maxLineBytes = config.parser.maxLineBytes;
   oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'polling'] as const, 'eventgrid', problems);
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {
     problems.push({ key: 'FERRY_WAREHOUSE_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.warehouseSchema}"` });
