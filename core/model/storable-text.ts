@@ -41,6 +41,10 @@ export function storableText(text: string): string {
   return suspectText.test(text) ? replaceUnstorable(text) : text;
 }
 
+// Buffer's own UTF-8 decoding, which `toString('utf8', start, end)` ends in (protobufjs reads its
+// strings so): the collector decodes every protobuf string through here.
+type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
+
 /** Where a value sits (`payloads[0].parameters[1]`; '' at the top), made only when it is named. */
 export type FieldPath = () => string;
 
@@ -73,7 +77,7 @@ export class Replacements {
    * Counted as `path.name` when anything was replaced.
    */
   utf8(bytes: Buffer, start: number, end: number, path: FieldPath, name: string): string {
-    const decoded = bytes.toString('utf8', start, end);
+    const decoded = (bytes as Utf8Sliceable).utf8Slice?.(start, end) ?? bytes.toString('utf8', start, end);
     if (!suspectDecoded.test(decoded)) return decoded;
     const hasNul = decoded.includes('\0');
     const raw = bytes.subarray(start, end);
