@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { CollectorSettings } from './collector/collector.js';
 import type { SignatureMode } from './collector/signature.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
@@ -9,6 +10,8 @@ import type { LogLevel } from './ports/logger.js';
 export interface FerryConfig {
   /** HTTP port of the local runner's collector. */
   port: number;
+  /** Address the local runner's collector listens on. */
+  host: string;
   /** Root of the local object store and the embedded warehouse. */
   dataDir: string;
   /** Seconds between load runs. */
@@ -29,6 +32,24 @@ export interface FerryConfig {
   mirror: MirrorSettings | undefined;
   /** Web origins allowed to call the collector from a browser. */
   cors: CorsPolicy;
+  /** SQL models run after the loads (`FERRY_MODELS`). */
+  transform: TransformSettings;
+  /** Days `ferry.runs` keeps a stage run's record. */
+  runsRetentionDays: number;
+}
+
+/** Where the SQL models are and how their runs retry (`FERRY_MODELS`, `FERRY_TRANSFORM_*`). */
+export interface TransformSettings {
+  /** Folder of `<name>.sql` models; none: no transforms. */
+  modelsDir: string | undefined;
+  /** Schema the models are built in. */
+  modelsSchema: string;
+  /** Attempts a failing model gets per UTC day. */
+  maxAttemptsPerDay: number;
+  /** Seconds before a failed model's next attempt; doubling with each failure, up to an hour. */
+  retryDelayS: number;
+  /** Models built at the same time, at most. */
+  parallelism: number;
 }
 
 /** Where the collector mirrors raw batches (`FERRY_MIRROR_URL`). */
@@ -88,6 +109,7 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 /** Every setting Ferry reads, with its default; the same names on every host. */
 export const settings: readonly SettingSpec[] = [
   { env: 'PORT', default: '8080', description: 'HTTP port of the local collector.' },
+  { env: 'FERRY_HOST', default: '0.0.0.0', description: 'Address the local collector listens on: 0.0.0.0 every IPv4 interface, :: every interface, 127.0.0.1 this machine only.' },
   { env: 'FERRY_DATA_DIR', default: './data', description: 'Local object store and embedded warehouse directory.' },
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
   { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
@@ -116,11 +138,18 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
   { env: 'FERRY_MIRROR_URL', default: undefined, description: 'A second store the collector mirrors raw batches to (file://, s3://bucket, https://<account>.blob.core.windows.net/<container>); the client is answered on the primary put, refused mirror puts are replayed on each load tick.' },
   { env: 'FERRY_MIRROR_AZURE_CONNECTION_STRING', default: undefined, description: 'Connection string for an Azure mirror (else the managed identity is used).' },
-  { env: 'FERRY_AZURE_PARSE_TRIGGER', default: 'eventgrid', description: 'Azure only: eventgrid (Event Grid BlobCreated subscription) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).' },
+  { env: 'FERRY_AZURE_PARSE_TRIGGER', default: 'eventgrid', description: 'Azure only: eventgrid (Event Grid BlobCreated subscription, one blob per invocation), eventhubs (raw/ forwarded by Event Grid to Event Hubs and parsed in batches; logs/ as eventgrid) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).' },
+  { env: 'FERRY_AZURE_EVENTHUB_NAME', default: 'blob-created', description: 'Azure only, with FERRY_AZURE_PARSE_TRIGGER=eventhubs: the event hub Event Grid forwards raw/ BlobCreated events to (connection: FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace).' },
   { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
   { env: 'FERRY_MAX_LINE_BYTES', default: '1048576', description: 'Longest input line the parser reads; longer lines are rejected with a reason.' },
+  { env: 'FERRY_MODELS', default: undefined, description: 'Folder of SQL models (<name>.sql, checks in <name>.yml) run after each load, e.g. examples/models; unset = no transforms.' },
+  { env: 'FERRY_MODELS_SCHEMA', default: 'analytics', description: 'Warehouse schema the models are built in.' },
+  { env: 'FERRY_TRANSFORM_MAX_ATTEMPTS', default: '24', description: 'Attempts a failing model gets per UTC day; then it waits for the next day (its descendants too).' },
+  { env: 'FERRY_TRANSFORM_RETRY_DELAY_S', default: '60', description: "Seconds before a failed model's next attempt, doubling with each failure (at most an hour)." },
+  { env: 'FERRY_TRANSFORM_PARALLELISM', default: '4', description: 'Models built at the same time, at most (independent branches of the DAG).' },
+  { env: 'FERRY_RUNS_RETENTION_DAYS', default: '90', description: 'Days the run records (ferry.runs: loads, parse sweeps, models, checks) are kept.' },
   { env: 'FERRY_CORS_ORIGINS', default: undefined, description: 'Comma-separated web origins (https://app.example.com) or * allowed to send events from a browser; preflight OPTIONS answered 204. Unset = CORS off.' },
 ];
 
@@ -170,6 +199,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
   const problems: ConfigProblem[] = [];
   const config: FerryConfig = {
     port: integer(env, 'PORT', 8080, 0, 65535, problems),
+    host: readHost(env, problems),
     dataDir: env.FERRY_DATA_DIR?.trim() || './data',
     loadIntervalS: integer(env, 'FERRY_LOAD_INTERVAL_S', 10, 1, 86400, problems),
     loadLookbackDays: integer(env, 'FERRY_LOAD_LOOKBACK_DAYS', 7, 0, 3660, problems),
@@ -184,16 +214,36 @@ export function readConfig(env: Env = process.env): FerryConfig {
       maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
     },
     mirror: readMirrorSettings(env, problems),
+    transform: {
+      modelsDir: env.FERRY_MODELS?.trim() || undefined,
+      modelsSchema: env.FERRY_MODELS_SCHEMA?.trim() || 'analytics',
+      maxAttemptsPerDay: integer(env, 'FERRY_TRANSFORM_MAX_ATTEMPTS', 24, 1, 1000, problems),
+      retryDelayS: integer(env, 'FERRY_TRANSFORM_RETRY_DELAY_S', 60, 0, 86400, problems),
+      parallelism: integer(env, 'FERRY_TRANSFORM_PARALLELISM', 4, 1, 64, problems),
+    },
+    runsRetentionDays: integer(env, 'FERRY_RUNS_RETENTION_DAYS', 90, 1, 3660, problems),
     cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
   };
   // The collector refuses a collection whose raw line the parser would reject as too long.
   config.collector.limits.maxLineBytes = config.parser.maxLineBytes;
-  oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'polling'] as const, 'eventgrid', problems);
+  oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'eventhubs', 'polling'] as const, 'eventgrid', problems);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.transform.modelsSchema)) {
+    problems.push({ key: 'FERRY_MODELS_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.transform.modelsSchema}"` });
+  }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.warehouseSchema)) {
     problems.push({ key: 'FERRY_WAREHOUSE_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.warehouseSchema}"` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** An IP address or a host name (`localhost`), as `listen` takes it. */
+function readHost(env: Env, problems: ConfigProblem[]): string {
+  const host = env.FERRY_HOST?.trim() || '0.0.0.0';
+  if (isIP(host) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
+    problems.push({ key: 'FERRY_HOST', reason: `must be an IP address or a host name, got "${host}"` });
+  }
+  return host;
 }
 
 const postgresSchemes = ['postgres:', 'postgresql:'];

@@ -15,9 +15,8 @@ export interface OutputKeys {
  * the input key (`…/YYYY/MM/DD/…`) when there is one, else the input's last-modified date (UTC).
  */
 export function outputKeysFor(inputKey: string, etag: string, lastModified: Date): OutputKeys {
-  const match = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})(?:\/|$)/.exec(inputKey);
-  const date = match ? `${match[1]}-${match[2]}-${match[3]}` : lastModified.toISOString().slice(0, 10);
-  const base = (inputKey.split('/').pop() ?? 'object').replace(/\.(ndjson|json|log|txt|csv)?(\.gz)?$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'object';
+  const date = partitionDateOf(inputKey, lastModified)!;
+  const base = baseNameOf(inputKey);
   const digest = createHash('sha256').update(inputKey).update('\0').update(etag).digest('hex').slice(0, 16);
   const name = `${base.slice(0, 80)}-${digest}`;
   return {
@@ -26,6 +25,37 @@ export function outputKeysFor(inputKey: string, etag: string, lastModified: Date
     summary: `summaries/${date}/${name}.json`,
     date,
   };
+}
+
+/**
+ * Output keys of a batch of inputs parsed together into shared outputs, all of one date
+ * partition: named after the first input (by key) and a digest of every member's key and
+ * version, so a redelivered batch rewrites the same objects, and a regrouped one writes others
+ * whose rows the loader's row keys de-duplicate.
+ */
+export function batchOutputKeysFor(members: readonly { key: string; etag: string }[], date: string): OutputKeys {
+  const sorted = [...members].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const hash = createHash('sha256');
+  for (const m of sorted) hash.update(m.key).update('\0').update(m.etag).update('\n');
+  const name = `${baseNameOf(sorted[0]?.key ?? 'batch').slice(0, 80)}-b${sorted.length}-${hash.digest('hex').slice(0, 16)}`;
+  return {
+    table: (table) => `parsed/${table}/${date}/${name}.csv.gz`,
+    rejected: `rejected/${date}/${name}.csv.gz`,
+    summary: `summaries/${date}/${name}.json`,
+    date,
+  };
+}
+
+/** An input's file name without its extensions, safe in a key: the readable part of an output's name. */
+function baseNameOf(inputKey: string): string {
+  return (inputKey.split('/').pop() ?? 'object').replace(/\.(ndjson|json|log|txt|csv)?(\.gz)?$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'object';
+}
+
+/** The date partition an input's outputs go to: the date in its key, else its last-modified date. */
+export function partitionDateOf(inputKey: string, lastModified?: Date): string | undefined {
+  const match = /(?:^|\/)(\d{4})\/(\d{2})\/(\d{2})(?:\/|$)/.exec(inputKey);
+  if (match) return `${match[1]}-${match[2]}-${match[3]}`;
+  return lastModified?.toISOString().slice(0, 10);
 }
 
 /** Metadata names the parser sets on each parsed object. */

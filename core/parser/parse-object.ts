@@ -39,6 +39,8 @@ export interface ParseOptions {
 export interface ParseInput {
   key: string;
   etag?: string;
+  /** Stored bytes, when the notification says (S3 and Event Grid do): small inputs are parsed in batches. */
+  size?: number;
 }
 
 let defaultRuleSets: RuleSet[] | undefined;

@@ -4,6 +4,7 @@ import { app } from '@azure/functions';
 import { httpHandler } from './http.js';
 import { loadHandler } from './load.js';
 import { parseHandler, pollingParseHandler } from './parse.js';
+import { parseBatchHandler } from './parse-batch.js';
 
 // OPTIONS: a browser's CORS preflight, answered per FERRY_CORS_ORIGINS (leave the app's platform CORS unset).
 app.http('track', { methods: ['POST', 'OPTIONS'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
@@ -17,6 +18,18 @@ if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'polling') {
     app.storageBlob(`parse-${prefix}`, { path: `${container}/${prefix}/{name}`, connection: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', source: 'LogsAndContainerScan', handler: pollingParseHandler });
   }
 } else {
+  // Event Grid: one event per invocation (logs/, and raw/ too unless batched below).
   app.eventGrid('parse', { handler: parseHandler });
+  if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'eventhubs') {
+    // raw/ BlobCreated forwarded by Event Grid to Event Hubs: hundreds of small objects per
+    // invocation (host.json sets the batch size and wait); a failure re-runs the batch with backoff.
+    app.eventHub('parse-batch', {
+      connection: 'FERRY_AZURE_EVENTHUB',
+      eventHubName: process.env.FERRY_AZURE_EVENTHUB_NAME?.trim() || 'blob-created',
+      cardinality: 'many',
+      retry: { strategy: 'exponentialBackoff', maxRetryCount: 5, minimumInterval: { seconds: 10 }, maximumInterval: { minutes: 5 } },
+      handler: parseBatchHandler,
+    });
+  }
 }
 app.timer('load', { schedule: process.env.FERRY_LOAD_SCHEDULE ?? '0 */5 * * * *', handler: loadHandler });

@@ -5,6 +5,7 @@ import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
+import { parseBatch } from '../../core/parser/parse-batch.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
 import { parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
 import type { ParseInput } from '../../core/parser/parse-object.js';
@@ -49,7 +50,11 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
     mirror,
     ruleSets,
     tables: outputTables(ruleSets),
-    collector: () => (collector ??= new Collector({ store: collectorStore(store, mirror, logger), clock: systemClock, ids: timeSortableIds, logger, ...config.collector })),
+    collector: () => {
+      // Said once per instance, when its HTTP function starts: an unsigned public collector takes anyone's events.
+      if (!collector && config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
+      return (collector ??= new Collector({ store: collectorStore(store, mirror, logger), clock: systemClock, ids: timeSortableIds, logger, ...config.collector }));
+    },
     warehouse: () => {
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
       return (warehouse ??= openWarehouseAt(config, config.databaseUrl, { max: 2 }));
@@ -120,5 +125,19 @@ export async function notifiedParse(host: CloudHost<BlobStore>, inputs: readonly
     inputs,
   );
   if (result.failed.length > 0) throw new Error(`parse failed for ${result.failed.map((f) => `${f.key} (${f.code}: ${f.message})`).join('; ')}`);
+  return result;
+}
+
+/**
+ * Parses one queue delivery of blob-created notifications in a batch (`parseBatch`): small
+ * inputs share outputs, large ones are parsed alone. Failures are returned, not thrown: the
+ * queue's partial-batch response retries only their messages.
+ */
+export async function queuedParse(host: CloudHost<BlobStore>, inputs: readonly ParseInput[], remainingMs?: () => number): Promise<ParseInputsResult> {
+  const result = await parseBatch(
+    { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes, ...(remainingMs ? { remainingMs } : {}) },
+    inputs,
+  );
+  if (result.failed.length > 0) host.logger.warn('inputs of the batch left for the queue to retry', { count: result.failed.length, failed: result.failed.slice(0, 10) });
   return result;
 }

@@ -75,28 +75,35 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
       .filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')))
       .map((s) => ({ actions: [s.Action].flat(), resources: [s.Resource].flat(), prefixes: s.Condition?.StringLike?.['s3:prefix'] }));
 
-  it('declares three functions on Node 22 arm64, each with its own role and sized for its work', () => {
+  it('declares four functions on Node 22 arm64, each with its own role and sized for its work', () => {
     for (const [name, handler, role] of [
       ['Collector', 'functions/aws/http.handler', 'CollectorRole'],
-      ['Parser', 'functions/aws/parse.handler', 'ParserRole'],
+      ['ParserRaw', 'functions/aws/parse-queue.handler', 'ParserRole'],
+      ['ParserLogs', 'functions/aws/parse-queue.handler', 'ParserRole'],
       ['Loader', 'functions/aws/load.handler', 'LoaderRole'],
     ] as const) {
       expect(fn(name)).toMatchObject({ Handler: handler, Runtime: 'nodejs22.x', Architectures: ['arm64'], Role: { 'Fn::GetAtt': [role, 'Arn'] } });
     }
     expect(fn('Collector').Timeout).toBeLessThanOrEqual(30); // HTTP API's integration limit
-    expect(fn('Parser')).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    expect(fn('ParserRaw')).toMatchObject({ MemorySize: 1769, Timeout: 300 });
+    expect(fn('ParserLogs')).toMatchObject({ MemorySize: 1769, Timeout: 900 });
   });
 
-  it('wires the events: HTTP API routes, object-created under raw/ and logs/, a schedule', () => {
+  it('wires the events: HTTP API routes, the raw/ queue in batches and the logs/ queue one by one with partial batch responses, a schedule', () => {
     const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
     expect(routes).toEqual(['GET /api/health', 'GET /api/ready', 'OPTIONS /api/v1/track', 'POST /api/v1/track']);
-    const notifications = Object.values(template.Resources).filter((r) => r.Type === 'Custom::S3');
-    expect(notifications).toHaveLength(1);
-    expect(notifications[0]!.Properties).toMatchObject({ FunctionName: 'ferry-ci-parser', BucketName: bucket });
-    expect(notifications[0]!.Properties.BucketConfigs.map((c: { Event: string; Rules: object[] }) => [c.Event, c.Rules])).toEqual([
-      ['s3:ObjectCreated:*', [{ Prefix: 'raw/' }]],
-      ['s3:ObjectCreated:*', [{ Prefix: 'logs/' }]],
-    ]);
+    // The bucket's notifications go to queues the data stack owns; no custom resource edits the bucket.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'Custom::S3')).toEqual([]);
+    const mappings = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping').map((r) => r.Properties);
+    expect(mappings).toHaveLength(2);
+    const mappingOf = (queue: string) => mappings.find((m) => m.EventSourceArn['Fn::ImportValue'] === `ferry-data-ci-${queue}`)!;
+    expect(mappingOf('ParseRawQueueArn')).toMatchObject({
+      FunctionName: { 'Fn::GetAtt': ['ParserRawLambdaFunction', 'Arn'] },
+      BatchSize: 10000,
+      MaximumBatchingWindowInSeconds: 60,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(mappingOf('ParseLogsQueueArn')).toMatchObject({ FunctionName: { 'Fn::GetAtt': ['ParserLogsLambdaFunction', 'Arn'] }, BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
     const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
     expect(JSON.stringify(schedules[0]!.Properties.Targets)).toContain('LoaderLambdaFunction');
@@ -106,8 +113,19 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     const all = ['CollectorRole', 'ParserRole', 'LoaderRole'].flatMap((role) => statementsOf(role));
     for (const s of all) {
       expect([s.Action].flat()).not.toContain('s3:*');
+      expect([s.Action].flat()).not.toContain('sqs:*');
       expect([s.Resource].flat()).not.toContain('*');
     }
+    // The parsers may only consume their two queues.
+    const sqs = all.filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
+    expect(sqs).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Resource: [{ 'Fn::ImportValue': 'ferry-data-ci-ParseRawQueueArn' }, { 'Fn::ImportValue': 'ferry-data-ci-ParseLogsQueueArn' }],
+      },
+    ]);
+    expect(statementsOf('ParserRole')).toContain(sqs[0]);
     const object = (prefix: string) => `arn:aws:s3:::${bucket}/${prefix}*`;
     expect(s3Grants('CollectorRole')).toEqual([{ actions: ['s3:PutObject'], resources: [object('raw/events/'), object('health/')], prefixes: undefined }]);
     expect(s3Grants('ParserRole')).toEqual([
@@ -121,20 +139,20 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
       { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'logs/*'] },
     ]);
     // Logs only to the function's own log group.
-    for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parser'], ['LoaderRole', 'loader']] as const) {
+    for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parserRaw'], ['ParserRole', 'parserLogs'], ['LoaderRole', 'loader']] as const) {
       const logs = statementsOf(role).find((s) => [s.Action].flat().includes('logs:PutLogEvents'))!;
       expect(JSON.stringify(logs.Resource)).toContain(`/aws/lambda/ferry-ci-${name}:*`);
     }
   });
 
   it('configures every function with settings the config reader knows, secrets as deploy-time references', () => {
-    for (const name of ['Collector', 'Parser', 'Loader']) {
+    for (const name of ['Collector', 'ParserRaw', 'ParserLogs', 'Loader']) {
       for (const key of Object.keys(fn(name).Environment.Variables)) expect({ name, key, known: knownSettings.has(key) }).toEqual({ name, key, known: true });
     }
     expect(fn('Loader').Environment.Variables.DATABASE_URL).toBe('{{resolve:secretsmanager:ferry/ci/database-url}}');
     expect(fn('Collector').Environment.Variables.FERRY_SHARED_SECRET).toBe('{{resolve:secretsmanager:ferry/ci/shared-secret}}');
     // The loader learns the log tables from the same rules the parser classifies by.
-    for (const name of ['Parser', 'Loader']) expect(fn(name).Environment.Variables.FERRY_RULES).toBe('docs/rules/api-nginx.yml,docs/rules/app-json.yml');
+    for (const name of ['ParserRaw', 'ParserLogs', 'Loader']) expect(fn(name).Environment.Variables.FERRY_RULES).toBe('docs/rules/api-nginx.yml,docs/rules/app-json.yml');
   });
 
   it('packages one bundle per function, with the rules files, that runs as Lambda would load it', async () => {
@@ -152,7 +170,7 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    for (const name of ['parser', 'loader']) expect([...(await unzip(join(out, `${name}.zip`))).keys()]).toContain(`functions/aws/${name === 'parser' ? 'parse' : 'load'}.mjs`);
+    for (const [name, bundle] of [['parserRaw', 'parse-queue'], ['parserLogs', 'parse-queue'], ['loader', 'load']]) expect([...(await unzip(join(out, `${name}.zip`))).keys()]).toContain(`functions/aws/${bundle}.mjs`);
   });
 });
 

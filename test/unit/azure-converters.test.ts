@@ -5,6 +5,7 @@ import { ConfigError } from '../../core/errors.js';
 import { containerClientFrom } from '../../functions/azure/azure-host.js';
 import { fromBlobTrigger } from '../../functions/azure/blob-trigger.js';
 import { fromEventGridBlobCreated } from '../../functions/azure/event-grid.js';
+import { fromEventHubMessages } from '../../functions/azure/event-hubs.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 
 describe('fromAzureHttpRequest', () => {
@@ -86,5 +87,24 @@ describe('fromBlobTrigger', () => {
     [{}, undefined],
   ])('reads the key (and ETag) from %j', (metadata, input) => {
     expect(fromBlobTrigger(metadata, 'ferry')).toEqual(input);
+  });
+});
+
+describe('fromEventHubMessages', () => {
+  const batch = fixtureJson<unknown[]>('azure/event-hubs-blob-created-batch.json');
+
+  it('reads Event Grid events forwarded through Event Hubs, whether the body arrives parsed, as text or as bytes', () => {
+    const expected = [
+      { key: 'raw/events/2026/11/23/10/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', etag: '0x8DCFE1A2B3C4D5E', size: 1024 },
+      { key: 'raw/events/2026/11/23/10/01JDQ5Z9A1B2C3D4E5F6G7H8J9.ndjson.gz', etag: '0x8DCFE1A2B3C4D6F', size: 2048 },
+    ];
+    expect(fromEventHubMessages(batch, 'ferry')).toEqual({ inputs: expected, unreadable: 0 });
+    expect(fromEventHubMessages(batch.map((m) => JSON.stringify(m)), 'ferry')).toEqual({ inputs: expected, unreadable: 0 });
+    expect(fromEventHubMessages(batch.map((m) => Buffer.from(JSON.stringify(m))), 'ferry')).toEqual({ inputs: expected, unreadable: 0 });
+  });
+
+  it('counts messages that are not events, and skips events of other containers', () => {
+    expect(fromEventHubMessages(['not json', { hello: 1 }], 'ferry')).toEqual({ inputs: [], unreadable: 2 });
+    expect(fromEventHubMessages(batch, 'other')).toEqual({ inputs: [], unreadable: 0 });
   });
 });

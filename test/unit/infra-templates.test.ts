@@ -53,6 +53,39 @@ describe('infra/aws/data.yml (CloudFormation)', () => {
     for (const [, sub] of text.matchAll(/\$\{([A-Za-z:]+)(?:\.[A-Za-z]+)?\}/g)) expect(names).toContain(sub);
   });
 
+  it('sends object-created notifications under raw/ and logs/ to their own queues, each with a dead-letter queue, and only this bucket may send', () => {
+    expect(bucket.Properties.NotificationConfiguration.QueueConfigurations).toEqual([
+      { Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': 'ParseRawQueue.Arn' }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'raw/' }] } } },
+      { Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': 'ParseLogsQueue.Arn' }, Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'logs/' }] } } },
+    ]);
+    for (const [queue, dlq, timeout] of [['ParseRawQueue', 'ParseRawDeadLetterQueue', 300], ['ParseLogsQueue', 'ParseLogsDeadLetterQueue', 900]] as const) {
+      const q = template.Resources[queue]!;
+      expect(q.Type).toBe('AWS::SQS::Queue');
+      expect(q.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': `${dlq}.Arn` }, maxReceiveCount: 5 });
+      // Lambda requires the queue's visibility timeout to be at least the function's timeout.
+      expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(timeout);
+      expect(template.Resources[dlq]!.Type).toBe('AWS::SQS::Queue');
+    }
+    const policy = template.Resources.ParseQueuesPolicy!.Properties;
+    expect(policy.Queues).toEqual([{ Ref: 'ParseRawQueue' }, { Ref: 'ParseLogsQueue' }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: [{ 'Fn::GetAtt': 'ParseRawQueue.Arn' }, { 'Fn::GetAtt': 'ParseLogsQueue.Arn' }],
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${BucketName}' } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    // S3 validates the destination when the notification is set, so the policy must exist first.
+    expect((bucket as Resource & { DependsOn?: string }).DependsOn).toBe('ParseQueuesPolicy');
+    const functions = readFileSync(repoPath('serverless.yml'), 'utf8');
+    for (const name of ['ParseRawQueueArn', 'ParseLogsQueueArn']) {
+      expect(template.Outputs[name]!.Export.Name['Fn::Sub']).toBe(`ferry-data-\${Stage}-${name}`);
+      expect(functions).toContain(`'Fn::ImportValue': 'ferry-data-\${sls:stage}-${name}'`);
+    }
+  });
+
   it('exports the COPY role under the name serverless.yml imports', () => {
     expect(template.Outputs.RedshiftCopyRoleArn!.Export.Name['Fn::Sub']).toBe('ferry-data-${Stage}-RedshiftCopyRoleArn');
     expect(readFileSync(repoPath('serverless.yml'), 'utf8')).toContain("'Fn::ImportValue': 'ferry-data-${sls:stage}-RedshiftCopyRoleArn'");
@@ -106,30 +139,62 @@ describe('infra/azure/azuredeploy.json (ARM)', () => {
     expect(names).not.toContain('FERRY_AZURE_STORAGE_CONNECTION_STRING');
     expect(names).toContain('AzureWebJobsStorage__accountName');
     const known = new Set([...settings.map((s) => s.env), 'DATABASE_URL']);
-    for (const name of names.filter((n) => n.startsWith('FERRY_') || n === 'DATABASE_URL')) expect(known).toContain(name);
+    // FERRY_AZURE_EVENTHUB__… is the Functions host's identity-based connection for the Event Hubs trigger, not a Ferry setting.
+    for (const name of names.filter((n) => (n.startsWith('FERRY_') && !n.includes('__')) || n === 'DATABASE_URL')) expect(known).toContain(name);
+    expect(appSettings).toContainEqual({ name: 'FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace', value: "[concat(variables('eventHubsNamespace'), '.servicebus.windows.net')]" });
+    expect(appSettings).toContainEqual({ name: 'FERRY_AZURE_PARSE_TRIGGER', value: 'eventhubs' });
+    expect(readFileSync(repoPath('functions/azure/index.ts'), 'utf8')).toContain("connection: 'FERRY_AZURE_EVENTHUB'");
   });
 
-  it('grants Storage Blob Data Contributor on the data container only, Owner only on the host account', () => {
+  it('grants Storage Blob Data Contributor on the data and dead-letter containers only, Owner only on the host account, Event Hubs roles only on the hub', () => {
     const assignments = ofType('Microsoft.Authorization/roleAssignments');
     const roleOf = (id: string) => template.variables[/^\[variables\('([^']+)'\)\]$/.exec(id)?.[1] ?? ''] ?? id;
     const byRole = (guid: string) => assignments.filter((a) => roleOf(a.properties.roleDefinitionId).includes(`'Microsoft.Authorization/roleDefinitions', '${guid}'`));
     const contributor = byRole('ba92f5b4-2d11-453d-a403-e96b0029c9fe');
     const owner = byRole('b7e6dc6d-f1e8-4753-8033-0f276bb0955b');
-    expect([contributor.length, owner.length, assignments.length]).toEqual([1, 1, 2]);
+    const receiver = byRole('a638d3c7-ab3a-418d-83e6-5f17a39d4fde');
+    const sender = byRole('2b629674-e913-4c01-ae53-ef4638d8f975');
+    expect([contributor.length, owner.length, receiver.length, sender.length, assignments.length]).toEqual([2, 1, 1, 1, 5]);
     expect(contributor[0]!.scope).toContain("'/blobServices/default/containers/', parameters('containerName')");
     expect(contributor[0]!.scope).toContain("variables('dataAccount')");
+    // Event Grid's own identity may write only the dead-letter container.
+    expect(contributor[1]!.scope).toBe("[concat('Microsoft.Storage/storageAccounts/', variables('dataAccount'), '/blobServices/default/containers/', variables('deadLetterContainer'))]");
+    expect(contributor[1]!.properties.principalId).toContain("'Microsoft.EventGrid/systemTopics'");
+    // The app receives from, and Event Grid sends to, the one hub.
+    for (const role of [receiver[0]!, sender[0]!]) expect(role.scope).toBe("[concat('Microsoft.EventHub/namespaces/', variables('eventHubsNamespace'), '/eventhubs/', variables('eventHubName'))]");
+    expect(receiver[0]!.properties.principalId).toContain("'Microsoft.Web/sites'");
+    expect(sender[0]!.properties.principalId).toContain("'Microsoft.EventGrid/systemTopics'");
     expect(owner[0]!.scope).toContain("variables('hostAccount')");
     for (const a of assignments) expect(a.properties).toMatchObject({ principalType: 'ServicePrincipal', principalId: expect.stringContaining('identity.principalId') });
   });
 
-  it('subscribes the parse function to BlobCreated under raw/ and logs/ of the data container', () => {
-    const [subscription] = ofType('Microsoft.EventGrid/systemTopics/eventSubscriptions');
+  it('subscribes the parse function to BlobCreated under logs/, and sends raw/ through the hub to the batch parser, both dead-lettered', () => {
+    const [subscription, batched] = ofType('Microsoft.EventGrid/systemTopics/eventSubscriptions');
     expect(subscription!.condition).toBe("[parameters('deployEventSubscription')]");
     expect(subscription!.properties.destination).toMatchObject({ endpointType: 'AzureFunction', properties: { resourceId: "[resourceId('Microsoft.Web/sites/functions', parameters('appName'), 'parse')]" } });
     expect(subscription!.properties.filter.includedEventTypes).toEqual(['Microsoft.Storage.BlobCreated']);
     expect(subscription!.properties.filter.advancedFilters[0]).toMatchObject({ operatorType: 'StringBeginsWith', key: 'subject' });
-    expect(subscription!.properties.filter.advancedFilters[0].values.map((v: string) => /blobs\/(\w+)\/'\)\]$/.exec(v)?.[1])).toEqual(['raw', 'logs']);
+    expect(subscription!.properties.filter.advancedFilters[0].values.map((v: string) => /blobs\/(\w+)\/'\)\]$/.exec(v)?.[1])).toEqual(['logs']);
     // The function the subscription names is the one the app registers.
     expect(readFileSync(repoPath('functions/azure/index.ts'), 'utf8')).toContain("app.eventGrid('parse'");
+    expect(batched!.condition).toBe("[parameters('deployEventSubscription')]");
+    expect(batched!.properties.deliveryWithResourceIdentity).toEqual({
+      identity: { type: 'SystemAssigned' },
+      destination: { endpointType: 'EventHub', properties: { resourceId: "[variables('eventHubId')]" } },
+    });
+    expect(batched!.properties.filter.advancedFilters[0].values.map((v: string) => /blobs\/(\w+)\/'\)\]$/.exec(v)?.[1])).toEqual(['raw']);
+    for (const s of [subscription!, batched!]) {
+      expect(s.properties.deadLetterWithResourceIdentity.deadLetterDestination).toEqual({
+        endpointType: 'StorageBlob',
+        properties: { resourceId: "[resourceId('Microsoft.Storage/storageAccounts', variables('dataAccount'))]", blobContainerName: "[variables('deadLetterContainer')]" },
+      });
+      expect(s.properties.retryPolicy).toEqual({ maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
+    }
+    const hub = ofType('Microsoft.EventHub/namespaces/eventhubs')[0]!;
+    expect(hub.name).toBe("[concat(variables('eventHubsNamespace'), '/', variables('eventHubName'))]");
+    expect(ofType('Microsoft.EventHub/namespaces')[0]!.properties).toMatchObject({ disableLocalAuth: true });
+    // The trigger batches: host.json asks for hundreds of events per invocation.
+    const host = JSON.parse(readFileSync(repoPath('host.json'), 'utf8'));
+    expect(host.extensions.eventHubs).toMatchObject({ maxEventBatchSize: 1000, minEventBatchSize: 500 });
   });
 });
