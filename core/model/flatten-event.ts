@@ -81,7 +81,7 @@ export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThres
   const correction = skew !== null && Math.abs(skew) > skewThresholdS ? BigInt(skew) : 0n;
   // A correction landing after this means `at` and X-Hamustro-Time come from different clocks
   // (a client sending a fixed test time): the client's `at` is kept. So is one below 1970.
-  const latest = BigInt(Math.floor(receivedAt.getTime() / 1000) + skewThresholdS);
+  const latest = correction === 0n ? 0n : BigInt(Math.floor(receivedAt.getTime() / 1000) + skewThresholdS);
   const env = environments[c.env];
   if (env === undefined) throw new ParseError(`env ${c.env} is not a known environment`, { field: 'env' });
   return storablePayloads(c.payloads, rejectPayload).map((p) => {
