@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
 import { handler as lambdaHandler } from '../../functions/aws/http.js';
@@ -26,6 +26,20 @@ const preflightAnswer = {
   'access-control-max-age': '7200',
   vary: 'Origin',
 };
+
+/** The JSON log lines a host wrote to stderr while `fn` ran. */
+async function logsDuring(fn: () => Promise<unknown>): Promise<{ level: string; msg: string }[]> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string });
+}
+
+const unsignedWarning = { level: 'warn', msg: 'request signatures are not checked: set FERRY_SHARED_SECRET to require them' };
 
 describe('CORS on the local host (ferry serve)', () => {
   let dir: string;
@@ -77,7 +91,7 @@ describe('CORS on the Lambda handler (API Gateway HTTP API, payload 2.0)', () =>
     store = new S3BlobStore({ bucket, client: config });
     Object.assign(process.env, {
       FERRY_S3_BUCKET: bucket, FERRY_S3_ENDPOINT: config!.endpoint as string, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      FERRY_CORS_ORIGINS: app, FERRY_LOG_LEVEL: 'error', FERRY_BATCH_WINDOW_MS: '0',
+      FERRY_CORS_ORIGINS: app, FERRY_LOG_LEVEL: 'warn', FERRY_BATCH_WINDOW_MS: '0',
     });
     await resetAwsHost();
   }, 60_000);
@@ -86,6 +100,11 @@ describe('CORS on the Lambda handler (API Gateway HTTP API, payload 2.0)', () =>
     await resetAwsHost();
     store?.client.destroy();
     await s3?.stop();
+  });
+
+  it('warns when its collector starts without a shared secret (signatures off)', async () => {
+    const logs = await logsDuring(() => lambdaHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-health.json')));
+    expect(logs).toContainEqual(expect.objectContaining(unsignedWarning));
   });
 
   it('answers the captured browser preflight 204, and the actual request 200 with the origin allowed and the batch stored', async () => {
@@ -110,7 +129,7 @@ describe('CORS on the Azure Functions handler', () => {
     store = new AzureBlobStore({ container });
     Object.assign(process.env, {
       FERRY_AZURE_STORAGE_CONNECTION_STRING: azurite.connection, FERRY_AZURE_CONTAINER: container.containerName,
-      FERRY_CORS_ORIGINS: app, FERRY_LOG_LEVEL: 'error', FERRY_BATCH_WINDOW_MS: '0',
+      FERRY_CORS_ORIGINS: app, FERRY_LOG_LEVEL: 'warn', FERRY_BATCH_WINDOW_MS: '0',
     });
     await resetAzureHost();
   }, 60_000);
@@ -118,6 +137,11 @@ describe('CORS on the Azure Functions handler', () => {
     process.env = saved;
     await resetAzureHost();
     await azurite?.stop();
+  });
+
+  it('warns when its collector starts without a shared secret (signatures off)', async () => {
+    const logs = await logsDuring(() => azureHandler(new HttpRequest({ method: 'GET', url: 'https://ferry-app.azurewebsites.net/api/health' })));
+    expect(logs).toContainEqual(expect.objectContaining(unsignedWarning));
   });
 
   it('answers the captured browser preflight 204, and the actual request 200 with the origin allowed and the batch stored', async () => {
