@@ -124,7 +124,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     expect(ferry(['load', '--from', today, '--to', '2000-01-01'], env).stderr).toContain('is before --from');
     const nowhere = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
     expect(nowhere.status).toBe(2);
-    expect(nowhere.stderr).toContain('no rules file handles uploads/x.log');
+    expect(nowhere.stderr).toContain('no rules file in force handles uploads/x.log');
 
     const bad = join(dataDir, 'bad.yml');
     await (await import('node:fs/promises')).writeFile(bad, 'source: x\nprefix: logs/x/\ndialects: [nginx_combined]\nrules:\n  - match_method: GET\n    tabel: y\n');
