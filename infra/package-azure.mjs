@@ -1,10 +1,10 @@
 // `npm run package:azure`: the zip a Flex Consumption app is deployed from
 // (`az functionapp deployment source config-zip` or `func azure functionapp publish --no-build`):
 // host.json, a deployment package.json whose `main` is the one bundle, the bundle, and the rules
-// files FERRY_RULES names. Nothing is downloaded: the bundle holds every dependency except
+// files FERRY_RULES may name: the examples in docs/rules/ and a team's own under rules/ (any depth). Nothing is downloaded: the bundle holds every dependency except
 // @azure/functions-core, which the Functions host provides.
 import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -24,6 +24,7 @@ const files = [
   manifest.main,
   `${manifest.main}.map`,
   ...(await readdir('docs/rules')).filter((f) => f.endsWith('.yml')).map((f) => `docs/rules/${f}`),
+  ...(existsSync('rules') ? await readdir('rules', { recursive: true }) : []).filter((f) => f.endsWith('.yml')).sort().map((f) => `rules/${f}`),
 ];
 
 const zip = new yazl.ZipFile();
