@@ -72,10 +72,14 @@ export async function parseBatch(options: BatchParseOptions, inputs: readonly Pa
   return result;
 }
 
-/** The version and partition of a small input; a HEAD only when the notification lacks them. */
+/**
+ * The version, partition and arrival of a small input. A raw object's key holds its date and
+ * arrival time, so with the notification's ETag it needs no request; other inputs are asked
+ * (HEAD) for their last-modified time, which their outputs are named by.
+ */
 async function memberOf(options: ParseOptions, input: ParseInput, result: ParseInputsResult): Promise<Member | undefined> {
   const date = partitionDateOf(input.key);
-  if (input.etag !== undefined && date !== undefined) return { key: input.key, etag: input.etag, size: input.size, date };
+  if (input.etag !== undefined && date !== undefined && input.key.startsWith(rawEventsPrefix)) return { key: input.key, etag: input.etag, size: input.size, date };
   try {
     const info = await options.store.head(input.key);
     if (input.etag !== undefined && input.etag !== info.etag) {

@@ -4,6 +4,16 @@ import type { IdSource } from '../ports/id-source.js';
 // Crockford base32: lexical order of the text equals numeric order of the value.
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+/** The 10-character time part of an id made at `at`: names that start with it sort by time. */
+export function timeSortablePrefix(at: Date): string {
+  return encodeTime(at.getTime());
+}
+
+/** Whether `name` is a whole id of `timeSortableIds` (so it starts with its time). */
+export function isTimeSortableId(name: string): boolean {
+  return /^[0-9A-HJKMNP-TV-Z]{26}$/.test(name);
+}
+
 function encodeTime(ms: number): string {
   let out = '';
   let rest = ms;

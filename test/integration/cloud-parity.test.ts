@@ -65,11 +65,19 @@ async function inputsOf(store: BlobStore) {
   return [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
 }
 
-/** Parsed and rejected objects by key without the version digest (ETags differ between clouds). */
+/**
+ * An output's key without what depends on the cloud: the version digest (ETags differ) and, for
+ * a log, the arrival time in front of its name (each cloud stamps its own upload time).
+ */
+function portableKey(key: string): string {
+  return key.replace(/-[0-9a-f]{16}(\.csv\.gz)?$/, '$1').replace(/\/[0-9A-HJKMNP-TV-Z]{10}-(?=[^/]*$)/, '/');
+}
+
+/** Parsed and rejected objects by their portable key. */
 async function outputsOf(store: BlobStore): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   for (const prefix of ['parsed/', 'rejected/']) {
-    for (const info of await collect(store.list(prefix))) out.set(info.key.replace(/-[0-9a-f]{16}\.csv\.gz$/, '.csv.gz'), await readObject(store, info.key));
+    for (const info of await collect(store.list(prefix))) out.set(portableKey(info.key), await readObject(store, info.key));
   }
   return out;
 }
@@ -79,7 +87,7 @@ async function summariesOf(store: BlobStore): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const info of await collect(store.list('summaries/'))) {
     const { source_etag: _etag, outputs, ...summary } = JSON.parse((await readObject(store, info.key)).toString('utf8')) as ParseSummary;
-    out[summary.source_key] = { ...summary, outputs: outputs.map((k) => k.replace(/-[0-9a-f]{16}\.csv\.gz$/, '')) };
+    out[summary.source_key] = { ...summary, outputs: outputs.map(portableKey) };
   }
   expect(Object.keys(out)).toHaveLength(4);
   return out;

@@ -5,7 +5,7 @@ import { flattenRawRecord, parametersJson } from '../../core/model/flatten-event
 import { rawObjectKey } from '../../core/model/raw-record.js';
 import { formatEpochSeconds, formatUtcTimestamp } from '../../core/model/timestamps.js';
 import { outputKeysFor } from '../../core/parser/output-keys.js';
-import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { timeSortableIds, timeSortablePrefix } from '../../core/support/time-sortable-id.js';
 import { ParseError } from '../../core/errors.js';
 import { fixtureJson } from '../support/fixtures.js';
 
@@ -136,11 +136,18 @@ describe('keys and ids', () => {
   });
 
   it('derives output keys from the input key and version only', () => {
-    const a = outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag1', new Date('2030-01-01'));
-    expect(a.table('events')).toMatch(/^parsed\/events\/2026-01-02\/ID-[0-9a-f]{16}\.csv\.gz$/);
-    expect(outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag1', new Date()).table('events')).toBe(a.table('events'));
-    expect(outputKeysFor('raw/events/2026/01/02/03/ID.ndjson.gz', 'etag2', new Date()).table('events')).not.toBe(a.table('events'));
-    expect(outputKeysFor('logs/web 1/access.log.gz', 'e', new Date('2026-05-06T23:00:00Z')).summary).toMatch(/^summaries\/2026-05-06\/access-[0-9a-f]{16}\.json$/);
+    const a = outputKeysFor('raw/events/2026/01/02/03/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', 'etag1', new Date('2030-01-01'));
+    expect(outputKeysFor('raw/events/2026/01/02/03/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', 'etag1', new Date()).table('events')).toBe(a.table('events'));
+    expect(outputKeysFor('raw/events/2026/01/02/03/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', 'etag2', new Date()).table('events')).not.toBe(a.table('events'));
+    // A log's outputs start with the time it arrived (its last-modified), so names in a partition sort by arrival.
+    expect(outputKeysFor('logs/web 1/access.log.gz', 'e', new Date('2026-05-06T23:00:00Z')).summary).toMatch(
+      new RegExp(`^summaries/2026-05-06/${timeSortablePrefix(new Date('2026-05-06T23:00:00Z'))}-access-[0-9a-f]{16}\\.json$`),
+    );
+    const early = outputKeysFor('logs/web 1/zz.log.gz', 'e', new Date('2026-05-06T01:00:00Z')).table('t');
+    const late = outputKeysFor('logs/web 1/aa.log.gz', 'e', new Date('2026-05-06T02:00:00Z')).table('t');
+    expect(early < late).toBe(true);
+    // The collector's raw objects are named by a time-sortable id already; their outputs keep that name.
+    expect(outputKeysFor('raw/events/2026/01/02/03/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2.ndjson.gz', 'e', new Date()).table('events')).toMatch(/^parsed\/events\/2026-01-02\/01JDQ5Z8ZKX3N6P7Q8R9S0T1V2-[0-9a-f]{16}\.csv\.gz$/);
   });
 
   it('makes unique ids that sort by time', () => {
