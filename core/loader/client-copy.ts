@@ -1,3 +1,4 @@
+import { LoadError } from '../errors.js';
 import type { CopyTarget } from '../ports/warehouse.js';
 import { readCsvRecords, type CsvRecord } from './csv-rows.js';
 import type { BatchInput } from './load-dialect.js';
@@ -12,11 +13,21 @@ export async function copyFilesFromClient(batch: BatchInput, target: CopyTarget)
     const csv = await batch.open(file.key);
     try {
       copied.push(await batch.tx.copyCsv(target, csv));
+    } catch (err) {
+      throw inFile(file.key, err);
     } finally {
       csv.destroy(); // a failed load must not leave the object's stream (and file handle) open
     }
   }
   return copied;
+}
+
+/**
+ * Names the file whose copy failed, keeping the warehouse's error as the cause (its SQLSTATE or
+ * number is what decides whether the file is refused): the load run then isolates that file.
+ */
+export function inFile(key: string, err: unknown): LoadError {
+  return new LoadError(`${key}: ${(err as Error).message}`, { key }, { cause: err });
 }
 
 /** A statement and its positional parameters. */
@@ -48,6 +59,8 @@ export async function insertFilesFromClient(batch: BatchInput, rowsPerStatement:
         if (pending.length >= rowsPerStatement) await flush();
       }
       await flush();
+    } catch (err) {
+      throw inFile(batch.files[inserted.length]!.key, err);
     } finally {
       csv.destroy();
     }

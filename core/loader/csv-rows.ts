@@ -63,11 +63,11 @@ export async function* readCsvRecords(csv: Readable, key = 'csv'): AsyncGenerato
         record = [];
         number++;
       } else if (c === '"') {
-        if (fieldStarted || quoted) throw new LoadError(`malformed CSV in ${key}: stray quote in record ${number}`, { key, line: number });
+        if (fieldStarted || quoted) throw new LoadError(`malformed CSV in ${key}: stray quote in record ${number}`, { key, line: number, fault: 'file' });
         quoted = true;
         inQuotes = true;
       } else {
-        if (quoted) throw new LoadError(`malformed CSV in ${key}: text after a closing quote in record ${number}`, { key, line: number });
+        if (quoted) throw new LoadError(`malformed CSV in ${key}: text after a closing quote in record ${number}`, { key, line: number, fault: 'file' });
         const next = nextDelimiter(text, i);
         field += text.slice(i, next);
         fieldStarted = true;
@@ -78,7 +78,7 @@ export async function* readCsvRecords(csv: Readable, key = 'csv'): AsyncGenerato
     }
   }
   if (pendingQuote) inQuotes = false;
-  if (inQuotes) throw new LoadError(`malformed CSV in ${key}: unterminated quoted field in record ${number}`, { key, line: number });
+  if (inQuotes) throw new LoadError(`malformed CSV in ${key}: unterminated quoted field in record ${number}`, { key, line: number, fault: 'file' });
   if (fieldStarted || quoted || record.length > 0) {
     endField();
     yield record;

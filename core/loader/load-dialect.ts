@@ -20,6 +20,11 @@ export interface DueFile {
   expectedRows: number;
 }
 
+/** A file loaded by a batch, as its manifest row records it. */
+export interface LoadedFile extends DueFile {
+  rowsLoaded: number;
+}
+
 /** One batch of one table's due files, inside the table's load transaction. */
 export interface BatchInput {
   tx: WarehouseTransaction;
@@ -56,6 +61,31 @@ export interface LoadFailure {
   code: string;
   message: string;
   keys: readonly string[];
+}
+
+/** A file the warehouse refused, kept out of later loads until it changes or is retried. */
+export interface QuarantineEntry {
+  table: string;
+  key: string;
+  etag: string;
+  /** Ferry's error code (`load_failed`, `not_found`, …). */
+  code: string;
+  /** SQLSTATE (PostgreSQL, Redshift) or error number (SQL Server family); null when Ferry found the fault itself. */
+  sqlstate: string | null;
+  message: string;
+  runId: string;
+}
+
+/** A quarantined file as the warehouse keeps it (`<schema>.load_quarantine`). */
+export interface QuarantineRow {
+  table_name: string;
+  file_key: string;
+  etag: string;
+  code: string;
+  sqlstate: string | null;
+  message: string;
+  run_id: string;
+  quarantined_at: string;
 }
 
 /** Status rows, already normalised across dialects. */
@@ -103,9 +133,25 @@ export interface LoadDialect {
   /** Bulk-loads the batch, de-duplicates it on the table key and inserts what the target lacks. */
   loadBatch(batch: BatchInput): Promise<BatchCopied>;
   /** One manifest row per file, in the batch's transaction. */
-  recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void>;
+  recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void>;
   /** Records a rolled-back batch, outside its transaction. */
   recordFailure(q: Queryable, failure: LoadFailure): Promise<void>;
+  /**
+   * Whether `err` (or an error it wraps) says the warehouse refused the batch's content: a data
+   * exception or integrity violation that the same files would raise again, not a lost
+   * connection, a lock or a serialization conflict. Such a batch is split to find the file.
+   */
+  refusesData(err: unknown): boolean;
+  /** The warehouse's code for `err`: its SQLSTATE, or the SQL Server family's error number. */
+  errorCode(err: unknown): string | undefined;
+  /** Records refused files (replacing earlier entries for the same keys) in a transaction of its own. */
+  quarantine(warehouse: Warehouse, entries: readonly QuarantineEntry[]): Promise<void>;
+  /** Which of `keys` are quarantined, with the ETag each was quarantined at. */
+  quarantinedEtags(q: Queryable, keys: readonly string[]): Promise<Map<string, string>>;
+  /** Removes quarantine entries, in the transaction that loads the files or for files that are gone. */
+  releaseQuarantine(q: Queryable, keys: readonly string[]): Promise<void>;
+  /** Every quarantined file, or one table's, oldest first. */
+  quarantinedFiles(q: Queryable, table?: string): Promise<QuarantineRow[]>;
   /** Whether `err` says a table does not exist (nothing was ever loaded into this schema). */
   isMissingTable(err: unknown): boolean;
   /** Per table: files and rows loaded, and the last load time. */
@@ -145,6 +191,36 @@ export function toFailures(rows: readonly Row[]): LatestFailure[] {
     file_keys: Array.isArray(r.file_keys) ? (r.file_keys as string[]) : (JSON.parse(String(r.file_keys)) as string[]),
     failed_at: String(r.failed_at),
   }));
+}
+
+/** Quarantine rows with their text fields normalised. */
+export function toQuarantineRows(rows: readonly Row[]): QuarantineRow[] {
+  return rows.map((r) => ({
+    table_name: String(r.table_name),
+    file_key: String(r.file_key),
+    etag: String(r.etag),
+    code: String(r.code),
+    sqlstate: r.sqlstate == null ? null : String(r.sqlstate),
+    message: String(r.message),
+    run_id: String(r.run_id),
+    quarantined_at: String(r.quarantined_at),
+  }));
+}
+
+/** `err` and the errors it wraps (`cause`), outermost first. */
+export function* errorChain(err: unknown): Generator<unknown> {
+  for (let e = err, depth = 0; e != null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) yield e;
+}
+
+/** The first SQLSTATE found on `err` or the errors it wraps (PostgreSQL-protocol drivers set `code`). */
+export function sqlstateOf(err: unknown): string | undefined {
+  for (const e of errorChain(err)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    const context = (e as { context?: { sqlstate?: unknown } }).context;
+    if (typeof context?.sqlstate === 'string') return context.sqlstate;
+  }
+  return undefined;
 }
 
 /** Splits `items` into chunks of at most `size` (statement parameter limits). */

@@ -1,14 +1,15 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { FerryError, LoadError } from '../errors.js';
+import { FerryError, LoadError, NotFoundError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
 import { parsedMetadata } from '../parser/output-keys.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { Warehouse } from '../ports/warehouse.js';
+import { compareKeys } from '../support/blob-metadata.js';
 import { errorFields } from '../support/json-logger.js';
 import { PostgresDialect } from './dialects/postgres.js';
-import { tableLocked, type BatchCopied, type DueFile, type LoadDialect } from './load-dialect.js';
+import { errorChain, tableLocked, type BatchCopied, type DueFile, type LoadDialect, type LoadedFile } from './load-dialect.js';
 import { sourceCountsTable, summariesPrefix, summaryCsv } from './source-counts.js';
 
 /** What a load run needs. */
@@ -30,8 +31,23 @@ export interface LoadOptions {
    * window (`lookbackDates`), backfills a range (`datesBetween`).
    */
   dates?: readonly string[];
+  /**
+   * Tries quarantined files again (wherever their date partition is): those that load leave the
+   * quarantine, those still refused stay in it with the new error. Without it, a quarantined file
+   * is skipped until its content changes (a new ETag).
+   */
+  retryQuarantined?: boolean;
   /** Called after each batch, for progress displays. */
   onBatch?: (progress: { table: string; files: number; rows: number }) => void;
+}
+
+/** A file this run found the warehouse refusing, now in `<schema>.load_quarantine`. */
+export interface QuarantinedInRun {
+  key: string;
+  etag: string;
+  code: string;
+  sqlstate: string | null;
+  message: string;
 }
 
 /** Outcome for one table. */
@@ -44,6 +60,8 @@ export interface TableLoadResult {
   skipped?: 'locked';
   /** Set when a batch failed and was rolled back. */
   error?: { message: string; code: string; keys: string[] };
+  /** Files the warehouse refused in this run: isolated and quarantined while the others loaded. */
+  quarantined?: QuarantinedInRun[];
 }
 
 /** Outcome of one load run. */
@@ -58,7 +76,8 @@ interface FileSource {
   /** Whether the objects are load-ready gzip'd CSV a warehouse can read from storage itself. */
   storedCsv: boolean;
   accept(info: BlobInfo): boolean;
-  expectedRows(info: BlobInfo, store: BlobStore): Promise<number>;
+  /** The file as the load needs it (its row count from metadata, or from a head when S3 listed none). */
+  describe(info: BlobInfo, store: BlobStore): Promise<DueFile>;
   /** The file as CSV; the caller destroys it. */
   open(store: BlobStore, key: string): Promise<Readable>;
 }
@@ -70,7 +89,10 @@ function parsedFiles(table: TableDefinition): FileSource {
     storedCsv: true,
     accept: (info) => info.key.endsWith('.csv.gz'),
     // S3 does not list metadata; then the count comes from a head of the (due) file.
-    expectedRows: async (info, store) => expectedRows(info.metadata[parsedMetadata.rows] === undefined ? await store.head(info.key) : info),
+    describe: async (info, store) => {
+      const described = info.metadata[parsedMetadata.rows] === undefined ? await store.head(info.key) : info;
+      return { key: info.key, etag: info.etag, expectedRows: expectedRows(described) };
+    },
     // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
     open: async (store, key) => pipeline(await store.get(key), createGunzip(), () => {}),
   };
@@ -81,7 +103,7 @@ const summaryFiles: FileSource = {
   prefix: summariesPrefix,
   storedCsv: false,
   accept: (info) => info.key.endsWith('.json'),
-  expectedRows: async () => 1,
+  describe: async (info) => ({ key: info.key, etag: info.etag, expectedRows: 1 }),
   open: async (store, key) => {
     const chunks: Buffer[] = [];
     for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
@@ -96,101 +118,247 @@ function expectedRows(info: BlobInfo): number {
   const value = info.metadata[parsedMetadata.rows];
   const rows = value === undefined ? Number.NaN : Number(value);
   if (!Number.isSafeInteger(rows) || rows < 0) {
-    throw new LoadError(`parsed object has no valid ${parsedMetadata.rows} metadata`, { key: info.key, keys: [info.key] });
+    throw new LoadError(`parsed object has no valid ${parsedMetadata.rows} metadata`, { key: info.key, keys: [info.key], fault: 'file' });
   }
   return rows;
 }
 
 /**
  * Compares what the warehouse took with what the parser wrote: per file where the bulk path
- * reports each file, else for the whole batch (one server-side COPY). Returns rows per file.
+ * reports each file, else for the whole batch (one server-side COPY). Returns the loaded files.
  */
-function reconcile(table: TableDefinition, files: readonly DueFile[], copied: BatchCopied): number[] {
+function reconcile(table: TableDefinition, files: readonly DueFile[], copied: BatchCopied): LoadedFile[] {
   if (copied.perFile) {
-    files.forEach((file, i) => {
-      if (copied.perFile![i] !== file.expectedRows) {
-        throw new LoadError(`row count mismatch in ${file.key}: parser wrote ${file.expectedRows}, warehouse loaded ${copied.perFile![i]}`, {
+    return files.map((file, i) => {
+      const rowsLoaded = copied.perFile![i]!;
+      if (rowsLoaded !== file.expectedRows) {
+        throw new LoadError(`row count mismatch in ${file.key}: parser wrote ${file.expectedRows}, warehouse loaded ${rowsLoaded}`, {
           key: file.key,
           table: table.name,
+          fault: 'file',
         });
       }
+      return { ...file, rowsLoaded };
     });
-    return copied.perFile;
   }
   const expected = files.reduce((sum, f) => sum + f.expectedRows, 0);
   if (copied.total !== expected) {
-    throw new LoadError(`row count mismatch in a batch of ${files.length} files: parser wrote ${expected}, warehouse loaded ${copied.total}`, { table: table.name });
+    const where = files.length === 1 ? files[0]!.key : `a batch of ${files.length} files`;
+    const key = files.length === 1 ? { key: files[0]!.key } : {};
+    throw new LoadError(`row count mismatch in ${where}: parser wrote ${expected}, warehouse loaded ${copied.total}`, { table: table.name, fault: 'file', ...key });
   }
   // The batch total matched, so each file loaded what its parser count says.
-  return files.map((f) => f.expectedRows);
+  return files.map((f) => ({ ...f, rowsLoaded: f.expectedRows }));
 }
 
-async function loadTable(options: LoadOptions, dialect: LoadDialect, table: TableDefinition, source: FileSource): Promise<TableLoadResult> {
-  const result: TableLoadResult = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
-  const listed: BlobInfo[] = [];
-  const prefixes = options.dates === undefined ? [source.prefix] : options.dates.map((d) => `${source.prefix}${d}/`);
-  for (const prefix of prefixes) for await (const info of options.store.list(prefix)) if (source.accept(info)) listed.push(info);
-  const maxFiles = options.maxFilesPerBatch ?? 500;
-  for (let start = 0; start < listed.length; start += maxFiles) {
-    const candidates = listed.slice(start, start + maxFiles);
-    const loaded = await dialect.loadedKeys(options.warehouse, candidates.map((c) => c.key));
-    const due = candidates.filter((c) => !loaded.has(c.key));
-    if (due.length === 0) continue;
-    const keys = due.map((d) => d.key);
-    try {
-      const outcome = await dialect.withTableLock(options.warehouse, table.name, options.runId, async (tx) => {
-        // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
-        const again = await dialect.loadedKeys(tx, keys);
-        const files: DueFile[] = [];
-        for (const d of due) if (!again.has(d.key)) files.push({ key: d.key, etag: d.etag, expectedRows: await source.expectedRows(d, options.store) });
-        if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
-        const copied = await dialect.loadBatch({
-          tx,
-          table,
-          files,
-          open: (key) => source.open(options.store, key),
-          storedCsv: source.storedCsv,
-          store: options.store,
-          runId: options.runId,
-          batchId: `${table.name}-${start / maxFiles + 1}`,
-        });
-        const rowsLoaded = reconcile(table, files, copied);
-        await dialect.recordManifest(tx, table.name, files, rowsLoaded, options.runId);
-        return { files: files.length, rowsCopied: copied.total, rowsInserted: copied.inserted };
-      });
-      if (outcome === tableLocked) {
-        result.skipped = 'locked';
-        options.logger.info('load skipped: table locked by another run', { table: table.name, run_id: options.runId });
-        return result;
+/** Whether `err` is about the files' content: the same files fail the same way on every retry. */
+function refusedContent(err: unknown, dialect: LoadDialect): boolean {
+  for (const e of errorChain(err)) {
+    if (e instanceof NotFoundError) return true;
+    if (e instanceof FerryError && e.context.fault === 'file') return true;
+    // zlib's codes: a damaged gzip object.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) return true;
+  }
+  return dialect.refusesData(err);
+}
+
+/** The file an error names (a client-side copy or a count check knows which file failed). */
+function culpritOf(err: unknown): string | undefined {
+  for (const e of errorChain(err)) if (e instanceof FerryError && typeof e.context.key === 'string') return e.context.key;
+  return undefined;
+}
+
+/**
+ * How a refused batch is split: the file the error names alone, then the rest; else in halves.
+ * Each part is then loaded (or split again) in its own transaction.
+ */
+function splitRefused<T extends { key: string }>(files: readonly T[], err: unknown): [T[], T[]] {
+  const culprit = files.findIndex((f) => f.key === culpritOf(err));
+  if (culprit >= 0) return [[files[culprit]!], files.filter((_, i) => i !== culprit)];
+  const half = Math.ceil(files.length / 2);
+  return [files.slice(0, half), files.slice(half)];
+}
+
+interface BatchOutcome {
+  files: number;
+  rowsCopied: number;
+  rowsInserted: number;
+}
+
+/**
+ * One table's part of a load run: lists its files, subtracts the manifest and the quarantine,
+ * and loads the rest in batches. A batch the warehouse refuses for its content is split until
+ * the refused files are found; they are quarantined and everything else loads in the same run.
+ * Any other failure (connection, lock, timeout) rolls the batch back and stops the table until
+ * the next run, as a transient fault should.
+ */
+class TableLoad {
+  private readonly result: TableLoadResult;
+  /** Quarantine entries (key → ETag) among the files this run considers; released when they load. */
+  private readonly inQuarantine = new Map<string, string>();
+  private batches = 0;
+
+  constructor(
+    private readonly options: LoadOptions,
+    private readonly dialect: LoadDialect,
+    private readonly table: TableDefinition,
+    private readonly source: FileSource,
+  ) {
+    this.result = { table: table.name, files: 0, rowsCopied: 0, rowsInserted: 0 };
+  }
+
+  async run(): Promise<TableLoadResult> {
+    const listed = await this.list();
+    const maxFiles = this.options.maxFilesPerBatch ?? 500;
+    for (let start = 0; start < listed.length; start += maxFiles) {
+      const due = await this.due(listed.slice(start, start + maxFiles));
+      if (due.length > 0 && !(await this.loadIsolating(due))) break;
+    }
+    if (this.result.files > 0) this.options.logger.info('loaded', { run_id: this.options.runId, ...this.result });
+    return this.result;
+  }
+
+  /** The table's files in the dates asked for; with `retryQuarantined`, its quarantined files too. */
+  private async list(): Promise<BlobInfo[]> {
+    const { store, dates } = this.options;
+    const listed: BlobInfo[] = [];
+    const prefixes = dates === undefined ? [this.source.prefix] : dates.map((d) => `${this.source.prefix}${d}/`);
+    for (const prefix of prefixes) for await (const info of store.list(prefix)) if (this.source.accept(info)) listed.push(info);
+    if (!this.options.retryQuarantined) return listed;
+    const seen = new Set(listed.map((l) => l.key));
+    const gone: string[] = [];
+    for (const entry of await this.dialect.quarantinedFiles(this.options.warehouse, this.table.name)) {
+      if (seen.has(entry.file_key)) continue;
+      try {
+        listed.push(await store.head(entry.file_key));
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        gone.push(entry.file_key);
       }
-      result.files += outcome.files;
-      result.rowsCopied += outcome.rowsCopied;
-      result.rowsInserted += outcome.rowsInserted;
-      options.onBatch?.({ table: table.name, files: outcome.files, rows: outcome.rowsCopied });
+    }
+    if (gone.length > 0) {
+      await this.dialect.releaseQuarantine(this.options.warehouse, gone);
+      this.options.logger.info('quarantined files no longer in the store: released', { table: this.table.name, keys: gone });
+    }
+    return listed.sort((a, b) => compareKeys(a.key, b.key));
+  }
+
+  /** Candidates the manifest lacks, minus quarantined ones unchanged since (unless retrying). */
+  private async due(candidates: readonly BlobInfo[]): Promise<BlobInfo[]> {
+    const { warehouse } = this.options;
+    const loaded = await this.dialect.loadedKeys(warehouse, candidates.map((c) => c.key));
+    const due = candidates.filter((c) => !loaded.has(c.key));
+    if (due.length === 0) return due;
+    const quarantined = await this.dialect.quarantinedEtags(warehouse, due.map((d) => d.key));
+    for (const [key, etag] of quarantined) this.inQuarantine.set(key, etag);
+    if (this.options.retryQuarantined) return due;
+    return due.filter((d) => quarantined.get(d.key) !== d.etag);
+  }
+
+  /**
+   * Loads `due`; when the warehouse refuses the content, splits it and loads each part on its
+   * own, down to single files, which are quarantined. Returns false when the table must stop
+   * for this run (locked by another run, or a failure that is not the files' fault).
+   */
+  private async loadIsolating(due: readonly BlobInfo[]): Promise<boolean> {
+    try {
+      const outcome = await this.loadBatch(due);
+      if (outcome === tableLocked) {
+        this.result.skipped = 'locked';
+        this.options.logger.info('load skipped: table locked by another run', { table: this.table.name, run_id: this.options.runId });
+        return false;
+      }
+      this.result.files += outcome.files;
+      this.result.rowsCopied += outcome.rowsCopied;
+      this.result.rowsInserted += outcome.rowsInserted;
+      if (outcome.files > 0) this.options.onBatch?.({ table: this.table.name, files: outcome.files, rows: outcome.rowsCopied });
+      return true;
     } catch (err) {
-      const error = err instanceof LoadError ? err : new LoadError(`loading ${table.name} failed: ${(err as Error).message}`, {
-        table: table.name,
-        sqlstate: typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined,
-      }, { cause: err });
-      error.context.keys = keys;
-      options.logger.error('load batch rolled back', { run_id: options.runId, ...errorFields(error) });
-      result.error = { message: error.message, code: error instanceof FerryError ? error.code : 'load_failed', keys };
-      // Kept for `ferry status`; if the warehouse itself is down this fails too, and the log line above remains.
-      await dialect
-        .recordFailure(options.warehouse, { runId: options.runId, table: table.name, code: result.error.code, message: result.error.message, keys })
-        .catch((err: unknown) => options.logger.warn('could not record the load failure', errorFields(err)));
-      return result;
+      if (!refusedContent(err, this.dialect)) {
+        await this.fail(err, due.map((d) => d.key));
+        return false;
+      }
+      if (due.length === 1) return this.quarantine(due[0]!, err);
+      const [first, rest] = splitRefused(due, err);
+      return (await this.loadIsolating(first)) && this.loadIsolating(rest);
     }
   }
-  if (result.files > 0) options.logger.info('loaded', { run_id: options.runId, ...result });
-  return result;
+
+  /** One batch in one transaction under the table's lock: re-check, copy, reconcile, record. */
+  private async loadBatch(due: readonly BlobInfo[]): Promise<BatchOutcome | typeof tableLocked> {
+    const { store, runId, warehouse } = this.options;
+    const keys = due.map((d) => d.key);
+    const batchId = `${this.table.name}-${++this.batches}`;
+    return this.dialect.withTableLock(warehouse, this.table.name, runId, async (tx) => {
+      // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
+      const again = await this.dialect.loadedKeys(tx, keys);
+      const files: DueFile[] = [];
+      for (const d of due) if (!again.has(d.key)) files.push(await this.source.describe(d, store));
+      if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
+      const copied = await this.dialect.loadBatch({
+        tx,
+        table: this.table,
+        files,
+        open: (key) => this.source.open(store, key),
+        storedCsv: this.source.storedCsv,
+        store,
+        runId,
+        batchId,
+      });
+      const loaded = reconcile(this.table, files, copied);
+      await this.dialect.recordManifest(tx, this.table.name, loaded, runId);
+      const released = files.filter((f) => this.inQuarantine.has(f.key)).map((f) => f.key);
+      if (released.length > 0) await this.dialect.releaseQuarantine(tx, released);
+      return { files: files.length, rowsCopied: copied.total, rowsInserted: copied.inserted };
+    });
+  }
+
+  /** Records a refused file; the run goes on with the table's other files. */
+  private async quarantine(file: BlobInfo, err: unknown): Promise<boolean> {
+    const error = err instanceof FerryError ? err : new LoadError((err as Error).message, {}, { cause: err });
+    const sqlstate = this.dialect.errorCode(err) ?? null;
+    const entry = { key: file.key, etag: file.etag, code: error.code, sqlstate, message: error.message };
+    try {
+      await this.dialect.quarantine(this.options.warehouse, [{ ...entry, table: this.table.name, runId: this.options.runId }]);
+    } catch (recordError) {
+      // Not recorded: nothing is lost, the file is tried again next run.
+      await this.fail(recordError, [file.key]);
+      return false;
+    }
+    this.options.logger.error('file quarantined: the warehouse refused it; the table\'s other files load', {
+      run_id: this.options.runId,
+      table: this.table.name,
+      key: file.key,
+      etag: file.etag,
+      sqlstate,
+      message: error.message,
+    });
+    (this.result.quarantined ??= []).push(entry);
+    return true;
+  }
+
+  /** A rolled-back batch that is not the files' fault: logged, recorded for `ferry status`, retried next run. */
+  private async fail(err: unknown, keys: string[]): Promise<void> {
+    const table = this.table.name;
+    const error =
+      err instanceof LoadError ? err : new LoadError(`loading ${table} failed: ${(err as Error).message}`, { table, sqlstate: this.dialect.errorCode(err) }, { cause: err });
+    error.context.keys = keys;
+    this.options.logger.error('load batch rolled back', { run_id: this.options.runId, ...errorFields(error) });
+    this.result.error = { message: error.message, code: error.code, keys };
+    // Kept for `ferry status`; if the warehouse itself is down this fails too, and the log line above remains.
+    await this.dialect
+      .recordFailure(this.options.warehouse, { runId: this.options.runId, table, code: error.code, message: error.message, keys })
+      .catch((e: unknown) => this.options.logger.warn('could not record the load failure', errorFields(e)));
+  }
 }
 
 /**
  * One load run: for each table, loads every parsed object not yet in the manifest, in batches,
  * each batch in one transaction with its manifest rows, under a per-table lock; then the parse
- * summaries into `source_counts` the same way. A failed batch rolls back whole and is reported
- * with its file keys; other tables still load.
+ * summaries into `source_counts` the same way. A file the warehouse refuses is isolated and
+ * quarantined while the rest loads; any other failed batch rolls back whole and is reported with
+ * its file keys; other tables still load.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const dialect = options.dialect ?? new PostgresDialect(options.schema);
@@ -201,7 +369,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ensured.set(options.warehouse, done);
   }
   const tables: TableLoadResult[] = [];
-  for (const table of options.tables) tables.push(await loadTable(options, dialect, table, parsedFiles(table)));
-  tables.push(await loadTable(options, dialect, sourceCountsTable, summaryFiles));
+  for (const table of options.tables) tables.push(await new TableLoad(options, dialect, table, parsedFiles(table)).run());
+  tables.push(await new TableLoad(options, dialect, sourceCountsTable, summaryFiles).run());
   return { runId: options.runId, tables };
 }

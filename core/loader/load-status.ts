@@ -5,11 +5,32 @@ import { PostgresDialect } from './dialects/postgres.js';
 import type { LoadDialect } from './load-dialect.js';
 import { sourceCountsTable, summariesPrefix } from './source-counts.js';
 
+/**
+ * A file the warehouse refused (`<schema>.load_quarantine`): the table's other files loaded
+ * without it, and it is not tried again until its content changes or `ferry load
+ * --retry-quarantined` runs. Any entry means something needs fixing.
+ */
+export interface QuarantinedFile {
+  table: string;
+  key: string;
+  /** The version that was refused; a new version of the object is loaded as usual. */
+  etag: string;
+  /** Ferry's error code (`load_failed`, `not_found`). */
+  code: string;
+  /** The warehouse's SQLSTATE (PostgreSQL, Redshift) or error number (SQL Server family); null when Ferry found the fault itself (row count, unreadable file). */
+  sqlstate: string | null;
+  message: string;
+  run_id: string;
+  quarantined_at: string;
+}
+
 /** A `ferry status` report, Snowplow-style: the store listing minus the manifest, plus load health. */
 export interface LoadStatus {
   generated_at: string;
-  /** Parsed files not in the manifest and older than the threshold: loads that are late or stuck. */
+  /** Parsed files not in the manifest (nor quarantined) and older than the threshold: loads that are late or stuck. */
   unloaded: { table: string; key: string; age_s: number }[];
+  /** Files the warehouse refused, oldest first. */
+  quarantined: QuarantinedFile[];
   /** Parsed files not yet loaded but younger than the threshold (normal in-flight work). */
   pending: number;
   tables: {
@@ -50,22 +71,34 @@ async function tolerateMissing<T>(dialect: LoadDialect, query: Promise<T[]>): Pr
 
 /**
  * Builds the status report: every parsed file (and summary) in the store that the manifest does
- * not list, with its age; per table the files, rows and last load, rows per date partition, and
+ * not list, with its age; the quarantined files; per table the files, rows and last load, rows per date partition, and
  * the latest rolled-back batch with its file keys.
  */
 export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus> {
   const dialect = options.dialect ?? new PostgresDialect(options.schema);
   const all = [...options.tables, sourceCountsTable];
-  const report: LoadStatus = { generated_at: options.now.toISOString(), unloaded: [], pending: 0, tables: [] };
+  const report: LoadStatus = { generated_at: options.now.toISOString(), unloaded: [], quarantined: [], pending: 0, tables: [] };
+  const quarantined = await tolerateMissing(dialect, dialect.quarantinedFiles(options.warehouse));
+  report.quarantined = quarantined.map((q) => ({
+    table: q.table_name,
+    key: q.file_key,
+    etag: q.etag,
+    code: q.code,
+    sqlstate: q.sqlstate,
+    message: q.message,
+    run_id: q.run_id,
+    quarantined_at: q.quarantined_at,
+  }));
+  const quarantinedEtag = new Map(quarantined.map((q) => [q.file_key, q.etag]));
   for (const table of all) {
     const prefix = table === sourceCountsTable ? summariesPrefix : `parsed/${table.name}/`;
-    const listed: { key: string; lastModified: Date }[] = [];
+    const listed: { key: string; etag: string; lastModified: Date }[] = [];
     for await (const info of options.store.list(prefix)) if (info.key.endsWith('.csv.gz') || info.key.endsWith('.json')) listed.push(info);
     for (let i = 0; i < listed.length; i += 1000) {
       const chunk = listed.slice(i, i + 1000);
       const loaded = new Set(await tolerateMissing(dialect, dialect.loadedKeys(options.warehouse, chunk.map((c) => c.key)).then((keys) => [...keys])));
       for (const info of chunk) {
-        if (loaded.has(info.key)) continue;
+        if (loaded.has(info.key) || quarantinedEtag.get(info.key) === info.etag) continue;
         const age = Math.round((options.now.getTime() - info.lastModified.getTime()) / 1000);
         if (age >= options.olderThanS) report.unloaded.push({ table: table.name, key: info.key, age_s: age });
         else report.pending++;

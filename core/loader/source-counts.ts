@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { LoadError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
 import { encodeCsvRow } from '../parser/csv.js';
 import type { ParseSummary } from '../parser/parse-object.js';
@@ -30,7 +31,12 @@ export const summariesPrefix = 'summaries/';
 
 /** One summary object as the CSV row `copyCsv` loads into `source_counts`. */
 export function summaryCsv(summaryKey: string, json: string): Readable {
-  const s = JSON.parse(json) as ParseSummary;
+  let s: ParseSummary;
+  try {
+    s = JSON.parse(json) as ParseSummary;
+  } catch (err) {
+    throw new LoadError(`summary ${summaryKey} is not JSON: ${(err as Error).message}`, { key: summaryKey, fault: 'file' }, { cause: err });
+  }
   const row = encodeCsvRow([
     summaryKey,
     s.source ?? 'events', // summaries written before sources existed came from the collector

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,8 +64,9 @@ const cases: Case[] = [
   { name: 'fabric', render: 'tsql', dialect: () => new FabricDialect({ schema: 'ferry' }), url: (key) => `https://ferryevents.blob.core.windows.net/ferry/${key}` },
 ];
 
-async function putParsed(store: BlobStore, key: string, fixture: string, rows?: number) {
-  const collection = decodeCollectionJson(fixtureJson(`collections/${fixture}.json`));
+async function putParsed(store: BlobStore, key: string, fixture: string, rows?: number, session?: string) {
+  const decoded = decodeCollectionJson(fixtureJson(`collections/${fixture}.json`));
+  const collection = session === undefined ? decoded : { ...decoded, session };
   const lines = flattenRawRecord({ received_at: '2026-11-23T10:00:00.000Z', sent_at: null, ip: '198.51.100.1', collection }, `raw/events/2026/11/23/10/${fixture}.ndjson.gz`).map(encodeCsvRow);
   await store.put(key, gzipSync(lines.join('')), { ferry_rows: String(rows ?? lines.length) });
   return lines.length;
@@ -87,6 +89,27 @@ async function putSummary(store: BlobStore, key: string) {
   await store.put(key, Buffer.from(JSON.stringify(summary)));
 }
 
+/** What each warehouse raises when it refuses a file's content. */
+function refusalOf(name: Case['name']): Error {
+  if (name === 'redshift') return Object.assign(new Error("Load into table 'ferry_staging_events' failed.  Check 'stl_load_errors' system table for details."), { code: 'XX000' });
+  return Object.assign(new Error('Bulk load data conversion error (type mismatch or invalid character for the specified codepage) for row 1, column 23 (parameters).'), { number: 4864 });
+}
+
+let storeDir = '';
+
+/** The file URLs of the Redshift manifest a `COPY … FROM 's3://…manifest'` reads (from the filesystem store behind the fake bucket). */
+function manifestOf(sql: string): string[] {
+  const url = /FROM 's3:\/\/ferry-events\/([^']+\.manifest)'/.exec(sql)?.[1];
+  if (url === undefined) return [];
+  return (JSON.parse(readFileSync(join(storeDir, url), 'utf8')) as { entries: { url: string }[] }).entries.map((e) => e.url);
+}
+
+/** Rows of the parsed files named in `text` (URLs or a COPY INTO's FROM list), from the store. */
+function rowsIn(text: string | string[]): number {
+  const keys = [...String(text).matchAll(/(parsed\/[^',\s]+\.csv\.gz)/g)].map((m) => m[1]!);
+  return keys.reduce((sum, key) => sum + gunzipSync(readFileSync(join(storeDir, key))).toString('utf8').split('\n').length - 1, 0);
+}
+
 async function matchGolden(path: string, text: string) {
   const file = repoPath(`test/golden/${path}`);
   if (process.env.FERRY_UPDATE_GOLDEN === '1') {
@@ -105,6 +128,7 @@ describe.each(cases)('load run through the $name dialect (recording fake driver)
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), `ferry-${name}-`));
+    storeDir = dir;
     store = cloudLike(new FsBlobStore(dir), url);
     answers = () => undefined;
     warehouse = new RecordingWarehouse((sql, params) => answers(sql, params));
@@ -152,23 +176,58 @@ describe.each(cases)('load run through the $name dialect (recording fake driver)
     await matchGolden(`${name}/load-run.sql`, renderTranscript(warehouse.log, render));
   });
 
-  it('rolls back a batch whose row count disagrees with the parser, and records the failure outside the transaction', async () => {
+  it('rolls back a batch whose row count disagrees with the parser and quarantines the file outside the transaction', async () => {
     const real = await putParsed(store, 'parsed/events/2026-11-23/c.csv.gz', 'ios-two-events', 5);
     answers = healthy(real);
     const result = await run('run-mismatch');
-    expect(result.tables[0]).toMatchObject({ table: 'events', files: 0, error: { code: 'load_failed', keys: ['parsed/events/2026-11-23/c.csv.gz'] } });
-    expect(result.tables[0]!.error!.message).toMatch(/row count mismatch/);
+    expect(result.tables[0]).toMatchObject({ table: 'events', files: 0, quarantined: [{ key: 'parsed/events/2026-11-23/c.csv.gz', code: 'load_failed', sqlstate: null }] });
+    expect(result.tables[0]!.error).toBeUndefined();
+    expect(result.tables[0]!.quarantined![0]!.message).toMatch(/row count mismatch/);
     expect(warehouse.manifest.has('parsed/events/2026-11-23/c.csv.gz')).toBe(false);
     const shapes = warehouse.shapes();
     const rollback = shapes.indexOf('ROLLBACK');
     expect(rollback).toBeGreaterThan(-1);
     expect(shapes.slice(0, rollback).some((s) => /load_manifest \(file_key/.test(s))).toBe(false);
-    const failure = warehouse.log.findIndex((r) => r.kind === 'query' && /INSERT INTO \S+load_failures/.test(r.sql));
-    expect(failure).toBeGreaterThan(rollback);
-    const recorded = warehouse.log[failure]!;
-    expect(recorded.kind === 'query' && recorded.inTransaction).toBe(false);
-    expect(recorded.kind === 'query' && JSON.parse(String(recorded.params[4]))).toEqual(['parsed/events/2026-11-23/c.csv.gz']);
+    // Recorded after the rollback, in a transaction of its own that replaces an earlier entry for the file.
+    const quarantine = warehouse.log.findIndex((r) => r.kind === 'query' && /INSERT INTO \S+load_quarantine/.test(r.sql));
+    expect(quarantine).toBeGreaterThan(rollback);
+    expect(shapes.slice(quarantine - 2, quarantine + 2)).toEqual(['BEGIN', expect.stringMatching(/^DELETE FROM \S+load_quarantine/), expect.stringMatching(/^INSERT INTO \S+load_quarantine/), 'COMMIT']);
+    const recorded = warehouse.log[quarantine]!;
+    expect(recorded.kind === 'query' && recorded.params.slice(0, 5)).toEqual(['parsed/events/2026-11-23/c.csv.gz', 'etag-c', 'events', 'load_failed', null]);
     await matchGolden(`${name}/load-mismatch.sql`, renderTranscript(warehouse.log, render));
+  });
+
+  it('isolates the file the warehouse refuses: the other files of the batch load in the same run, the refused one is quarantined with the error code, and the next run skips it', async () => {
+    const a = await putParsed(store, 'parsed/events/2026-11-23/a.csv.gz', 'ios-two-events');
+    await putParsed(store, 'parsed/events/2026-11-23/b.csv.gz', 'web-quoted-values', undefined, 'refused-session');
+    const d = await putParsed(store, 'parsed/events/2026-11-23/d.csv.gz', 'android-env-number');
+    const refusal = refusalOf(name);
+    // The warehouse refuses any load holding file b, whichever way the dialect sends it.
+    const holdsB = (sql: string) => (/^COPY INTO/.test(sql) && sql.includes('/b.csv.gz')) || (/^COPY "/.test(sql) && manifestOf(sql).some((u) => u.endsWith('/b.csv.gz')));
+    let copied = 0;
+    answers = (sql, params) => {
+      if (holdsB(sql)) return { error: refusal };
+      if (/pg_last_copy_count|COUNT_BIG\(\*\) AS copied/.test(sql)) return { rows: [{ copied: String(copied) }] };
+      if (/^COPY/.test(sql)) copied = manifestOf(sql).length > 0 ? rowsIn(manifestOf(sql)) : rowsIn(sql);
+      return healthy(a + d)(sql, params);
+    };
+    warehouse.refuseBulk = (_table, records) => (records.some((r) => r.includes('refused-session')) ? refusal : undefined);
+
+    const first = await run('run-isolate');
+    expect(first.tables[0]).toMatchObject({ table: 'events', files: 2, quarantined: [{ key: 'parsed/events/2026-11-23/b.csv.gz', sqlstate: name === 'redshift' ? 'XX000' : '4864' }] });
+    expect(first.tables[0]!.error).toBeUndefined();
+    expect([...warehouse.manifest].filter((k) => k.startsWith('parsed/')).sort()).toEqual(['parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/d.csv.gz']);
+
+    // The next run asks the quarantine, finds b there unchanged, and opens no transaction for it.
+    const quarantined = (sql: string, params: readonly unknown[]): Answer =>
+      /FROM \S+load_quarantine\S* WHERE file_key IN/.test(sql) ? { rows: params.filter((k) => k === 'parsed/events/2026-11-23/b.csv.gz').map((k) => ({ file_key: k, etag: 'etag-b' })) } : undefined;
+    const before = warehouse.log.length;
+    const previous = answers;
+    answers = (sql, params) => quarantined(sql, params) ?? previous(sql, params);
+    const second = await run('run-after');
+    expect(second.tables[0]).toMatchObject({ files: 0 });
+    expect(second.tables[0]!.quarantined).toBeUndefined();
+    expect(warehouse.log.slice(before).some((r) => r.kind === 'begin')).toBe(false);
   });
 
   it('reports status from the manifest and failure tables in the dialect', async () => {

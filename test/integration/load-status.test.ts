@@ -77,21 +77,24 @@ describe.each(warehouses)('look-back window, status report and backfill on %s', 
     const window = lookbackDates(now, 7);
 
     const first = await run('window-1', window);
-    expect(first.tables[0]!.error?.keys).toEqual(['parsed/events/2026-11-22/bad.csv.gz', 'parsed/events/2026-11-23/good.csv.gz']);
+    // The file whose count disagrees is quarantined; the good one loads in the same run.
+    expect(first.tables[0]).toMatchObject({ files: 1, rowsInserted: good, quarantined: [{ key: 'parsed/events/2026-11-22/bad.csv.gz', sqlstate: null }] });
     let report = await status();
-    expect(report.unloaded.map((u) => u.key)).toEqual([
-      'parsed/events/2026-11-01/late.csv.gz', 'parsed/events/2026-11-22/bad.csv.gz', 'parsed/events/2026-11-23/good.csv.gz',
+    expect(report.unloaded.map((u) => u.key)).toEqual(['parsed/events/2026-11-01/late.csv.gz']);
+    expect(report.quarantined).toEqual([
+      {
+        table: 'events', key: 'parsed/events/2026-11-22/bad.csv.gz', etag: expect.any(String), code: 'load_failed', sqlstate: null, run_id: 'window-1',
+        message: expect.stringContaining('row count mismatch in parsed/events/2026-11-22/bad.csv.gz'), quarantined_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+      },
     ]);
-    expect(report.tables[0]!.latest_failure).toMatchObject({
-      run_id: 'window-1', code: 'load_failed', keys: ['parsed/events/2026-11-22/bad.csv.gz', 'parsed/events/2026-11-23/good.csv.gz'],
-      message: expect.stringContaining('row count mismatch in parsed/events/2026-11-22/bad.csv.gz'),
-    });
+    expect(report.tables[0]!.latest_failure).toBeNull();
 
-    // The bad file is re-parsed correctly; the next timed run loads the window, not the late file.
-    const fixed = await putParsed(store, 'parsed/events/2026-11-22/bad.csv.gz', 's-bad');
-    expect((await run('window-2', window)).tables[0]).toMatchObject({ files: 2, rowsInserted: good + fixed });
+    // The bad file is re-parsed correctly (new bytes: a new version); the next timed run loads it, not the late file.
+    const fixed = await putParsed(store, 'parsed/events/2026-11-22/bad.csv.gz', 's-bad-fixed');
+    expect((await run('window-2', window)).tables[0]).toMatchObject({ files: 1, rowsInserted: fixed });
     report = await status();
     expect(report.unloaded.map((u) => u.key)).toEqual(['parsed/events/2026-11-01/late.csv.gz']);
+    expect(report.quarantined).toEqual([]);
 
     // Backfill of the late partition, twice: loaded once.
     expect((await run('backfill-1', datesBetween('2026-11-01', '2026-11-01'))).tables[0]).toMatchObject({ files: 1, rowsInserted: late });

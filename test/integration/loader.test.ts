@@ -8,6 +8,7 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { runLoad, type LoadOptions } from '../../core/loader/load-run.js';
+import { loadStatus } from '../../core/loader/load-status.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
 import { flattenRawRecord } from '../../core/model/flatten-event.js';
@@ -16,6 +17,17 @@ import type { Warehouse } from '../../core/ports/warehouse.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+
+const parametersColumn = eventTable.columns.findIndex((c) => c.name === 'parameters');
+const atColumn = eventTable.columns.findIndex((c) => c.name === 'at');
+
+/** Writes a parsed events file whose one row `spoil` changes into something no warehouse here can store. */
+async function putCrafted(store: FsBlobStore, key: string, session: string, spoil: (row: (string | null)[]) => void) {
+  const collection = { ...decodeCollectionJson(fixtureJson('collections/web-quoted-values.json')), session };
+  const rows = flattenRawRecord({ received_at: '2026-11-26T00:00:00Z', sent_at: null, ip: null, collection }, `raw/${session}`);
+  spoil(rows[0]!);
+  await store.put(key, gzipSync(rows.map(encodeCsvRow).join('')), { ferry_rows: String(rows.length) });
+}
 
 /** Writes a parsed events file made from a fixture, with `rows` metadata (default: the true count). */
 async function putParsed(store: FsBlobStore, key: string, fixture: string, receivedAt: string, rows?: number, session?: string) {
@@ -91,18 +103,70 @@ describe.each(warehouses)('load run on %s', (_name, open) => {
     expect(rows).toEqual([{ received_at: '2026-11-23 08:00:00' }]);
   });
 
-  it('refuses a batch whose row count disagrees with the parser, committing nothing of it', async () => {
+  it('quarantines a file whose row count disagrees with the parser and loads the rest of its batch', async () => {
     const before = await count(`"${schema}".events`);
-    await putParsed(store, 'parsed/events/2026-11-24/c-good.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
-    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z', 5);
+    const good = await putParsed(store, 'parsed/events/2026-11-24/c-good.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
+    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z', 5, 'another-session');
     const result = await runLoad(options());
-    expect(result.tables[0]!.error).toMatchObject({ code: 'load_failed', keys: ['parsed/events/2026-11-24/c-bad.csv.gz', 'parsed/events/2026-11-24/c-good.csv.gz'] });
-    expect(result.tables[0]!.error!.message).toMatch(/row count mismatch in parsed\/events\/2026-11-24\/c-bad\.csv\.gz: parser wrote 5, warehouse loaded 2/);
-    expect(await count(`"${schema}".events`)).toBe(before);
-    expect(await count(`"${schema}".load_manifest WHERE file_key LIKE 'parsed/events/2026-11-24/%'`)).toBe(0);
-    // Once the bad file is fixed, the batch loads.
-    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z');
-    expect((await runLoad(options())).tables[0]).toMatchObject({ files: 2, rowsInserted: 2 });
+    expect(result.tables[0]).toMatchObject({ files: 1, rowsInserted: good, quarantined: [{ key: 'parsed/events/2026-11-24/c-bad.csv.gz', sqlstate: null, code: 'load_failed' }] });
+    expect(result.tables[0]!.error).toBeUndefined();
+    expect(result.tables[0]!.quarantined![0]!.message).toMatch(/row count mismatch in parsed\/events\/2026-11-24\/c-bad\.csv\.gz: parser wrote 5, warehouse loaded 2/);
+    expect(await count(`"${schema}".events`)).toBe(before + good);
+    expect(await count(`"${schema}".load_manifest WHERE file_key = 'parsed/events/2026-11-24/c-bad.csv.gz'`)).toBe(0);
+    // Its metadata fixed (the bytes, so the ETag, unchanged), a run retrying the quarantine loads it.
+    await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z', undefined, 'another-session');
+    expect((await runLoad(options())).tables[0]).toMatchObject({ files: 0 });
+    expect((await runLoad({ ...options(), retryQuarantined: true })).tables[0]).toMatchObject({ files: 1, rowsInserted: 2 });
+    expect(await count(`"${schema}".load_quarantine`)).toBe(0);
+  });
+
+  it('isolates files the warehouse refuses (NUL in JSON, a malformed time): the others load in the same run, the refused ones are quarantined with their SQLSTATE and skipped by later runs until retried', async () => {
+    const day = 'parsed/events/2026-11-26';
+    const good = [
+      await putParsed(store, `${day}/r1-good.csv.gz`, 'ios-two-events', '2026-11-26T00:00:00Z', undefined, 'r-1'),
+      await putParsed(store, `${day}/r3-good.csv.gz`, 'ios-two-events', '2026-11-26T00:00:00Z', undefined, 'r-3'),
+      await putParsed(store, `${day}/r5-good.csv.gz`, 'ios-two-events', '2026-11-26T00:00:00Z', undefined, 'r-5'),
+    ].reduce((a, b) => a + b, 0);
+    await putCrafted(store, `${day}/r2-nul.csv.gz`, 'r-2', (row) => (row[parametersColumn] = '{"note":"a\\u0000b"}'));
+    await putCrafted(store, `${day}/r4-time.csv.gz`, 'r-4', (row) => (row[atColumn] = '2026-13-45 99:00:00'));
+    const before = await count(`"${schema}".events`);
+    const tick = () => runLoad({ ...options(), dates: ['2026-11-26'] });
+
+    const first = await tick();
+    expect(first.tables[0]).toMatchObject({ table: 'events', files: 3, rowsInserted: good });
+    expect(first.tables[0]!.error).toBeUndefined();
+    expect(first.tables[0]!.quarantined!.map((q) => [q.key, q.sqlstate])).toEqual([
+      [`${day}/r2-nul.csv.gz`, '22P05'],
+      [`${day}/r4-time.csv.gz`, expect.stringMatching(/^22(007|008)$/)],
+    ]);
+    expect(await count(`"${schema}".events`)).toBe(before + good);
+    const report = await loadStatus({ store, warehouse, schema, tables: [eventTable], now: new Date(Date.now() + 3_600_000), olderThanS: 60 });
+    expect(report.quarantined.map((q) => ({ table: q.table, key: q.key, sqlstate: q.sqlstate }))).toEqual([
+      { table: 'events', key: `${day}/r2-nul.csv.gz`, sqlstate: '22P05' },
+      { table: 'events', key: `${day}/r4-time.csv.gz`, sqlstate: expect.stringMatching(/^22/) },
+    ]);
+    expect(report.quarantined[0]!.message).toMatch(/r2-nul\.csv\.gz: .*unicode/i);
+    expect(report.unloaded.filter((u) => u.key.startsWith(day))).toEqual([]);
+
+    // Later runs do not try them again: nothing loads, nothing is re-quarantined.
+    const quarantinedRuns = async () => (await warehouse.query<{ run_id: string }>(`SELECT run_id FROM "${schema}".load_quarantine ORDER BY file_key`)).map((r) => r.run_id);
+    const runsBefore = await quarantinedRuns();
+    const second = await tick();
+    expect(second.tables[0]).toMatchObject({ files: 0 });
+    expect(second.tables[0]!.quarantined).toBeUndefined();
+    expect(await quarantinedRuns()).toEqual(runsBefore);
+
+    // Retried unchanged: still refused, with this run's id.
+    const retried = await runLoad({ ...options(), runId: 'retry-unfixed', retryQuarantined: true });
+    expect(retried.tables[0]!.quarantined!.map((q) => q.key)).toEqual([`${day}/r2-nul.csv.gz`, `${day}/r4-time.csv.gz`]);
+    expect(await quarantinedRuns()).toEqual(['retry-unfixed', 'retry-unfixed']);
+
+    // Re-written correctly: --retry-quarantined loads it and takes it out of quarantine.
+    const fixed = await putParsed(store, `${day}/r2-nul.csv.gz`, 'ios-two-events', '2026-11-26T00:00:00Z', undefined, 'r-2');
+    const third = await runLoad({ ...options(), retryQuarantined: true });
+    expect(third.tables[0]).toMatchObject({ files: 1, rowsInserted: fixed, quarantined: [{ key: `${day}/r4-time.csv.gz` }] });
+    expect(await count(`"${schema}".events`)).toBe(before + good + fixed);
+    expect((await loadStatus({ store, warehouse, schema, tables: [eventTable], now: new Date(), olderThanS: 60 })).quarantined.map((q) => q.key)).toEqual([`${day}/r4-time.csv.gz`]);
   });
 });
 

@@ -25,6 +25,8 @@ export class RecordingWarehouse implements Warehouse {
   readonly manifest = new Set<string>();
   private pending: string[] = [];
   private open = false;
+  /** Makes a client-side bulk load fail, as a warehouse refusing a file's content would. */
+  refuseBulk: (table: string, records: readonly (string | null)[][]) => Error | undefined = () => undefined;
 
   constructor(private readonly answer: (sql: string, params: readonly unknown[]) => Answer = () => undefined) {}
 
@@ -54,10 +56,12 @@ export class RecordingWarehouse implements Warehouse {
       query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]) => this.run('query', sql, params).rows as R[],
       execute: async (sql: string, params?: readonly unknown[]) => this.run('execute', sql, params).count,
       copyCsv: async (target: CopyTarget, csv: Readable) => {
-        let rows = 0;
-        for await (const _ of readCsvRecords(csv)) rows++;
-        this.log.push({ kind: 'bulk', table: target.table, columns: target.columns.map((c) => c.name), rows });
-        return rows;
+        const records = [];
+        for await (const record of readCsvRecords(csv)) records.push(record);
+        this.log.push({ kind: 'bulk', table: target.table, columns: target.columns.map((c) => c.name), rows: records.length });
+        const refused = this.refuseBulk(target.table, records);
+        if (refused) throw refused;
+        return records.length;
       },
     };
   }

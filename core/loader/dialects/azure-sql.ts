@@ -35,6 +35,7 @@ export class AzureSqlDialect extends TsqlDialectBase implements LoadDialect {
       this.createSchemaStatement(),
       this.createTableIfMissing(this.manifest, [...this.manifestColumns(), '  CONSTRAINT [pk_load_manifest] PRIMARY KEY NONCLUSTERED ([file_key])']),
       this.createTableIfMissing(this.failures, this.failureColumns()),
+      this.createTableIfMissing(this.quarantined, [...this.quarantineColumns(), '  CONSTRAINT [pk_load_quarantine] PRIMARY KEY NONCLUSTERED ([file_key])']),
     ];
     for (const table of tables) {
       const key = table.key.map((k) => bracketIdent(k)).join(', ');

@@ -1,18 +1,22 @@
 import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
 import type { CopyTarget, Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import {
+  sqlstateOf,
   tableLocked,
   toDays,
   toFailures,
+  toQuarantineRows,
   toTotals,
   type BatchCopied,
   type BatchInput,
-  type DueFile,
   type LatestFailure,
   type LoadDialect,
+  type LoadedFile,
   type LoadFailure,
   type ManifestDay,
   type ManifestTotal,
+  type QuarantineEntry,
+  type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
 import { copyFilesFromClient } from '../client-copy.js';
@@ -25,9 +29,16 @@ const uniqueViolation = '23505';
 /** SQLSTATE of a missing table. */
 const undefinedTable = '42P01';
 
-function sqlstateOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+/**
+ * Whether a SQLSTATE says the content was refused: class 22 (data exception: bad JSON, NUL,
+ * malformed number or time, short CSV row), class 23 (integrity: NULL in a required column; the
+ * duplicate key of the de-duplication path is handled before it gets here), 54000 (a value too
+ * large for its index). Connection (08), transaction rollback (40), operator intervention (57)
+ * and resource (53) classes are transient.
+ */
+export function refusedSqlstate(sqlstate: string | undefined): boolean {
+  if (sqlstate === undefined) return false;
+  return sqlstate.startsWith('22') || (sqlstate.startsWith('23') && sqlstate !== uniqueViolation) || sqlstate === '54000';
 }
 
 /**
@@ -40,6 +51,7 @@ export class PostgresDialect implements LoadDialect {
   readonly schema: string;
   readonly manifest: string;
   readonly failures: string;
+  readonly quarantined: string;
   private readonly schemaName: string;
 
   constructor(schemaName: string) {
@@ -47,6 +59,7 @@ export class PostgresDialect implements LoadDialect {
     this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
     this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
+    this.quarantined = `${this.schema}.${quoteIdent('load_quarantine')}`;
   }
 
   /** The target table's qualified name. */
@@ -93,6 +106,16 @@ export class PostgresDialect implements LoadDialect {
   message text NOT NULL,
   file_keys text[] NOT NULL,
   failed_at timestamptz NOT NULL DEFAULT now()
+)`,
+      `CREATE TABLE IF NOT EXISTS ${this.quarantined} (
+  file_key text PRIMARY KEY,
+  etag text NOT NULL,
+  table_name text NOT NULL,
+  code text NOT NULL,
+  sqlstate text,
+  message text NOT NULL,
+  run_id text NOT NULL,
+  quarantined_at timestamptz NOT NULL DEFAULT now()
 )`,
     ];
     for (const table of tables) {
@@ -215,13 +238,13 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])`;
   }
 
-  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void> {
+  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void> {
     await tx.query(this.insertManifest(), [
       files.map((f) => f.key),
       files.map((f) => f.etag),
       files.map(() => table),
       files.map((f) => f.expectedRows),
-      rowsLoaded,
+      files.map((f) => f.rowsLoaded),
       files.map(() => runId),
     ]);
   }
@@ -233,6 +256,54 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigin
 
   async recordFailure(q: Queryable, f: LoadFailure): Promise<void> {
     await q.query(this.insertFailure(), [f.runId, f.table, f.code, f.message, f.keys]);
+  }
+
+  refusesData(err: unknown): boolean {
+    return refusedSqlstate(sqlstateOf(err));
+  }
+
+  errorCode(err: unknown): string | undefined {
+    return sqlstateOf(err);
+  }
+
+  /** Records refused files from parallel arrays `$1..$7`; a file quarantined again gets the new error. */
+  insertQuarantine(): string {
+    return `INSERT INTO ${this.quarantined} AS q (file_key, etag, table_name, code, sqlstate, message, run_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+ON CONFLICT (file_key) DO UPDATE SET etag = EXCLUDED.etag, table_name = EXCLUDED.table_name, code = EXCLUDED.code, sqlstate = EXCLUDED.sqlstate,
+  message = EXCLUDED.message, run_id = EXCLUDED.run_id, quarantined_at = now()`;
+  }
+
+  async quarantine(warehouse: Warehouse, entries: readonly QuarantineEntry[]): Promise<void> {
+    await warehouse.query(this.insertQuarantine(), [
+      entries.map((e) => e.key),
+      entries.map((e) => e.etag),
+      entries.map((e) => e.table),
+      entries.map((e) => e.code),
+      entries.map((e) => e.sqlstate),
+      entries.map((e) => e.message),
+      entries.map((e) => e.runId),
+    ]);
+  }
+
+  async quarantinedEtags(q: Queryable, keys: readonly string[]): Promise<Map<string, string>> {
+    const rows = await q.query<{ file_key: string; etag: string }>(`SELECT file_key, etag FROM ${this.quarantined} WHERE file_key = ANY($1::text[])`, [keys]);
+    return new Map(rows.map((r) => [r.file_key, r.etag]));
+  }
+
+  async releaseQuarantine(q: Queryable, keys: readonly string[]): Promise<void> {
+    await q.query(`DELETE FROM ${this.quarantined} WHERE file_key = ANY($1::text[])`, [keys]);
+  }
+
+  async quarantinedFiles(q: Queryable, table?: string): Promise<QuarantineRow[]> {
+    const where = table === undefined ? '' : ' WHERE table_name = $1';
+    return toQuarantineRows(
+      await q.query(
+        `SELECT table_name, file_key, etag, code, sqlstate, message, run_id, to_char(quarantined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS quarantined_at
+FROM ${this.quarantined}${where} ORDER BY quarantined_at, file_key`,
+        table === undefined ? [] : [table],
+      ),
+    );
   }
 
   isMissingTable(err: unknown): boolean {

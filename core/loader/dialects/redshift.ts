@@ -4,21 +4,27 @@ import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { insertFilesFromClient } from '../client-copy.js';
 import {
   chunked,
+  errorChain,
   numberOf,
+  sqlstateOf,
   toDays,
   toFailures,
+  toQuarantineRows,
   toTotals,
   type BatchCopied,
   type BatchInput,
-  type DueFile,
   type LatestFailure,
   type LoadDialect,
+  type LoadedFile,
   type LoadFailure,
   type ManifestDay,
   type ManifestTotal,
+  type QuarantineEntry,
+  type QuarantineRow,
   type Queryable,
   type tableLocked,
 } from '../load-dialect.js';
+import { refusedSqlstate } from './postgres.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
 
 // Redshift's TEXT is VARCHAR(256); parsed values can be longer. JSON stays text (SUPER would need
@@ -61,6 +67,7 @@ export class RedshiftDialect implements LoadDialect {
   private readonly schema: string;
   private readonly manifest: string;
   private readonly failures: string;
+  private readonly quarantined: string;
   private readonly iamRole: string;
   private readonly region: string | undefined;
 
@@ -69,6 +76,7 @@ export class RedshiftDialect implements LoadDialect {
     this.schema = quoteIdent(options.schema, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
     this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
+    this.quarantined = `${this.schema}.${quoteIdent('load_quarantine')}`;
     const problems = [];
     if (!iamRoleArn.test(options.iamRole)) problems.push({ key: 'FERRY_REDSHIFT_IAM_ROLE', reason: `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${options.iamRole}"` });
     if (options.region !== undefined && !awsRegion.test(options.region)) problems.push({ key: 'FERRY_REDSHIFT_REGION', reason: `is not an AWS region name: "${options.region}"` });
@@ -100,6 +108,17 @@ export class RedshiftDialect implements LoadDialect {
   message VARCHAR(65535) NOT NULL,
   file_keys VARCHAR(65535) NOT NULL,
   failed_at TIMESTAMP NOT NULL DEFAULT SYSDATE
+)`,
+      `CREATE TABLE IF NOT EXISTS ${this.quarantined} (
+  file_key VARCHAR(1024) NOT NULL,
+  etag VARCHAR(256) NOT NULL,
+  table_name VARCHAR(127) NOT NULL,
+  code VARCHAR(64) NOT NULL,
+  sqlstate VARCHAR(64),
+  message VARCHAR(65535) NOT NULL,
+  run_id VARCHAR(256) NOT NULL,
+  quarantined_at TIMESTAMP NOT NULL DEFAULT SYSDATE,
+  PRIMARY KEY (file_key)
 )`,
     ];
     for (const table of tables) {
@@ -216,10 +235,10 @@ WHERE s.ferry_rank = 1
     return { ...copied, inserted };
   }
 
-  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void> {
-    for (const [start, chunk] of chunked(files, 500).map((c, i) => [i * 500, c] as const)) {
+  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void> {
+    for (const chunk of chunked(files, 500)) {
       const values = chunk.map((_, i) => `($${i * 6 + 1}, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6})`);
-      const params = chunk.flatMap((f, i) => [f.key, f.etag, table, f.expectedRows, rowsLoaded[start + i], runId]);
+      const params = chunk.flatMap((f) => [f.key, f.etag, table, f.expectedRows, f.rowsLoaded, runId]);
       await tx.query(`INSERT INTO ${this.manifest} (file_key, etag, table_name, rows_expected, rows_loaded, run_id) VALUES ${values.join(', ')}`, params);
     }
   }
@@ -232,6 +251,61 @@ WHERE s.ferry_rank = 1
       f.message.slice(0, 65535),
       JSON.stringify(f.keys),
     ]);
+  }
+
+  /**
+   * PostgreSQL's data classes, plus what a refused COPY raises on Redshift: every COPY failure is
+   * XX000, and only a row the files hold (bad value, short row, bad gzip) is reported through
+   * `stl_load_errors` — access or manifest problems are not, and stay retryable.
+   */
+  refusesData(err: unknown): boolean {
+    const sqlstate = sqlstateOf(err);
+    if (refusedSqlstate(sqlstate)) return true;
+    return sqlstate === 'XX000' && [...errorChain(err)].some((e) => /stl_load_errors/.test((e as Error).message ?? ''));
+  }
+
+  errorCode(err: unknown): string | undefined {
+    return sqlstateOf(err);
+  }
+
+  async quarantine(warehouse: Warehouse, entries: readonly QuarantineEntry[]): Promise<void> {
+    // Keys are not enforced on Redshift: replace earlier entries for these files in the same transaction.
+    await warehouse.transaction(async (tx) => {
+      await this.releaseQuarantine(tx, entries.map((e) => e.key));
+      for (const chunk of chunked(entries, 500)) {
+        const values = chunk.map((_, i) => `(${Array.from({ length: 7 }, (_, c) => `$${i * 7 + c + 1}`).join(', ')})`);
+        const params = chunk.flatMap((e) => [e.key, e.etag, e.table, e.code, e.sqlstate, e.message.slice(0, 16383), e.runId]);
+        await tx.query(`INSERT INTO ${this.quarantined} (file_key, etag, table_name, code, sqlstate, message, run_id) VALUES ${values.join(', ')}`, params);
+      }
+    });
+  }
+
+  async quarantinedEtags(q: Queryable, keys: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const chunk of chunked(keys, 500)) {
+      const placeholders = chunk.map((_, i) => `$${i + 1}`).join(', ');
+      for (const row of await q.query<{ file_key: string; etag: string }>(`SELECT file_key, etag FROM ${this.quarantined} WHERE file_key IN (${placeholders})`, chunk)) {
+        found.set(row.file_key, row.etag);
+      }
+    }
+    return found;
+  }
+
+  async releaseQuarantine(q: Queryable, keys: readonly string[]): Promise<void> {
+    for (const chunk of chunked(keys, 500)) {
+      await q.query(`DELETE FROM ${this.quarantined} WHERE file_key IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')})`, chunk);
+    }
+  }
+
+  async quarantinedFiles(q: Queryable, table?: string): Promise<QuarantineRow[]> {
+    const where = table === undefined ? '' : ' WHERE table_name = $1';
+    return toQuarantineRows(
+      await q.query(
+        `SELECT table_name, file_key, etag, code, sqlstate, message, run_id, TO_CHAR(quarantined_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS quarantined_at
+FROM ${this.quarantined}${where} ORDER BY quarantined_at, file_key`,
+        table === undefined ? [] : [table],
+      ),
+    );
   }
 
   isMissingTable(err: unknown): boolean {

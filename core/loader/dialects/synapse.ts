@@ -71,6 +71,7 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
       this.createSchemaStatement(),
       this.createTableIfMissing(this.manifest, this.manifestColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(this.failures, this.failureColumns(), this.tableOptions('manifest')),
+      this.createTableIfMissing(this.quarantined, this.quarantineColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(
         this.leases,
         [`  [table_name] ${this.textType(128)} NOT NULL`, `  [run_id] ${this.textType(256)} NULL`, '  [expires_at] DATETIME2(3) NULL'],

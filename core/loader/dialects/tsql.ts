@@ -1,23 +1,44 @@
 import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
-import type { CopyTarget, WarehouseTransaction } from '../../ports/warehouse.js';
+import type { CopyTarget, Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import type { Statement } from '../client-copy.js';
 import type { CsvRecord } from '../csv-rows.js';
 import {
   chunked,
+  errorChain,
   toDays,
   toFailures,
+  toQuarantineRows,
   toTotals,
-  type DueFile,
   type LatestFailure,
+  type LoadedFile,
   type LoadFailure,
   type ManifestDay,
   type ManifestTotal,
+  type QuarantineEntry,
+  type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
 import { bracketIdent } from '../sql-text.js';
 
 /** SQL Server error number of "Invalid object name" (a missing table). */
 const invalidObjectName = 208;
+
+/**
+ * SQL Server error numbers that mean the content was refused: conversions and overflows (241,
+ * 242, 245, 248, 8114, 8115, 220, 232), truncation (8152, 2628), NULL in a required column (515),
+ * a constraint (547), and the bulk load's own data errors (4863–4866, 4832). Deadlocks, lock
+ * timeouts, throttling and lost connections have other numbers (or none) and stay retryable.
+ */
+const refusedNumbers = new Set([220, 232, 241, 242, 245, 248, 515, 547, 2628, 4832, 4863, 4864, 4865, 4866, 8114, 8115, 8152]);
+
+/** The SQL Server error number on `err` or an error it wraps (tedious sets `number`). */
+export function errorNumberOf(err: unknown): number | undefined {
+  for (const e of errorChain(err)) {
+    const n = (e as { number?: unknown }).number;
+    if (typeof n === 'number') return n;
+  }
+  return undefined;
+}
 
 /** `@p1, @p2, …` — the adapter binds positional parameter i as `@p{i+1}`. */
 export function placeholders(count: number, offset = 0): string[] {
@@ -34,12 +55,14 @@ export abstract class TsqlDialectBase {
   protected readonly schema: string;
   protected readonly manifest: string;
   protected readonly failures: string;
+  protected readonly quarantined: string;
 
   constructor(schemaName: string) {
     this.schemaName = schemaName;
     this.schema = bracketIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${bracketIdent('load_manifest')}`;
     this.failures = `${this.schema}.${bracketIdent('load_failures')}`;
+    this.quarantined = `${this.schema}.${bracketIdent('load_quarantine')}`;
   }
 
   /** The Unicode text type of this warehouse (`NVARCHAR`; Fabric has only UTF-8 `VARCHAR`). */
@@ -119,6 +142,19 @@ export abstract class TsqlDialectBase {
     ];
   }
 
+  protected quarantineColumns(): string[] {
+    return [
+      `  [file_key] ${this.textType(800)} NOT NULL`,
+      `  [etag] ${this.textType(256)} NOT NULL`,
+      `  [table_name] ${this.textType(128)} NOT NULL`,
+      `  [code] ${this.textType(64)} NOT NULL`,
+      `  [sqlstate] ${this.textType(64)} NULL`,
+      `  [message] ${this.textType(4000)} NOT NULL`,
+      `  [run_id] ${this.textType(256)} NOT NULL`,
+      '  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
+    ];
+  }
+
   /** Adds each column the table lacks; new columns are nullable, none is ever dropped. */
   protected addMissingColumns(table: TableDefinition): string[] {
     const name = this.target(table);
@@ -166,8 +202,8 @@ WHERE s.ferry_rank = 1
   AND NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})`;
   }
 
-  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly DueFile[], rowsLoaded: readonly number[], runId: string): Promise<void> {
-    const rows = files.map((f, i) => [f.key, f.etag, table, f.expectedRows, rowsLoaded[i], runId]);
+  async recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void> {
+    const rows = files.map((f) => [f.key, f.etag, table, f.expectedRows, f.rowsLoaded, runId]);
     // 6 parameters a row: 300 rows stay under the 2,100-parameter limit.
     for (const chunk of chunked(rows, 300)) {
       const { sql, params } = this.insertRows(this.manifest, 'file_key, etag, table_name, rows_expected, rows_loaded, run_id', chunk);
@@ -183,6 +219,52 @@ WHERE s.ferry_rank = 1
       f.message.slice(0, 4000),
       JSON.stringify(f.keys),
     ]);
+  }
+
+  refusesData(err: unknown): boolean {
+    const n = errorNumberOf(err);
+    return n !== undefined && refusedNumbers.has(n);
+  }
+
+  errorCode(err: unknown): string | undefined {
+    const n = errorNumberOf(err);
+    return n === undefined ? undefined : String(n);
+  }
+
+  async quarantine(warehouse: Warehouse, entries: readonly QuarantineEntry[]): Promise<void> {
+    await warehouse.transaction(async (tx) => {
+      await this.releaseQuarantine(tx, entries.map((e) => e.key));
+      const rows = entries.map((e) => [e.key, e.etag, e.table, e.code, e.sqlstate, e.message.slice(0, 4000), e.runId]);
+      // 7 parameters a row: 250 rows stay under the 2,100-parameter limit.
+      for (const chunk of chunked(rows, 250)) {
+        const { sql, params } = this.insertRows(this.quarantined, 'file_key, etag, table_name, code, sqlstate, message, run_id', chunk);
+        await tx.query(sql, params);
+      }
+    });
+  }
+
+  async quarantinedEtags(q: Queryable, keys: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const chunk of chunked(keys, 1000)) {
+      const sql = `SELECT file_key, etag FROM ${this.quarantined} WHERE file_key IN (${placeholders(chunk.length).join(', ')})`;
+      for (const row of await q.query<{ file_key: string; etag: string }>(sql, chunk)) found.set(row.file_key, row.etag);
+    }
+    return found;
+  }
+
+  async releaseQuarantine(q: Queryable, keys: readonly string[]): Promise<void> {
+    for (const chunk of chunked(keys, 1000)) await q.query(`DELETE FROM ${this.quarantined} WHERE file_key IN (${placeholders(chunk.length).join(', ')})`, chunk);
+  }
+
+  async quarantinedFiles(q: Queryable, table?: string): Promise<QuarantineRow[]> {
+    const where = table === undefined ? '' : ' WHERE table_name = @p1';
+    return toQuarantineRows(
+      await q.query(
+        `SELECT table_name, file_key, etag, code, sqlstate, message, run_id, CONVERT(VARCHAR(19), quarantined_at, 126) + 'Z' AS quarantined_at
+FROM ${this.quarantined}${where} ORDER BY quarantined_at, file_key`,
+        table === undefined ? [] : [table],
+      ),
+    );
   }
 
   isMissingTable(err: unknown): boolean {

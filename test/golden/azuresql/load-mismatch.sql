@@ -21,6 +21,17 @@ IF OBJECT_ID(N'[ferry].[load_failures]', N'U') IS NULL CREATE TABLE [ferry].[loa
   [file_keys] NVARCHAR(MAX) NOT NULL,
   [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
 );
+IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[load_quarantine] (
+  [file_key] NVARCHAR(800) NOT NULL,
+  [etag] NVARCHAR(256) NOT NULL,
+  [table_name] NVARCHAR(128) NOT NULL,
+  [code] NVARCHAR(64) NOT NULL,
+  [sqlstate] NVARCHAR(64) NULL,
+  [message] NVARCHAR(4000) NOT NULL,
+  [run_id] NVARCHAR(256) NOT NULL,
+  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT [pk_load_quarantine] PRIMARY KEY NONCLUSTERED ([file_key])
+);
 IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
   [device_id] NVARCHAR(MAX) NOT NULL,
   [client_id] NVARCHAR(MAX) NOT NULL,
@@ -107,6 +118,7 @@ IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored_by') IS NULL ALTER TABLE [fe
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rows] NVARCHAR(MAX) NULL;
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 BEGIN TRANSACTION;
 DECLARE @result INT;
 EXEC @result = sp_getapplock @Resource = N'ferry.load.ferry.events', @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0;
@@ -152,4 +164,8 @@ WHERE s.ferry_rank = 1
   AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr]);
 DROP TABLE #ferry_staging_events;
 ROLLBACK TRANSACTION;
-INSERT INTO [ferry].[load_failures] (run_id, table_name, code, message, file_keys) VALUES (N'run-mismatch', N'events', N'load_failed', N'row count mismatch in parsed/events/2026-11-23/c.csv.gz: parser wrote 5, warehouse loaded 2', N'["parsed/events/2026-11-23/c.csv.gz"]');
+BEGIN TRANSACTION;
+DELETE FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
+INSERT INTO [ferry].[load_quarantine] (file_key, etag, table_name, code, sqlstate, message, run_id)
+SELECT N'parsed/events/2026-11-23/c.csv.gz', N'etag-c', N'events', N'load_failed', NULL, N'row count mismatch in parsed/events/2026-11-23/c.csv.gz: parser wrote 5, warehouse loaded 2', N'run-mismatch';
+COMMIT TRANSACTION;

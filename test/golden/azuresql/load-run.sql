@@ -21,6 +21,17 @@ IF OBJECT_ID(N'[ferry].[load_failures]', N'U') IS NULL CREATE TABLE [ferry].[loa
   [file_keys] NVARCHAR(MAX) NOT NULL,
   [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
 );
+IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[load_quarantine] (
+  [file_key] NVARCHAR(800) NOT NULL,
+  [etag] NVARCHAR(256) NOT NULL,
+  [table_name] NVARCHAR(128) NOT NULL,
+  [code] NVARCHAR(64) NOT NULL,
+  [sqlstate] NVARCHAR(64) NULL,
+  [message] NVARCHAR(4000) NOT NULL,
+  [run_id] NVARCHAR(256) NOT NULL,
+  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT [pk_load_quarantine] PRIMARY KEY NONCLUSTERED ([file_key])
+);
 IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
   [device_id] NVARCHAR(MAX) NOT NULL,
   [client_id] NVARCHAR(MAX) NOT NULL,
@@ -107,6 +118,7 @@ IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored_by') IS NULL ALTER TABLE [fe
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rows] NVARCHAR(MAX) NULL;
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
 BEGIN TRANSACTION;
 DECLARE @result INT;
 EXEC @result = sp_getapplock @Resource = N'ferry.load.ferry.events', @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0;
@@ -157,6 +169,7 @@ SELECT N'parsed/events/2026-11-23/a.csv.gz', N'etag-a', N'events', 2, 2, N'run-1
 UNION ALL SELECT N'parsed/events/2026-11-23/b.csv.gz', N'etag-b', N'events', 1, 1, N'run-1';
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
 BEGIN TRANSACTION;
 DECLARE @result INT;
 EXEC @result = sp_getapplock @Resource = N'ferry.load.ferry.source_counts', @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0;

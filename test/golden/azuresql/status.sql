@@ -1,3 +1,5 @@
+SELECT table_name, file_key, etag, code, sqlstate, message, run_id, CONVERT(VARCHAR(19), quarantined_at, 126) + 'Z' AS quarantined_at
+FROM [ferry].[load_quarantine] ORDER BY quarantined_at, file_key;
 SELECT table_name, COUNT_BIG(*) AS files, SUM(rows_loaded) AS [rows], CONVERT(VARCHAR(19), MAX(loaded_at), 126) + 'Z' AS last_loaded_at
 FROM [ferry].[load_manifest] GROUP BY table_name ORDER BY table_name;
 SELECT table_name, [date], files, [rows] FROM (

@@ -16,6 +16,16 @@ IF OBJECT_ID(N'[ferry].[load_failures]', N'U') IS NULL CREATE TABLE [ferry].[loa
   [file_keys] VARCHAR(MAX) NOT NULL,
   [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
 );
+IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[load_quarantine] (
+  [file_key] VARCHAR(1600) NOT NULL,
+  [etag] VARCHAR(512) NOT NULL,
+  [table_name] VARCHAR(256) NOT NULL,
+  [code] VARCHAR(128) NOT NULL,
+  [sqlstate] VARCHAR(128) NULL,
+  [message] VARCHAR(8000) NOT NULL,
+  [run_id] VARCHAR(512) NOT NULL,
+  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
+);
 IF OBJECT_ID(N'[ferry].[load_leases]', N'U') IS NULL CREATE TABLE [ferry].[load_leases] (
   [table_name] VARCHAR(256) NOT NULL,
   [run_id] VARCHAR(512) NULL,
@@ -188,6 +198,7 @@ IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored_by') IS NULL A
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rows] VARCHAR(MAX) NULL;
 INSERT INTO [ferry].[load_leases] (table_name) SELECT N'source_counts' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'source_counts');
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
 BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = N'run-1', expires_at = DATEADD(second, 3600, SYSUTCDATETIME())
 WHERE table_name = N'events' AND (run_id IS NULL OR expires_at < SYSUTCDATETIME());
@@ -224,6 +235,7 @@ BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = NULL, expires_at = NULL WHERE table_name = N'events' AND run_id = N'run-1';
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
 BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = N'run-1', expires_at = DATEADD(second, 3600, SYSUTCDATETIME())
 WHERE table_name = N'source_counts' AND (run_id IS NULL OR expires_at < SYSUTCDATETIME());

@@ -19,6 +19,17 @@ CREATE TABLE IF NOT EXISTS "ferry"."load_failures" (
   file_keys VARCHAR(65535) NOT NULL,
   failed_at TIMESTAMP NOT NULL DEFAULT SYSDATE
 );
+CREATE TABLE IF NOT EXISTS "ferry"."load_quarantine" (
+  file_key VARCHAR(1024) NOT NULL,
+  etag VARCHAR(256) NOT NULL,
+  table_name VARCHAR(127) NOT NULL,
+  code VARCHAR(64) NOT NULL,
+  sqlstate VARCHAR(64),
+  message VARCHAR(65535) NOT NULL,
+  run_id VARCHAR(256) NOT NULL,
+  quarantined_at TIMESTAMP NOT NULL DEFAULT SYSDATE,
+  PRIMARY KEY (file_key)
+);
 CREATE TABLE IF NOT EXISTS "ferry"."events" (
   "device_id" VARCHAR(65535) NOT NULL,
   "client_id" VARCHAR(65535) NOT NULL,
@@ -70,6 +81,7 @@ SELECT column_name FROM information_schema.columns WHERE table_schema = 'ferry' 
 ALTER TABLE "ferry"."source_counts" ADD COLUMN "source_key" VARCHAR(65535);
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/c.csv.gz');
+SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('parsed/events/2026-11-23/c.csv.gz');
 BEGIN;
 LOCK "ferry"."load_manifest";
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/c.csv.gz');
@@ -89,4 +101,7 @@ WHERE s.ferry_rank = 1
   AND NOT EXISTS (SELECT 1 FROM "ferry"."events" t WHERE t."session" = s."session" AND t."nr" = s."nr");
 DROP TABLE "ferry_staging_events";
 ROLLBACK;
-INSERT INTO "ferry"."load_failures" (run_id, table_name, code, message, file_keys) VALUES ('run-mismatch', 'events', 'load_failed', 'row count mismatch in a batch of 1 files: parser wrote 5, warehouse loaded 2', '["parsed/events/2026-11-23/c.csv.gz"]');
+BEGIN;
+DELETE FROM "ferry"."load_quarantine" WHERE file_key IN ('parsed/events/2026-11-23/c.csv.gz');
+INSERT INTO "ferry"."load_quarantine" (file_key, etag, table_name, code, sqlstate, message, run_id) VALUES ('parsed/events/2026-11-23/c.csv.gz', 'etag-c', 'events', 'load_failed', NULL, 'row count mismatch in parsed/events/2026-11-23/c.csv.gz: parser wrote 5, warehouse loaded 2', 'run-mismatch');
+COMMIT;

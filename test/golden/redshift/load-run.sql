@@ -19,6 +19,17 @@ CREATE TABLE IF NOT EXISTS "ferry"."load_failures" (
   file_keys VARCHAR(65535) NOT NULL,
   failed_at TIMESTAMP NOT NULL DEFAULT SYSDATE
 );
+CREATE TABLE IF NOT EXISTS "ferry"."load_quarantine" (
+  file_key VARCHAR(1024) NOT NULL,
+  etag VARCHAR(256) NOT NULL,
+  table_name VARCHAR(127) NOT NULL,
+  code VARCHAR(64) NOT NULL,
+  sqlstate VARCHAR(64),
+  message VARCHAR(65535) NOT NULL,
+  run_id VARCHAR(256) NOT NULL,
+  quarantined_at TIMESTAMP NOT NULL DEFAULT SYSDATE,
+  PRIMARY KEY (file_key)
+);
 CREATE TABLE IF NOT EXISTS "ferry"."events" (
   "device_id" VARCHAR(65535) NOT NULL,
   "client_id" VARCHAR(65535) NOT NULL,
@@ -70,6 +81,7 @@ SELECT column_name FROM information_schema.columns WHERE table_schema = 'ferry' 
 ALTER TABLE "ferry"."source_counts" ADD COLUMN "source_key" VARCHAR(65535);
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
+SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
 BEGIN;
 LOCK "ferry"."load_manifest";
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
@@ -91,6 +103,7 @@ DROP TABLE "ferry_staging_events";
 INSERT INTO "ferry"."load_manifest" (file_key, etag, table_name, rows_expected, rows_loaded, run_id) VALUES ('parsed/events/2026-11-23/a.csv.gz', 'etag-a', 'events', 2, 2, 'run-1'), ('parsed/events/2026-11-23/b.csv.gz', 'etag-b', 'events', 1, 1, 'run-1');
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');
+SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');
 BEGIN;
 LOCK "ferry"."load_manifest";
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');

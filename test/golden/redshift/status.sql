@@ -1,3 +1,5 @@
+SELECT table_name, file_key, etag, code, sqlstate, message, run_id, TO_CHAR(quarantined_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS quarantined_at
+FROM "ferry"."load_quarantine" ORDER BY quarantined_at, file_key;
 SELECT table_name, COUNT(*) AS files, SUM(rows_loaded) AS rows, TO_CHAR(MAX(loaded_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS last_loaded_at
 FROM "ferry"."load_manifest" GROUP BY table_name ORDER BY table_name;
 SELECT table_name, date, files, rows FROM (

@@ -18,6 +18,17 @@ IF OBJECT_ID(N'[ferry].[load_failures]', N'U') IS NULL CREATE TABLE [ferry].[loa
   [failed_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
 )
 WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
+IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[load_quarantine] (
+  [file_key] NVARCHAR(800) NOT NULL,
+  [etag] NVARCHAR(256) NOT NULL,
+  [table_name] NVARCHAR(128) NOT NULL,
+  [code] NVARCHAR(64) NOT NULL,
+  [sqlstate] NVARCHAR(64) NULL,
+  [message] NVARCHAR(4000) NOT NULL,
+  [run_id] NVARCHAR(256) NOT NULL,
+  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
+)
+WITH (DISTRIBUTION = ROUND_ROBIN, HEAP);
 IF OBJECT_ID(N'[ferry].[load_leases]', N'U') IS NULL CREATE TABLE [ferry].[load_leases] (
   [table_name] NVARCHAR(128) NOT NULL,
   [run_id] NVARCHAR(256) NULL,
@@ -195,6 +206,7 @@ IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored_by') IS NULL A
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rows] NVARCHAR(MAX) NULL;
 INSERT INTO [ferry].[load_leases] (table_name) SELECT N'source_counts' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'source_counts');
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/a.csv.gz', N'parsed/events/2026-11-23/b.csv.gz');
 BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = N'run-1', expires_at = DATEADD(second, 3600, SYSUTCDATETIME())
 WHERE table_name = N'events' AND (run_id IS NULL OR expires_at < SYSUTCDATETIME());
@@ -232,6 +244,7 @@ BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = NULL, expires_at = NULL WHERE table_name = N'events' AND run_id = N'run-1';
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
+SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'summaries/2026-11-23/01ABC.json');
 BEGIN TRANSACTION;
 UPDATE [ferry].[load_leases] SET run_id = N'run-1', expires_at = DATEADD(second, 3600, SYSUTCDATETIME())
 WHERE table_name = N'source_counts' AND (run_id IS NULL OR expires_at < SYSUTCDATETIME());
