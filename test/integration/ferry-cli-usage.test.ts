@@ -105,6 +105,9 @@ describe('ferry CLI as people use it (the built bundle, in a child process)', ()
     expect(ferry(['query', 'select 1'], { FERRY_DATA_DIR: elsewhere }).stderr).toContain(`${elsewhere} is not a Ferry data dir (it has no store/ or warehouse/)`);
     expect(existsSync(join(elsewhere, 'data'))).toBe(false);
     expect(existsSync(join(elsewhere, 'warehouse'))).toBe(false);
+    const noMirror = ferry(['mirror-replay'], { FERRY_DATA_DIR: elsewhere });
+    expect(noMirror.status).toBe(2);
+    expect(noMirror.stderr).toBe('ferry: invalid configuration\n  FERRY_MIRROR_URL: is not set: there is no mirror to replay to\n');
   });
 
   it('ferry query before any load says that no load has run yet, for the embedded warehouse and PostgreSQL', async () => {
