@@ -47,6 +47,16 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
 }
 
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrno(err, 'EPERM');
+  }
+}
+
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
@@ -199,6 +209,31 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
     yield* this.walk(dirKey, prefix, options.startAfter);
+  }
+
+  /**
+   * Removes the temporary files of puts whose process is gone (killed mid-put: they were never
+   * renamed into place, so no object refers to them) and returns their names. A temp file is
+   * named after the pid that writes it; those of live processes (a `ferry put` beside a starting
+   * runner) are kept.
+   */
+  async removeAbandonedTemp(): Promise<string[]> {
+    const dir = join(this.root, tmpDir);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return [];
+      throw new StorageError(`filesystem list failed: ${(err as Error).message}`, { key: tmpDir }, { cause: err });
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+      if (!Number.isSafeInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+      await rm(join(dir, name), { force: true, recursive: true });
+      removed.push(name);
+    }
+    return removed;
   }
 
   async delete(key: string): Promise<void> {

@@ -112,6 +112,19 @@ describe('FsBlobStore writes of in-memory bodies (on its writer thread)', () => 
     await dispose();
   });
 
+  it('removes the temp files of puts whose process is gone, keeping those of live processes', async () => {
+    const { store, dispose } = await freshStore();
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await expect(store.removeAbandonedTemp()).resolves.toEqual([]); // no temp folder yet
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const parent = process.ppid;
+    await mkdir(join(store.root, '.ferry-tmp'), { recursive: true });
+    for (const name of [`${dead}-1-0.data`, `${dead}-1-0.meta`, `${parent}-1-0.data`, `${process.pid}-1-0.data`]) await writeFile(join(store.root, '.ferry-tmp', name), 'x');
+    expect((await store.removeAbandonedTemp()).sort()).toEqual([`${dead}-1-0.data`, `${dead}-1-0.meta`]);
+    expect((await readdir(join(store.root, '.ferry-tmp'))).sort()).toEqual([`${parent}-1-0.data`, `${process.pid}-1-0.data`].sort());
+    await dispose();
+  });
+
   it('does not keep a process alive once its writes are done', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-fs-exit-'));
     try {
