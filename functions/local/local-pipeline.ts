@@ -13,10 +13,8 @@ import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
-import { findUnparsed } from '../../core/parser/find-unparsed.js';
-import { parseObject, type ParseInput } from '../../core/parser/parse-object.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
-import { outputTables, ruleSetFor } from '../../core/parser/rules/rule-set.js';
+import { outputTables } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
 import type { Logger } from '../../core/ports/logger.js';
 import { ConfigError } from '../../core/errors.js';
@@ -27,10 +25,8 @@ import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordRulesInForce } from './rules-in-force.js';
-import { recordRulesInForce } from './rules-in-force.js';
 import { fromNodeRequest, toNodeResponse } from './node-http.js';
-import { ParseQueue } from './parse-queue.js';
-import { ParseProcess } from './parse-process.js';
+import { LocalParser } from './local-parser.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
@@ -38,7 +34,7 @@ export interface LocalPipeline {
   url: string;
   store: FsBlobStore;
   warehouse: Warehouse;
-  /** Resolves when every queued parse has finished. */
+  /** Resolves when every queued parse has finished (inputs waiting for a retry aside). */
   parsed(): Promise<void>;
   /** Runs one load now (after any running one) and returns its result. */
   loadNow(): Promise<LoadResult>;
@@ -76,7 +72,7 @@ export interface LocalPipelineOptions {
 /**
  * Runs the whole pipeline in one process: the HTTP collector on `config.port`, the filesystem
  * store under the data dir, a parse for each blob-created notification (and for anything a
- * crash left unparsed), and a load every `config.loadIntervalS` seconds.
+ * crash left unparsed, retried while it fails), and a load every `config.loadIntervalS` seconds.
  */
 export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock, options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const paths = localPaths(config.dataDir);
@@ -84,10 +80,11 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const tables = outputTables(ruleSets);
   const unlock = await lockDataDir(paths.root);
   await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
-  await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   const store = new FsBlobStore(paths.store);
   let warehouse: Warehouse;
   try {
+    const leftovers = await store.removeAbandonedTemp();
+    if (leftovers.length > 0) logger.info('removed temp files of interrupted puts', { files: leftovers.length });
     warehouse = await openWarehouse(config);
   } catch (err) {
     await unlock();
@@ -97,32 +94,13 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const collector = new Collector({ store: collectorStore(store, mirror, logger), clock, ids: timeSortableIds, logger, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
-  // Two parses run at a time: one's file-system and compression waits overlap the other's CPU
-  // work (a collector batch's parse sits idle about half its time: a backlog of 495 batches took
-  // 6.1 s one at a time, 4.8 s two at a time, for the same CPU). Once stopping, queued parses are
-  // skipped: their inputs are safe in the store and the next start finds them.
   let stopping = false;
-  const parses = new ParseQueue(2, (key, err) => logger.error('parse failed; it will be retried at the next start', { key, ...errorFields(err) }));
-  const parseProcess = options.parseWorker
-    ? new ParseProcess(options.parseWorker, { storeRoot: paths.store, rulesFiles: config.parser.rulesFiles, parser: config.parser, logLevel: config.logLevel })
-    : undefined;
-  const parse = (input: ParseInput): Promise<unknown> =>
-    parseProcess ? parseProcess.parse(input) : parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);
-  // Queued by key alone: a key written again while its parse waits is one queued task, and that
-  // parse takes the version current when it runs (pinning the first notification's ETag would
-  // find it replaced and parse nothing).
-  const enqueueParse = (key: string) => parses.add(key, () => (stopping ? Promise.resolve() : parse({ key })));
-  const unsubscribe = store.onCreated((event) => {
-    if (ruleSetFor(ruleSets, event.key)) enqueueParse(event.key);
-  });
+  const parser = new LocalParser({ store, ruleSets, config, logger, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
   // notification, so their prefixes are re-scanned before every load; the collector's own raw
   // objects only at start, for notifications a crash lost.
-  const findDropped = async (prefixes: readonly string[]) => {
-    for (const prefix of prefixes) for await (const info of findUnparsed(store, prefix)) if (ruleSetFor(ruleSets, info.key)) enqueueParse(info.key);
-  };
   const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
-  await findDropped(ruleSets.map((s) => s.prefix));
+  await parser.scan(ruleSets.map((s) => s.prefix));
 
   let runs = 0;
   let loading: Promise<LoadResult> | undefined;
@@ -140,7 +118,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   let timer: NodeJS.Timeout | undefined;
   const scheduleLoad = () => {
     timer = setTimeout(() => {
-      findDropped(droppedPrefixes)
+      parser
+        .scan(droppedPrefixes)
         .then(() => (mirror ? replayMirror(store, mirror, logger) : undefined))
         .then(loadNow)
         .catch((err: unknown) => logger.error('load run failed', errorFields(err)))
@@ -166,7 +145,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     server.once('error', fail);
     server.listen(config.port, '0.0.0.0', () => ready());
   }).catch(async (err: unknown) => {
-    unsubscribe();
+    await parser.close();
     await warehouse.close();
     await unlock();
     throw err;
@@ -181,7 +160,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     url: `http://127.0.0.1:${port}`,
     store,
     warehouse,
-    parsed: () => parses.idle(),
+    parsed: () => parser.idle(),
     loadNow,
     stop: () =>
       (stopped ??= (async () => {
@@ -191,10 +170,9 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
         server.closeIdleConnections();
         await collector.close();
         await closed;
-        await parses.idle();
+        await parser.finish();
         await loadNow().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
-        unsubscribe();
-        await parseProcess?.close();
+        await parser.close();
         await admin.close();
         await warehouse.close();
         await unlock();

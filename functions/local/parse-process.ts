@@ -36,8 +36,7 @@ export class ParseProcessError extends FerryError {
  * order asked. A process and not a worker thread: the parse's gzip work runs on libuv's thread
  * pool, which a thread would share with the collector's writes, and a nice value set before
  * that pool starts covers all of its threads. A child that dies fails what it had in hand
- * (those inputs stay unparsed in the store, found again at the next start) and is started
- * afresh for the next parse.
+ * (the caller retries those inputs) and is started afresh for the next parse.
  */
 export class ParseProcess {
   private child: ChildProcess | undefined;
@@ -45,9 +44,11 @@ export class ParseProcess {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
+  /** `onExit` hears of each child that exited, killed or stopped. */
   constructor(
     private readonly script: URL,
     private readonly data: ParseWorkerData,
+    private readonly events: { onExit?: () => void } = {},
   ) {}
 
   /** Parses one input in the child; rejects with `ParseProcessError` if the parse failed. */
@@ -93,7 +94,10 @@ export class ParseProcess {
           this.pending.clear();
         };
         child.on('error', fail);
-        child.on('exit', (code, signal) => fail(new FerryError('parse', `the parse process exited (${signal ?? `code ${code}`})`)));
+        child.on('exit', (code, signal) => {
+          fail(new FerryError('parse', `the parse process exited (${signal ?? `code ${code}`})`));
+          this.events.onExit?.();
+        });
       });
     }
     return this.ready;

@@ -28,7 +28,11 @@ process.on('message', (request: ParseRequest) => {
   const { id, ...input } = request;
   parseObject({ store, logger, ruleSets, maxLineBytes: data.parser.maxLineBytes }, input).then(
     () => send({ id }),
-    (err: unknown) => send({ id, error: { key: input.key, ...errorFields(err) } }),
+    (err: unknown) => {
+      // The failure's own key (an output whose put failed) must not pass for the input's.
+      const { key, ...fields } = errorFields(err);
+      send({ id, error: { ...fields, ...(key !== undefined && key !== input.key ? { object_key: key } : {}), key: input.key } });
+    },
   );
 });
 send({ id: 0 });
