@@ -36,24 +36,6 @@ export interface FerryConfig {
   transform: TransformSettings;
   /** Days `ferry.runs` keeps a stage run's record. */
   runsRetentionDays: number;
-  /** SQL models run after the loads (`FERRY_MODELS`). */
-  transform: TransformSettings;
-  /** Days `ferry.runs` keeps a stage run's record. */
-  runsRetentionDays: number;
-}
-
-/** Where the SQL models are and how their runs retry (`FERRY_MODELS`, `FERRY_TRANSFORM_*`). */
-export interface TransformSettings {
-  /** Folder of `<name>.sql` models; none: no transforms. */
-  modelsDir: string | undefined;
-  /** Schema the models are built in. */
-  modelsSchema: string;
-  /** Attempts a failing model gets per UTC day. */
-  maxAttemptsPerDay: number;
-  /** Seconds before a failed model's next attempt; doubling with each failure, up to an hour. */
-  retryDelayS: number;
-  /** Models built at the same time, at most. */
-  parallelism: number;
 }
 
 /** Where the SQL models are and how their runs retry (`FERRY_MODELS`, `FERRY_TRANSFORM_*`). */
@@ -168,12 +150,6 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_TRANSFORM_RETRY_DELAY_S', default: '60', description: "Seconds before a failed model's next attempt, doubling with each failure (at most an hour)." },
   { env: 'FERRY_TRANSFORM_PARALLELISM', default: '4', description: 'Models built at the same time, at most (independent branches of the DAG).' },
   { env: 'FERRY_RUNS_RETENTION_DAYS', default: '90', description: 'Days the run records (ferry.runs: loads, parse sweeps, models, checks) are kept.' },
-  { env: 'FERRY_MODELS', default: undefined, description: 'Folder of SQL models (<name>.sql, checks in <name>.yml) run after each load, e.g. examples/models; unset = no transforms.' },
-  { env: 'FERRY_MODELS_SCHEMA', default: 'analytics', description: 'Warehouse schema the models are built in.' },
-  { env: 'FERRY_TRANSFORM_MAX_ATTEMPTS', default: '24', description: 'Attempts a failing model gets per UTC day; then it waits for the next day (its descendants too).' },
-  { env: 'FERRY_TRANSFORM_RETRY_DELAY_S', default: '60', description: "Seconds before a failed model's next attempt, doubling with each failure (at most an hour)." },
-  { env: 'FERRY_TRANSFORM_PARALLELISM', default: '4', description: 'Models built at the same time, at most (independent branches of the DAG).' },
-  { env: 'FERRY_RUNS_RETENTION_DAYS', default: '90', description: 'Days the run records (ferry.runs: loads, parse sweeps, models, checks) are kept.' },
   { env: 'FERRY_CORS_ORIGINS', default: undefined, description: 'Comma-separated web origins (https://app.example.com) or * allowed to send events from a browser; preflight OPTIONS answered 204. Unset = CORS off.' },
 ];
 
@@ -246,22 +222,11 @@ export function readConfig(env: Env = process.env): FerryConfig {
       parallelism: integer(env, 'FERRY_TRANSFORM_PARALLELISM', 4, 1, 64, problems),
     },
     runsRetentionDays: integer(env, 'FERRY_RUNS_RETENTION_DAYS', 90, 1, 3660, problems),
-    transform: {
-      modelsDir: env.FERRY_MODELS?.trim() || undefined,
-      modelsSchema: env.FERRY_MODELS_SCHEMA?.trim() || 'analytics',
-      maxAttemptsPerDay: integer(env, 'FERRY_TRANSFORM_MAX_ATTEMPTS', 24, 1, 1000, problems),
-      retryDelayS: integer(env, 'FERRY_TRANSFORM_RETRY_DELAY_S', 60, 0, 86400, problems),
-      parallelism: integer(env, 'FERRY_TRANSFORM_PARALLELISM', 4, 1, 64, problems),
-    },
-    runsRetentionDays: integer(env, 'FERRY_RUNS_RETENTION_DAYS', 90, 1, 3660, problems),
     cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
   };
   // The collector refuses a collection whose raw line the parser would reject as too long.
   config.collector.limits.maxLineBytes = config.parser.maxLineBytes;
   oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'eventhubs', 'polling'] as const, 'eventgrid', problems);
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.transform.modelsSchema)) {
-    problems.push({ key: 'FERRY_MODELS_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.transform.modelsSchema}"` });
-  }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.transform.modelsSchema)) {
     problems.push({ key: 'FERRY_MODELS_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.transform.modelsSchema}"` });
   }
