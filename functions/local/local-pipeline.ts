@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
-import { Collector } from '../../core/collector/collector.js';
+import { Collector, shuttingDownResponse } from '../../core/collector/collector.js';
 import { answerWithCors } from '../../core/http/cors.js';
 import { replayMirror } from '../../core/collector/mirrored-store.js';
 import { collectorStore } from '../shared/cloud-host.js';
@@ -17,7 +16,7 @@ import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
 import type { Logger } from '../../core/ports/logger.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, UnavailableError } from '../../core/errors.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { openWarehouseAt } from '../shared/open-warehouse.js';
 import { errorFields } from '../../core/support/json-logger.js';
@@ -25,13 +24,17 @@ import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { startAdminSocket } from './admin-socket.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordRulesInForce } from './rules-in-force.js';
-import { fromNodeRequest, toNodeResponse } from './node-http.js';
+import { startCollectorServer } from './collector-server.js';
 import { LocalParser } from './local-parser.js';
+import { OutageLog, WarehouseWatch } from './warehouse-watch.js';
+import { errorResponse, type HttpRequestMessage, type HttpResponseMessage } from '../../core/http/http-message.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
-  /** Base URL of the collector, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL that reaches the collector from this machine, e.g. `http://127.0.0.1:8080`. */
   url: string;
+  /** The address and port the collector listens on (`FERRY_HOST`, `PORT`). */
+  listening: AddressInfo;
   store: FsBlobStore;
   warehouse: Warehouse;
   /** Resolves when every queued parse has finished (inputs waiting for a retry aside). */
@@ -46,6 +49,17 @@ export interface LocalPipeline {
 export function localPaths(dataDir: string) {
   const root = resolve(dataDir);
   return { root, store: join(root, 'store'), warehouse: join(root, 'warehouse'), socket: join(root, 'ferry.sock') };
+}
+
+/** Where the collector listens, for the start banner: `0.0.0.0:8080 (every IPv4 interface)`. */
+export function describeListening(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const reach =
+    address.address === '0.0.0.0' ? ' (every IPv4 interface)'
+    : address.address === '::' ? ' (every interface)'
+    : address.address.startsWith('127.') || address.address === '::1' ? ' (this machine only)'
+    : '';
+  return `${host}:${address.port}${reach}`;
 }
 
 /** Opens the configured warehouse: the one `DATABASE_URL` names, else embedded PostgreSQL. */
@@ -70,9 +84,10 @@ export interface LocalPipelineOptions {
 }
 
 /**
- * Runs the whole pipeline in one process: the HTTP collector on `config.port`, the filesystem
- * store under the data dir, a parse for each blob-created notification (and for anything a
- * crash left unparsed, retried while it fails), and a load every `config.loadIntervalS` seconds.
+ * Runs the whole pipeline in one process: the HTTP collector on `config.host:config.port`, the
+ * filesystem store under the data dir, a parse for each blob-created notification (and for
+ * anything a crash left unparsed, retried while it fails), and a load every
+ * `config.loadIntervalS` seconds.
  */
 export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock, options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const paths = localPaths(config.dataDir);
@@ -90,11 +105,12 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     await unlock();
     throw err;
   }
+  const watch = new WarehouseWatch(warehouse, logger);
+  await watch.check();
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   const collector = new Collector({ store: collectorStore(store, mirror, logger), clock, ids: timeSortableIds, logger, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
-  let stopping = false;
   const parser = new LocalParser({ store, ruleSets, config, logger, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
   // notification, so their prefixes are re-scanned before every load; the collector's own raw
@@ -102,76 +118,55 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
   await parser.scan(ruleSets.map((s) => s.prefix));
 
-  let runs = 0;
-  let loading: Promise<LoadResult> | undefined;
-  const loadNow = async (): Promise<LoadResult> => {
-    while (loading) await loading.catch(() => undefined);
-    const runId = `local-${clock.now().toISOString()}-${++runs}`;
-    const dates = config.loadLookbackDays === 0 ? undefined : lookbackDates(clock.now(), config.loadLookbackDays);
-    loading = runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId, ...(dates ? { dates } : {}) });
-    try {
-      return await loading;
-    } finally {
-      loading = undefined;
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const scheduleLoad = () => {
-    timer = setTimeout(() => {
-      parser
-        .scan(droppedPrefixes)
-        .then(() => (mirror ? replayMirror(store, mirror, logger) : undefined))
-        .then(loadNow)
-        .catch((err: unknown) => logger.error('load run failed', errorFields(err)))
-        .finally(() => {
-          if (!stopping) scheduleLoad();
-        });
-    }, config.loadIntervalS * 1000);
-  };
-
-  const server: Server = createServer((req, res) => {
-    fromNodeRequest(req, config.collector.limits.maxBodyBytes)
-      .then((message) => answerWithCors(config.cors, message, (m) => collector.handle(m)))
-      // After a 413 the rest of the body is still unread: close the connection rather than drain it.
-      .then((response) => toNodeResponse(res, response, stopping || response.status === 413))
-      .catch((err: unknown) => {
-        logger.error('request failed', errorFields(err));
-        if (!res.headersSent) toNodeResponse(res, { status: 500, headers: { 'content-type': 'application/json' }, body: '{"error":"internal error"}' });
-        else res.destroy();
-      });
+  const loads = new LoadTimer(config, logger, clock, {
+    beforeTick: async () => {
+      await parser.scan(droppedPrefixes);
+      if (mirror) await replayMirror(store, mirror, logger);
+    },
+    load: async (runId, dates) => {
+      // A warehouse that does not answer is one log line per outage, not a failed load per tick.
+      if (await watch.check()) return undefined;
+      return runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId, ...(dates ? { dates } : {}) });
+    },
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((ready, fail) => {
-    server.once('error', fail);
-    server.listen(config.port, '0.0.0.0', () => ready());
-  }).catch(async (err: unknown) => {
+
+  const handle = async (request: HttpRequestMessage): Promise<HttpResponseMessage> => {
+    if (request.path === '/api/ready') {
+      const problem = await watch.check();
+      if (problem !== undefined) return errorResponse(503, `warehouse unreachable: ${problem}`, { 'retry-after': String(config.loadIntervalS) });
+    }
+    return answerWithCors(config.cors, request, (m) => collector.handle(m));
+  };
+  let server;
+  try {
+    server = await startCollectorServer({ host: config.host, port: config.port, maxBodyBytes: config.collector.limits.maxBodyBytes, logger, handle, stopping: shuttingDownResponse() });
+  } catch (err) {
     await parser.close();
     await warehouse.close();
     await unlock();
     throw err;
-  });
+  }
   const admin = await startAdminSocket(paths.socket, warehouse, logger);
-  scheduleLoad();
-  const { port } = server.address() as AddressInfo;
-  logger.info('ferry local pipeline started', { port, data_dir: paths.root, warehouse: warehouse.description, load_interval_s: config.loadIntervalS });
+  loads.start();
+  logger.info('ferry local pipeline started', { listening: `${server.address.address}:${server.address.port}`, data_dir: paths.root, warehouse: warehouse.description, load_interval_s: config.loadIntervalS });
 
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.localUrl,
+    listening: server.address,
     store,
     warehouse,
     parsed: () => parser.idle(),
-    loadNow,
+    loadNow: () => loads.now(),
     stop: () =>
       (stopped ??= (async () => {
-        stopping = true;
-        if (timer) clearTimeout(timer);
-        const closed = new Promise<void>((done) => server.close(() => done()));
-        server.closeIdleConnections();
+        loads.stop();
+        // Requests from now on get 503 + Retry-After; those in flight are answered first.
+        await server.drain();
         await collector.close();
-        await closed;
         await parser.finish();
-        await loadNow().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
+        await loads.now().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
+        await server.close();
         await parser.close();
         await admin.close();
         await warehouse.close();
@@ -179,4 +174,62 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
         logger.info('ferry local pipeline stopped');
       })()),
   };
+}
+
+/**
+ * Runs the load every `config.loadIntervalS` seconds and on demand, one run at a time. A run that
+ * fails the same way tick after tick is logged once per outage.
+ */
+class LoadTimer {
+  private runs = 0;
+  private running: Promise<LoadResult | undefined> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly failures: OutageLog;
+
+  /** `load` resolves to undefined when it skipped the run; `beforeTick` runs before each timed one. */
+  constructor(
+    private readonly config: FerryConfig,
+    logger: Logger,
+    private readonly clock: Clock,
+    private readonly work: { beforeTick(): Promise<void>; load(runId: string, dates: string[] | undefined): Promise<LoadResult | undefined> },
+  ) {
+    this.failures = new OutageLog(logger, { failing: 'load run failed', recovered: 'load runs succeed again' });
+  }
+
+  start(): void {
+    this.timer = setTimeout(() => {
+      this.work
+        .beforeTick()
+        .then(() => this.next())
+        .then((result) => result && this.failures.succeeded(), (err: unknown) => this.failures.failed(err))
+        .finally(() => {
+          if (!this.stopped) this.start();
+        });
+    }, this.config.loadIntervalS * 1000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Runs one load now (after any running one) and returns its result. */
+  async now(): Promise<LoadResult> {
+    const result = await this.next();
+    if (result === undefined) throw new UnavailableError('the warehouse is unreachable; no load ran');
+    return result;
+  }
+
+  private async next(): Promise<LoadResult | undefined> {
+    while (this.running) await this.running.catch(() => undefined);
+    const runId = `local-${this.clock.now().toISOString()}-${++this.runs}`;
+    const dates = this.config.loadLookbackDays === 0 ? undefined : lookbackDates(this.clock.now(), this.config.loadLookbackDays);
+    this.running = this.work.load(runId, dates);
+    try {
+      return await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
 }

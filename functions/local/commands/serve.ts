@@ -1,7 +1,7 @@
 import type { FerryConfig } from '../../../core/config.js';
 import { systemClock } from '../../../core/ports/clock.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
-import { startLocalPipeline, type LocalPipeline } from '../local-pipeline.js';
+import { describeListening, startLocalPipeline, type LocalPipeline } from '../local-pipeline.js';
 import type { Command } from './command.js';
 
 async function serve(config: FerryConfig): Promise<void> {
@@ -28,7 +28,7 @@ async function serve(config: FerryConfig): Promise<void> {
   const ready: Promise<LocalPipeline> = startLocalPipeline(config, logger, systemClock, { parseWorker: new URL('./parse-worker.js', import.meta.url) });
   const pipeline = await ready;
   if (signals > 0) return;
-  process.stdout.write(`ferry: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);
+  process.stdout.write(`ferry: listening on ${describeListening(pipeline.listening)}: collecting on ${pipeline.url}/api/v1/track, loading into ${pipeline.warehouse.description} (Ctrl-C to stop)\n`);
 }
 
 export const serveCommand: Command = {
