@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'data/**', 'node_modules/**', '.serverless/**', 'coverage/**', '.scratch/**'] },
+  { ignores: ['dist/**', 'clients/js/dist/**', 'data/**', 'node_modules/**', '.serverless/**', 'coverage/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
