@@ -1,56 +1,63 @@
-import { NotFoundError } from '../errors.js';
-import { rawEventsPrefix } from '../model/raw-record.js';
+import { rawEventsPrefix, rawObjectKey } from '../model/raw-record.js';
+import { timeSortablePrefix } from '../support/time-sortable-id.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
-import { outputKeysFor } from './output-keys.js';
-import { summaryKeyFor } from './parse-object.js';
+import { isBatchSummaryKey, outputKeysFor } from './output-keys.js';
+import { inputSummaries } from './parse-summary.js';
 
 /**
  * Yields input objects under `prefix` whose current version has no parse summary yet: the ones
  * a lost or crashed blob-created notification left behind. Parsing them again is harmless.
- * One `head` per object: for the local store; `findUnparsedRaw` and `findUnparsedLogs` are the
- * cloud-priced forms.
  */
 export async function* findUnparsed(store: BlobStore, prefix: string): AsyncIterable<BlobInfo> {
-  for await (const info of store.list(prefix)) {
-    try {
-      await store.head(summaryKeyFor(info.key, info.etag, info.lastModified));
-    } catch (err) {
-      if (err instanceof NotFoundError) yield info;
-      else throw err;
-    }
-  }
+  const summarised = summaryIndex(store);
+  for await (const info of store.list(prefix)) if (!(await summarised(info))) yield info;
 }
 
 /**
- * Whether an input version has a parse summary, answered from one listing per summaries date
- * partition (made when a date is first asked about) instead of a request per input.
+ * Whether an input version has a parse summary — its own, or an entry in a batch's — answered
+ * from one listing per summaries date partition (made when a date is first asked about) and a
+ * read of each batch summary in it, instead of a request per input.
  */
 function summaryIndex(store: BlobStore): (info: BlobInfo) => Promise<boolean> {
-  const dates = new Map<string, Promise<Set<string>>>();
+  const dates = new Map<string, Promise<{ own: Set<string>; batched: Set<string> }>>();
   const listDate = async (date: string) => {
-    const keys = new Set<string>();
-    for await (const summary of store.list(`summaries/${date}/`)) keys.add(summary.key);
-    return keys;
+    const own = new Set<string>();
+    const batched = new Set<string>();
+    for await (const summary of store.list(`summaries/${date}/`)) {
+      if (!isBatchSummaryKey(summary.key)) own.add(summary.key);
+      else for (const entry of inputSummaries(await readText(store, summary.key))) batched.add(`${entry.source_key}\0${entry.source_etag}`);
+    }
+    return { own, batched };
   };
   return async (info) => {
     const keys = outputKeysFor(info.key, info.etag, info.lastModified);
     let listed = dates.get(keys.date);
     if (listed === undefined) dates.set(keys.date, (listed = listDate(keys.date)));
-    return (await listed).has(keys.summary);
+    const { own, batched } = await listed;
+    return own.has(keys.summary) || batched.has(`${info.key}\0${info.etag}`);
   };
 }
 
+async function readText(store: BlobStore, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
- * The collector's raw objects of `dates` (`YYYY-MM-DD`) last written before `before` that have
- * no parse summary: those whose notification the platform lost (Lambda drops an asynchronous
- * event after its retries, Event Grid after its retry period). A raw object's summary lies in the
- * summaries partition of the same date, so a date costs two listings — its raw partition and its
- * summaries — rather than a request per object, cheap enough for every timer tick.
+ * The collector's raw objects received from `since` and last written before `before` that have
+ * no parse summary: those whose notification the platform lost (a queue message past its
+ * retries, Event Grid after its retry period). Raw keys are partitioned by receive hour and
+ * named by a time-sortable id, so only the hour partitions of the window are listed, the first
+ * from `since` on: a sweep costs what arrived in its window, not the day.
  */
-export async function* findUnparsedRaw(store: BlobStore, dates: readonly string[], before: Date): AsyncIterable<BlobInfo> {
+export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date): AsyncIterable<BlobInfo> {
   const summarised = summaryIndex(store);
-  for (const date of dates) {
-    for await (const info of store.list(`${rawEventsPrefix}${date.replaceAll('-', '/')}/`)) {
+  const hourMs = 3_600_000;
+  for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < before.getTime(); hour += hourMs) {
+    const prefix = rawObjectKey(new Date(hour), '').slice(0, -'.ndjson.gz'.length);
+    const from = hour < since.getTime() ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
+    for await (const info of store.list(prefix, from)) {
       if (info.lastModified >= before) continue; // its notification may still be on its way
       if (!(await summarised(info))) yield info;
     }

@@ -50,6 +50,11 @@ export function batchOutputKeysFor(members: readonly { key: string; etag: string
   };
 }
 
+/** Whether a summary object is a batch's (`batchOutputKeysFor`), holding an entry per input. */
+export function isBatchSummaryKey(key: string): boolean {
+  return /-b\d+-[0-9a-f]{16}\.json$/.test(key);
+}
+
 /** An input's file name without its extensions, safe in a key: the readable part of an output's name. */
 function baseNameOf(inputKey: string): string {
   return (inputKey.split('/').pop() ?? 'object').replace(/\.(ndjson|json|log|txt|csv)?(\.gz)?$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'object';

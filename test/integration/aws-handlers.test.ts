@@ -8,6 +8,7 @@ import { handler as parseHandler } from '../../functions/aws/parse.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
 import { lostNotificationAfterMs } from '../../core/parser/parse-lost-inputs.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
+import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startS3 } from '../support/storage-emulators.js';
@@ -93,12 +94,13 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
 
   it('parses on schedule a raw object and a log file whose notifications were lost, once they are old enough, and loads their rows', async () => {
     const now = new Date();
-    const key = rawObjectKey(now, '01LOSTNOTIFICATION');
+    const id = timeSortableIds.next(now);
+    const key = rawObjectKey(now, id);
     const line = JSON.stringify({ received_at: now.toISOString(), sent_at: null, ip: '198.51.100.7', collection: fixtureJson('collections/android-env-number.json') });
     await store.put(key, gzipSync(`${line}\n`));
     await store.put('logs/nginx/lost-notification.log', fixtureBytes('logs/api-nginx.log'));
     const tick = (at: Date) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: at.toISOString() });
-    const lost = async () => (await listKeys(store, 'summaries/')).filter((k) => k.includes('01LOSTNOTIFICATION') || k.includes('lost-notification'));
+    const lost = async () => (await listKeys(store, 'summaries/')).filter((k) => k.includes(id) || k.includes('lost-notification'));
     // Just written: their notifications may still come, so the timer leaves them.
     const first = await tick(now);
     // (This tick also loads what earlier tests parsed; the next one loads only the two lost inputs.)

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { findUnparsed, findUnparsedLogs, findUnparsedRaw } from '../../core/parser/find-unparsed.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
+import { timeSortableIds } from '../../core/support/time-sortable-id.js';
+import { CountingBlobStore } from '../../bench/support/counting-blob-store.js';
 import { parseInputs } from '../../core/parser/parse-inputs.js';
 import { lostNotificationAfterMs, parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
 import { parseObject } from '../../core/parser/parse-object.js';
@@ -82,20 +84,27 @@ describe('parseObject (collector raw objects)', () => {
     expect(left).toEqual([]);
   });
 
-  it('finds raw objects with no summary by listing their date partitions, leaving young ones and other dates alone', async () => {
-    const key = (day: string, id: string) => rawObjectKey(new Date(`${day}T10:00:00Z`), id);
-    await store.put(key('2026-11-22', '01OLD'), gzipSync(rawLine('ios-two-events')));
-    await store.put(key('2026-11-23', '01DONE'), gzipSync(rawLine('ios-two-events')));
-    await store.put(key('2026-11-23', '01LOST'), gzipSync(rawLine('android-env-number')));
-    await store.put(key('2026-11-20', '01OUTSIDE'), gzipSync(rawLine('android-env-number')));
-    await parseObject({ store, logger: silentLogger }, { key: key('2026-11-23', '01DONE') });
-    const found = async (before: Date) => (await collect(findUnparsedRaw(store, ['2026-11-22', '2026-11-23'], before))).map((i) => i.key);
-    const later = new Date(Date.now() + 60_000);
-    expect(await found(later)).toEqual([key('2026-11-22', '01OLD'), key('2026-11-23', '01LOST')]);
-    // Written after `before`: its notification may still come.
+  it('finds raw objects with no summary received in the sweep window, listing only its hour partitions from its start on', async () => {
+    const hourMs = 3_600_000;
+    const t0 = Math.floor(Date.now() / hourMs) * hourMs - 3 * hourMs;
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+    const key = (minutes: number) => rawObjectKey(at(minutes), timeSortableIds.next(at(minutes)));
+    const [before, early, done, lost, later] = [key(-10), key(20), key(40), key(65), key(150)];
+    for (const k of [before, early, done, lost, later]) await store.put(k, gzipSync(rawLine('ios-two-events')));
+    await parseObject({ store, logger: silentLogger }, { key: done });
+    const counting = new CountingBlobStore(store);
+    const found = async (writtenBefore: Date) => (await collect(findUnparsedRaw(counting, at(15), writtenBefore))).map((i) => i.key);
+    const soon = new Date(Date.now() + 60_000);
+    expect(await found(soon)).toEqual([early, lost, later]);
+    // Written after `writtenBefore`: its notification may still come.
     expect(await found(new Date(Date.now() - 60_000))).toEqual([]);
-    await parseObject({ store, logger: silentLogger }, { key: key('2026-11-22', '01OLD') });
-    expect(await found(later)).toEqual([key('2026-11-23', '01LOST')]);
+    await parseObject({ store, logger: silentLogger }, { key: early });
+    counting.take();
+    expect(await found(soon)).toEqual([lost, later]);
+    // One listing per hour partition from the window's start to now, and one per summaries date.
+    const hours = Math.floor(soon.getTime() / hourMs) - t0 / hourMs + 1;
+    const dates = new Set([at(20), at(65), at(150)].map((d) => d.toISOString().slice(0, 10))).size;
+    expect(counting.counts.lists).toBe(hours + dates);
   });
 
   it('finds recent log files with no summary under the given prefixes, leaving young, old, raw and other prefixes alone', async () => {
@@ -118,7 +127,7 @@ describe('parseObject (collector raw objects)', () => {
     const ruleSets = await nginxRules();
     await store.put('logs/nginx/lost.log', fixtureBytes('logs/api-nginx.log'));
     await store.put('logs/unruled/other.log', fixtureBytes('logs/api-nginx.log'));
-    const raw = rawObjectKey(new Date(), '01LOST');
+    const raw = rawObjectKey(new Date(), timeSortableIds.next(new Date()));
     await store.put(raw, gzipSync(rawLine('ios-two-events')));
     const options = { store, logger: silentLogger, ruleSets };
     const later = new Date(Date.now() + lostNotificationAfterMs + 60_000);
@@ -128,7 +137,7 @@ describe('parseObject (collector raw objects)', () => {
   });
 
   it('parses raw objects whose notification was lost once they are old enough, within a time budget', async () => {
-    const key = rawObjectKey(new Date(), '01LOST');
+    const key = rawObjectKey(new Date(), timeSortableIds.next(new Date()));
     await store.put(key, gzipSync(rawLine('ios-two-events')));
     const options = { store, logger: silentLogger };
     expect(await parseLostInputs(options, new Date())).toEqual({ parsed: [], more: false });
