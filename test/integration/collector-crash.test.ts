@@ -68,8 +68,19 @@ describe('collector crash safety', () => {
     expect(acknowledged.length).toBeGreaterThanOrEqual(1500);
     expect(sent).toBeGreaterThan(acknowledged.length - 1);
 
-    // The runner restarts on the same data dir after the crash (stale lock taken over) and stops cleanly.
+    // The runner restarts on the same data dir after the crash (stale lock taken over), removes
+    // what the killed puts left half-written, and stops cleanly.
     const again = await startFerry({ FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'error' });
+    // (The new runner's own puts may be under way: only files of processes that are gone count.)
+    const alive = (pid: number) => {
+      try {
+        return process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+    };
+    const leftovers = (await readdir(join(dataDir, 'store', '.ferry-tmp')).catch(() => [])).filter((name) => !alive(Number(name.split('-')[0])));
+    expect(leftovers).toEqual([]);
     const exited = new Promise((resolve) => again.child.on('exit', resolve));
     again.child.kill('SIGTERM');
     expect(await exited, again.stderr()).toBe(0);
