@@ -178,7 +178,9 @@ export class RunRecorder {
     if (records.length === 0) return;
     try {
       await this.ensure();
-      const batches = this.sql.sql.kind === 'synapse' ? records.map((r) => [r]) : [records];
+      // 10 parameters a record: 100 a statement stays under SQL Server's 2,100; Synapse takes one a VALUES.
+      const size = this.sql.sql.kind === 'synapse' ? 1 : 100;
+      const batches = Array.from({ length: Math.ceil(records.length / size) }, (_, i) => records.slice(i * size, (i + 1) * size));
       for (const batch of batches) {
         const { sql, params } = this.sql.insert(batch);
         await this.warehouse.query(sql, params);

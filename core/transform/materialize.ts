@@ -16,7 +16,8 @@ export class ModelRunError extends FerryError {
 
 /** Something statements run on: an open transaction, or the warehouse statement by statement. */
 interface Runner {
-  exec(step: Step): Promise<number>;
+  /** Runs a step; its row count where the driver reports one (inside a transaction), else null. */
+  exec(step: Step): Promise<number | null>;
   query(sql: string): Promise<Row[]>;
   /** Runs `fn` atomically: inside the open transaction, or in a new one. */
   atomically<T>(fn: (runner: Runner) => Promise<T>): Promise<T>;
@@ -54,10 +55,16 @@ function onTransaction(tx: WarehouseTransaction, model: string, logger: Logger, 
   return runner;
 }
 
+/** Statements outside any transaction, each on its own (Synapse runs no DDL in a transaction). */
 function onWarehouse(warehouse: Warehouse, model: string, logger: Logger, optionalSteps: boolean): Runner {
   return {
     async exec(step) {
-      return warehouse.transaction((tx) => onTransaction(tx, model, logger, optionalSteps).exec(step));
+      try {
+        await warehouse.query(step.sql);
+        return null;
+      } catch (err) {
+        throw new ModelRunError(model, step.sql, err);
+      }
     },
     async query(sql) {
       try {
@@ -81,7 +88,7 @@ async function runPhases(warehouse: Warehouse, model: string, phases: readonly P
   };
   for (const phase of phases) {
     if (phase.transactional) await warehouse.transaction((tx) => run(onTransaction(tx, model, logger, optionalSteps), phase.steps));
-    else for (const step of phase.steps) await onWarehouse(warehouse, model, logger, optionalSteps).exec(step).then((n) => step.rows && (rows = n));
+    else await run(onWarehouse(warehouse, model, logger, optionalSteps), phase.steps);
   }
   return rows;
 }
@@ -193,7 +200,7 @@ async function replaceTouchedPartitions(input: BuildInput, state: Step[]): Promi
     const touched = (await runner.query(dialect.touchedPartitions(changed, partitionBy))).map((r) => partitionValue(r.ferry_partition));
     const partitions = [...new Set(touched)].sort((a, b) => String(a).localeCompare(String(b)));
     const rows = await runner.atomically(async (tx) => {
-      let inserted = 0;
+      let inserted: number | null = 0;
       if (partitions.length > 0) {
         const select = model.template.render({ runDate: input.runDate, incremental: true });
         for (const step of dialect.replacePartitions({ schema: dialect.modelsSchema, name: model.name }, select, partitionBy, partitions)) {

@@ -38,7 +38,7 @@ export async function putNginxLog(store: FsBlobStore, key: string): Promise<void
 
 /** The rules the example models read: the built-in events plus the nginx API log. */
 export async function exampleRules() {
-  const ruleSets = await loadRuleSets([repoPath('docs/rules/api-nginx.yml')], { clockSkewThresholdS: 300, maxLineBytes: 1024 * 1024 });
+  const ruleSets = await loadRuleSets([repoPath('docs/rules/api-nginx.yml')], { clockSkewThresholdS: 300 });
   return { ruleSets, tables: outputTables(ruleSets) };
 }
 
