@@ -51,6 +51,8 @@ interface Sample {
   rssMiB: number;
   pssMiB: number;
   processes: number;
+  /** RSS of the tree's root process alone. */
+  rootRssMiB: number;
 }
 
 /** `pid` and its live descendants. */
@@ -76,11 +78,11 @@ function kib(file: string, field: string): number {
 }
 
 function sample(pid: number | undefined): Sample {
-  if (pid === undefined) return { rssMiB: 0, pssMiB: 0, processes: 0 };
+  if (pid === undefined) return { rssMiB: 0, pssMiB: 0, processes: 0, rootRssMiB: 0 };
   const pids = tree(pid);
   const rss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/status`, 'VmRSS'), 0);
   const pss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/smaps_rollup`, 'Pss'), 0);
-  return { rssMiB: rss / 1024, pssMiB: pss / 1024, processes: pids.length };
+  return { rssMiB: rss / 1024, pssMiB: pss / 1024, processes: pids.length, rootRssMiB: kib(`/proc/${pid}/status`, 'VmRSS') / 1024 };
 }
 
 async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
@@ -100,8 +102,8 @@ async function startServe(env: Record<string, string>): Promise<{ child: ChildPr
 }
 
 const sleep = (seconds: number) => new Promise((r) => setTimeout(r, seconds * 1000));
-const mib = (s: Sample) => `RSS ${s.rssMiB.toFixed(0).padStart(4)} MiB, PSS ${s.pssMiB.toFixed(0).padStart(4)} MiB (${s.processes} processes)`;
-const sum = (a: Sample, b: Sample): Sample => ({ rssMiB: a.rssMiB + b.rssMiB, pssMiB: a.pssMiB + b.pssMiB, processes: a.processes + b.processes });
+const mib = (s: Sample) => `RSS ${s.rssMiB.toFixed(0).padStart(4)} MiB, PSS ${s.pssMiB.toFixed(0).padStart(4)} MiB (${s.processes} processes, root ${s.rootRssMiB.toFixed(0)} MiB RSS)`;
+const sum = (a: Sample, b: Sample): Sample => ({ rssMiB: a.rssMiB + b.rssMiB, pssMiB: a.pssMiB + b.pssMiB, processes: a.processes + b.processes, rootRssMiB: a.rootRssMiB });
 
 async function stopServe(serve: { child: ChildProcess } | undefined): Promise<void> {
   if (!serve || serve.child.exitCode !== null) return;
