@@ -14,6 +14,8 @@ export interface FerryConfig {
   host: string;
   /** Root of the local object store and the embedded warehouse. */
   dataDir: string;
+  /** A timed load lists by arrival from this many seconds back (`LoadTick`). */
+  loadOverlapS: number;
   /** Seconds between load runs. */
   loadIntervalS: number;
   /** Days of date partitions a timer's load run lists; 0 lists every partition. */
@@ -112,6 +114,7 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_HOST', default: '0.0.0.0', description: 'Address the local collector listens on: 0.0.0.0 every IPv4 interface, :: every interface, 127.0.0.1 this machine only.' },
   { env: 'FERRY_DATA_DIR', default: './data', description: 'Local object store and embedded warehouse directory.' },
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
+  { env: 'FERRY_LOAD_OVERLAP_S', default: '21600', description: 'A timed load lists, in each partition of its look-back, the parsed files whose input arrived this many seconds before it or later (and every file at start and hourly); a file parsed later than that is loaded by the next whole listing or ferry load --from/--to.' },
   { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
   { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse, Fabric; ?authentication=default for managed identity); unset = embedded PostgreSQL (PGlite) under the data dir.' },
   { env: 'FERRY_WAREHOUSE', default: 'postgres, or azuresql for a sqlserver:// URL', description: 'postgres, redshift, azuresql, synapse or fabric: the warehouse dialect DATABASE_URL speaks.' },
@@ -203,6 +206,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     dataDir: env.FERRY_DATA_DIR?.trim() || './data',
     loadIntervalS: integer(env, 'FERRY_LOAD_INTERVAL_S', 10, 1, 86400, problems),
     loadLookbackDays: integer(env, 'FERRY_LOAD_LOOKBACK_DAYS', 7, 0, 3660, problems),
+    loadOverlapS: integer(env, 'FERRY_LOAD_OVERLAP_S', 21600, 60, 30 * 86400, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
     warehouse: readWarehouseSettings(env, problems),

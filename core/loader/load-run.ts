@@ -5,6 +5,7 @@ import type { TableDefinition } from '../model/table-definition.js';
 import { parsedMetadata } from '../parser/output-keys.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
+import { timeSortablePrefix } from '../support/time-sortable-id.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import { compareKeys } from '../support/blob-metadata.js';
 import { errorFields } from '../support/json-logger.js';
@@ -29,6 +30,12 @@ export interface LoadOptions {
   /**
    * Date partitions (`YYYY-MM-DD`) to list; every partition when omitted. Timers pass a look-back
    * window (`lookbackDates`), backfills a range (`datesBetween`).
+  /**
+   * Lists in each date partition only files named from this arrival time on (parsed files are
+   * named by when their input arrived, `outputKeysFor`), so a timer's tick costs what arrived
+   * since the last one; without it partitions are listed whole. Only with `dates`.
+   */
+  since?: Date;
    */
   dates?: readonly string[];
   /**
@@ -221,10 +228,13 @@ class TableLoad {
 
   /** The table's files in the dates asked for; with `retryQuarantined`, its quarantined files too. */
   private async list(): Promise<BlobInfo[]> {
-    const { store, dates } = this.options;
+    const { store, dates, since } = this.options;
     const listed: BlobInfo[] = [];
     const prefixes = dates === undefined ? [this.source.prefix] : dates.map((d) => `${this.source.prefix}${d}/`);
-    for (const prefix of prefixes) for await (const info of store.list(prefix)) if (this.source.accept(info)) listed.push(info);
+    for (const prefix of prefixes) {
+      const from = since && dates ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
+      for await (const info of store.list(prefix, from)) if (this.source.accept(info)) listed.push(info);
+    }
     if (!this.options.retryQuarantined) return listed;
     const seen = new Set(listed.map((l) => l.key));
     const gone: string[] = [];

@@ -66,14 +66,18 @@ export class LocalParser {
   /**
    * Queues the inputs under `prefixes` that have no summary: objects another process put in the
    * store (no in-process notification) and those a crash left unparsed. A key being parsed or
-   * waiting for a retry is left alone.
+   * waiting for a retry is left alone. Answers how many it found.
    */
-  async scan(prefixes: readonly string[]): Promise<void> {
+  async scan(prefixes: readonly string[]): Promise<number> {
+    let found = 0;
     for (const prefix of prefixes) {
       for await (const info of findUnparsed(this.options.store, prefix)) {
-        if (ruleSetFor(this.options.ruleSets, info.key)) this.queue.addFound(info.key, this.task(info.key));
+        if (!ruleSetFor(this.options.ruleSets, info.key)) continue;
+        this.queue.addFound(info.key, this.task(info.key));
+        found++;
       }
     }
+    return found;
   }
 
   /** Resolves when nothing is queued or parsing (inputs waiting for a retry aside). */

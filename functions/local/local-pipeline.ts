@@ -4,13 +4,12 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector, shuttingDownResponse } from '../../core/collector/collector.js';
 import { answerWithCors } from '../../core/http/cors.js';
-import { replayMirror } from '../../core/collector/mirrored-store.js';
 import { collectorStore } from '../shared/cloud-host.js';
 import { openStoreAt } from '../shared/open-store.js';
 import type { FerryConfig } from '../../core/config.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
-import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
-import { lookbackDates } from '../../core/loader/load-window.js';
+import type { LoadResult } from '../../core/loader/load-run.js';
+import { LoadTick } from '../../core/tick.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables } from '../../core/parser/rules/rule-set.js';
@@ -118,17 +117,23 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
   await parser.scan(ruleSets.map((s) => s.prefix));
 
-  const loads = new LoadTimer(config, logger, clock, {
-    beforeTick: async () => {
-      await parser.scan(droppedPrefixes);
-      if (mirror) await replayMirror(store, mirror, logger);
-    },
-    load: async (runId, dates) => {
-      // A warehouse that does not answer is one log line per outage, not a failed load per tick.
-      if (await watch.check()) return undefined;
-      return runLoad({ store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId, ...(dates ? { dates } : {}) });
+  const tick = new LoadTick({
+    store,
+    warehouse: () => warehouse,
+    logger,
+    tables,
+    schema: config.warehouseSchema,
+    dialect: dialectFor(config),
+    lookbackDays: config.loadLookbackDays,
+    overlapMs: config.loadOverlapS * 1000,
+    ...(mirror ? { mirror } : {}),
+    sweep: async () => {
+      const found = await parser.scan(droppedPrefixes);
+      return found > 0 ? { found, settled: parser.idle() } : { found };
     },
   });
+  // A warehouse that does not answer is one log line per outage, not a failed load per tick.
+  const loads = new LoadTimer(config, logger, clock, async (runId) => ((await watch.check()) ? undefined : tick.run(runId, clock.now())));
 
   const handle = async (request: HttpRequestMessage): Promise<HttpResponseMessage> => {
     if (request.path === '/api/ready') {
@@ -177,8 +182,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
 }
 
 /**
- * Runs the load every `config.loadIntervalS` seconds and on demand, one run at a time. A run that
- * fails the same way tick after tick is logged once per outage.
+ * Runs the load tick every `config.loadIntervalS` seconds and on demand, one run at a time. A
+ * run that fails the same way tick after tick is logged once per outage.
  */
 class LoadTimer {
   private runs = 0;
@@ -187,21 +192,19 @@ class LoadTimer {
   private stopped = false;
   private readonly failures: OutageLog;
 
-  /** `load` resolves to undefined when it skipped the run; `beforeTick` runs before each timed one. */
+  /** `tick` resolves to undefined when it skipped the run. */
   constructor(
     private readonly config: FerryConfig,
     logger: Logger,
     private readonly clock: Clock,
-    private readonly work: { beforeTick(): Promise<void>; load(runId: string, dates: string[] | undefined): Promise<LoadResult | undefined> },
+    private readonly tick: (runId: string) => Promise<LoadResult | undefined>,
   ) {
     this.failures = new OutageLog(logger, { failing: 'load run failed', recovered: 'load runs succeed again' });
   }
 
   start(): void {
     this.timer = setTimeout(() => {
-      this.work
-        .beforeTick()
-        .then(() => this.next())
+      this.next()
         .then((result) => result && this.failures.succeeded(), (err: unknown) => this.failures.failed(err))
         .finally(() => {
           if (!this.stopped) this.start();
@@ -223,9 +226,7 @@ class LoadTimer {
 
   private async next(): Promise<LoadResult | undefined> {
     while (this.running) await this.running.catch(() => undefined);
-    const runId = `local-${this.clock.now().toISOString()}-${++this.runs}`;
-    const dates = this.config.loadLookbackDays === 0 ? undefined : lookbackDates(this.clock.now(), this.config.loadLookbackDays);
-    this.running = this.work.load(runId, dates);
+    this.running = this.tick(`local-${this.clock.now().toISOString()}-${++this.runs}`);
     try {
       return await this.running;
     } finally {

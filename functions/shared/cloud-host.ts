@@ -1,10 +1,10 @@
 import { Collector } from '../../core/collector/collector.js';
-import { MirroredBlobStore, replayMirror } from '../../core/collector/mirrored-store.js';
+import { MirroredBlobStore } from '../../core/collector/mirrored-store.js';
 import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
-import { runLoad, type LoadResult } from '../../core/loader/load-run.js';
-import { lookbackDates } from '../../core/loader/load-window.js';
+import type { LoadResult } from '../../core/loader/load-run.js';
+import { LoadTick, type SweepResult } from '../../core/tick.js';
 import { parseBatch } from '../../core/parser/parse-batch.js';
 import { parseInputs, type ParseInputsResult } from '../../core/parser/parse-inputs.js';
 import { parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
@@ -34,6 +34,8 @@ export interface CloudHost<S extends BlobStore> {
   collector(): Collector;
   /** Opened on first use: only the load function needs it; a missing DATABASE_URL fails there. */
   warehouse(): Warehouse;
+  /** The load tick, kept across invocations so a warm container lists by arrival. */
+  tick(): LoadTick;
 }
 
 /** Assembles a cloud host from the config and the platform's store (same on AWS and Azure). */
@@ -43,7 +45,8 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   let collector: Collector | undefined;
   let warehouse: Warehouse | undefined;
-  return {
+  let tick: LoadTick | undefined;
+  const host: CloudHost<S> = {
     config,
     logger,
     store,
@@ -59,7 +62,21 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
       return (warehouse ??= openWarehouseAt(config, config.databaseUrl, { max: 2 }));
     },
+    tick: () =>
+      (tick ??= new LoadTick({
+        store,
+        warehouse: () => host.warehouse(),
+        logger: host.logger,
+        tables: host.tables,
+        schema: config.warehouseSchema,
+        dialect: dialectFor(config),
+        lookbackDays: config.loadLookbackDays,
+        overlapMs: config.loadOverlapS * 1000,
+        ...(mirror ? { mirror } : {}),
+        sweep: (now) => parseLost(host, now),
+      })),
   };
+  return host;
 }
 
 /** The collector's store: the primary, or the primary mirrored to a second store. */
@@ -85,34 +102,23 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
 }
 
 /**
- * One timed load over the look-back window ending `now`, as both clouds' timers run it. A table
- * that failed fails the invocation, so the platform shows and retries it (loads are idempotent).
+ * One timed load tick ending `now`, as both clouds' timers run it (`LoadTick`: mirror replay,
+ * the sweep for lost notifications, the load). A table that failed fails the invocation, so the
+ * platform shows and retries it (loads are idempotent).
  */
 export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
-  // Mirror puts refused since the last tick are copied first; a mirror still down waits for the next.
-  if (host.mirror) await replayMirror(host.store, host.mirror, host.logger);
-  await parseLost(host, now);
-  const days = host.config.loadLookbackDays;
-  const result = await runLoad({
-    store: host.store,
-    warehouse: host.warehouse(),
-    logger: host.logger,
-    tables: host.tables,
-    schema: host.config.warehouseSchema,
-    dialect: dialectFor(host.config),
-    runId,
-    ...(days === 0 ? {} : { dates: lookbackDates(now, days) }),
-  });
+  const result = await host.tick().run(runId, now);
   const failed = result.tables.filter((t) => t.error);
   if (failed.length > 0) throw new Error(`load failed for ${failed.map((t) => `${t.table}: ${t.error!.message}`).join('; ')}`);
   return result;
 }
 
-/** Raw objects and log files whose notification was lost, parsed before the load that then loads them. */
-async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<void> {
+/** Raw objects and log files whose notification was lost, parsed inline before the load that then loads them. */
+async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<SweepResult> {
   const options = { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes };
   const { parsed, more } = await parseLostInputs(options, now);
   if (parsed.length > 0 || more) host.logger.warn('parsed inputs whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
+  return { found: parsed.length };
 }
 
 /**
