@@ -1,5 +1,6 @@
 import type { LoadResult } from '../loader/load-run.js';
-import type { RunRecord } from './run-records.js';
+import type { Clock } from '../ports/clock.js';
+import type { RunRecord, RunRecorder } from './run-records.js';
 
 /** One record per table of a load run: rows inserted, the rolled-back batch's keys, or skipped (locked). */
 export function loadRecords(result: LoadResult, startedAt: Date, finishedAt: Date): RunRecord[] {
@@ -17,18 +18,17 @@ export function loadRecords(result: LoadResult, startedAt: Date, finishedAt: Dat
   }));
 }
 
-/** The record of one sweep for inputs whose notification was lost: how many it parsed, which. */
-export function parseSweepRecord(runId: string, swept: { parsed: readonly string[]; more: boolean }, startedAt: Date, finishedAt: Date): RunRecord {
-  return {
-    runId,
-    stage: 'parse_sweep',
-    target: 'lost_notifications',
-    attempt: 1,
-    startedAt,
-    finishedAt,
-    status: 'success',
-    rows: swept.parsed.length,
-    error: null,
-    logExcerpt: swept.parsed.length > 0 || swept.more ? `${swept.parsed.join('\n')}${swept.more ? '\n(more left for the next tick)' : ''}` : null,
+/**
+ * Wraps a load tick's sweep for inputs whose notification was lost (or, locally, dropped into the
+ * store) so that a sweep that found something is recorded; `target` names what it sweeps.
+ */
+export function recordedSweep<R extends { found: number }>(sweep: (now: Date) => Promise<R>, runs: () => RunRecorder, clock: Clock, target: string): (now: Date) => Promise<R> {
+  return async (now) => {
+    const startedAt = clock.now();
+    const result = await sweep(now);
+    if (result.found > 0) {
+      await runs().write({ runId: `sweep-${startedAt.toISOString()}`, stage: 'parse_sweep', target, attempt: 1, startedAt, finishedAt: clock.now(), status: 'success', rows: result.found });
+    }
+    return result;
   };
 }
