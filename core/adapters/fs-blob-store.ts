@@ -91,8 +91,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   private sequence = 0;
   /**
    * In-memory bodies are written one at a time on the writer thread: a second batch queued
-   * behind the first would only be a smaller batch waiting as long (measured: −20 % collector
-   * CPU per request against 4, and half the raw objects).
+   * behind the first would only be a smaller batch waiting as long.
    */
   readonly parallelPuts = 1;
 
@@ -173,7 +172,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   /**
    * ETags derived from the bytes of files that have no sidecar (dropped in by hand), by key, with
    * the file's identity: the local runner lists log prefixes before every load, and hashing a
-   * large dropped log again each time cost a full read of it per tick.
+   * large dropped log again would read it whole at every tick.
    */
   private readonly derived = new Map<string, Sidecar>();
   private async ensureDir(dir: string): Promise<void> {
@@ -252,8 +251,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   }
 
   // The stat and sidecar reads of head() and get() are synchronous: a sidecar is a few hundred
-  // bytes of a local file, and each asynchronous fs call costs ≈ 40 µs of CPU in hand-offs to
-  // libuv's pool on these machines, ten times the call itself (docs/PERFORMANCE.md).
+  // bytes of a local file, and an asynchronous fs call's hand-off to libuv's pool costs more.
   private async info(key: string): Promise<BlobInfo> {
     let stats;
     try {

@@ -76,9 +76,8 @@ function writerThreadMain(require: NodeJS.Require): void {
 }
 
 /**
- * Runs durable writes on one thread with synchronous file calls. Each asynchronous fs call costs
- * the event loop a hand-off to libuv's pool and back (≈ 18 µs of the main thread and ≈ 40 µs of
- * CPU on the 2-core VMs measured, against ≈ 3.5 µs for the same call made synchronously), and a
+ * Runs durable writes on one thread with synchronous file calls: an asynchronous fs call costs
+ * the event loop a hand-off to libuv's pool and back, several times the call itself, and a
  * durable put is a dozen such calls; on the thread it is one message each way. The thread holds
  * the process open only while a write is under way.
  */

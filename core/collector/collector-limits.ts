@@ -58,7 +58,7 @@ export function decodeBody(body: Uint8Array, contentEncoding: string | undefined
 
 /** Checks a decoded collection against the count and length limits. */
 export function assertWithinLimits(c: Collection, limits: CollectorLimits): void {
-  // Plain loops over known fields: this runs for every request, and Object.entries per object cost ~10 % of it.
+  // Plain loops over known fields: this runs for every request, and Object.entries allocates per object.
   const { maxFieldBytes } = limits;
   if (c.payloads.length > limits.maxPayloads) tooLarge(`${c.payloads.length} payloads`, 'FERRY_MAX_PAYLOADS', limits.maxPayloads);
   for (const name of collectionStringFields) if (exceeds(c[name], maxFieldBytes)) tooLarge(`field ${name}`, 'FERRY_MAX_FIELD_BYTES', maxFieldBytes);

@@ -9,11 +9,10 @@ import type { IdSource } from '../ports/id-source.js';
 const gzipAsync = promisify(gzip);
 
 /**
- * Batches up to this size are compressed in the turn that writes them (≈ 0.4 ms for a typical
- * 75 KB batch). On the pool, a busy event loop took ≈ 3.5 ms to collect the result of the same
- * work, a wait every request in the batch sat through; compressing inline raised the benchmark
- * at 64 connections from ≈ 5.7k to ≈ 7.2k req/s and lowered CPU per request. Larger batches
- * (up to FERRY_BATCH_MAX_BYTES) go to the pool rather than block the loop for milliseconds.
+ * Batches up to this size are compressed in the turn that writes them: collecting the pool's
+ * result on a busy event loop takes longer than the compression, and every request in the batch
+ * waits for it. Larger batches (up to FERRY_BATCH_MAX_BYTES) go to the pool rather than block the
+ * loop for milliseconds.
  */
 const inlineGzipMaxBytes = 256 * 1024;
 

@@ -16,8 +16,7 @@ type Json = Record<string, unknown>;
 
 /**
  * Where a value sits (`payloads[3].parameters[0]`), made only for an error message: most
- * collections are valid, and building every field's path string up front cost 3.5 % of parsing
- * collector raw lines.
+ * collections are valid, so every field's path string built up front would be wasted work.
  */
 type Path = () => string;
 

@@ -10,16 +10,14 @@ import type { BlobBody } from '../ports/blob-store.js';
 import { utf8LongerThan } from '../support/utf8-length.js';
 
 /**
- * Text is gathered into buffers of this size before it goes to zlib: each zlib stream write
- * costs ~100 µs of fixed overhead, so 256 KiB writes took 40 % less CPU than the parser's
- * ~40 KiB chunks.
+ * Text is gathered into buffers of this size before it goes to zlib: each zlib stream write has
+ * a fixed overhead, which the parser's small chunks would pay many times over.
  */
 const gatherBytes = 256 * 1024;
 
 /**
  * Output up to this size stays in memory and is compressed in one call; only a larger one gets a
- * spool file. A collector batch's rows (a few hundred KB) then cost no file-system round trips
- * before the put: parsing a backlog of such batches took 9 % less CPU than with 256 KiB.
+ * spool file, so a collector batch's rows (a few hundred KB) cost no file-system round trips.
  */
 const memoryBytes = 2 * 1024 * 1024;
 
@@ -143,10 +141,8 @@ export class GzipSpool {
   private async open(): Promise<Sink> {
     const dir = await mkdtemp(join(this.parent, 'ferry-spool-'));
     const path = join(dir, 'out.gz');
-    // With the default 16 KiB mark every write waited for its own compression, leaving the
-    // parser idle a fifth of the time. A 128 KiB output chunk holds a whole gathered buffer's
-    // compressed bytes, so zlib finishes each write in one pool job instead of waiting for the
-    // busy main thread between 16 KiB pieces (−15 % wall time on the nginx bench).
+    // A 1 MiB write mark keeps the parser from waiting on each write's compression, and a 128 KiB
+    // output chunk holds a gathered buffer's compressed bytes: one pool job per write.
     // (zlib passes stream options on to its Transform; @types/node's ZlibOptions omits them.)
     const options: ZlibOptions & TransformOptions = { level, writableHighWaterMark: 1024 * 1024, chunkSize: 128 * 1024 };
     const gzip = createGzip(options);

@@ -13,8 +13,8 @@ export interface InputLine {
 const keptPrefix = 200;
 
 /**
- * Input is decoded at most this many bytes at a time: V8 puts strings above ~128 KiB in its
- * large-object space, one mmap each, which made decoding 128 KiB chunks 30× slower than 64 KiB.
+ * Input is decoded at most this many bytes at a time: V8 puts longer strings in its large-object
+ * space, one mmap each, which makes decoding many times slower.
  */
 const decodeBytes = 64 * 1024;
 

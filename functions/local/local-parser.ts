@@ -42,9 +42,8 @@ export class LocalParser {
 
   constructor(private readonly options: LocalParserOptions) {
     const { store, config, logger } = options;
-    // Two parses run at a time: one's file-system and compression waits overlap the other's CPU
-    // work (a collector batch's parse sits idle about half its time: a backlog of 495 batches
-    // took 6.1 s one at a time, 4.8 s two at a time, for the same CPU).
+    // Two parses run at a time: a collector batch's parse waits on the file system and zlib about
+    // half its time, which the other's CPU work fills.
     this.queue = new ParseQueue(2, {
       onFailure: (failure) => this.logFailure(failure),
       onRetried: (inputs) => logger.info('parse retries succeed again: failed inputs queued again', { inputs }),

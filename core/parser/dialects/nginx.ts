@@ -57,8 +57,8 @@ export interface CompiledLogFormat {
 
 /**
  * Compiles a `log_format` string. The scanner walks the format's literal separators with
- * `indexOf` (several times faster than one big regex on typical lines) and checks known
- * variables' shapes; it answers `undefined` unless the whole line fits.
+ * `indexOf` and checks known variables' shapes, so a free-text variable ends where the next one's
+ * shape fits; it answers `undefined` unless the whole line fits.
  */
 export function compileLogFormat(format: string): CompiledLogFormat {
   const token = /\$(?:\{(\w+)\}|(\w+))/g;
