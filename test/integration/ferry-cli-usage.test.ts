@@ -3,9 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
+import { flattenRawRecord } from '../../core/model/flatten-event.js';
+import { encodeCsvRow } from '../../core/parser/csv.js';
 import { ferryCli, startFerry, type FerryProcess } from '../support/ferry-process.js';
-import { fixtureBytes, repoPath } from '../support/fixtures.js';
+import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { postTrack } from '../support/http-client.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
@@ -199,4 +204,41 @@ describe('ferry CLI as people use it (the built bundle, in a child process)', ()
     expect(load.stderr).toBe(`ferry: data dir ${dataDir}\n${recorded}`);
     expect(JSON.parse(load.stdout).tables.map((t: { table: string }) => t.table)).toContain('api_requests');
   }, 180_000);
+
+  it('ferry status reports the parse backlog and quarantined files, and exits 1 for them', async () => {
+    const dataDir = await dataDirWithStore();
+    const env = { FERRY_DATA_DIR: dataDir, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error' };
+    expect(ferry(['load'], env).status).toBe(0);
+    // A log stored while no serve runs: nothing parses it.
+    expect(ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/api-1.log'], env).status).toBe(0);
+    const young = ferry(['status'], env);
+    expect(young.stdout).toMatch(/^unparsed \(stored, no parse summary\): 1, oldest \d+ s$/m);
+    expect(young.stdout).toMatch(/^ {2}logs\/nginx\/ {2}1 inputs, oldest logs\/nginx\/api-1\.log \(\d+ s old\)$/m);
+    expect(young.stdout).toContain('quarantined: none');
+    expect(young.status).toBe(0);
+    const stuck = ferry(['status', '--older-than', '0'], env);
+    expect(stuck.stdout).toMatch(/^unparsed \(stored, no parse summary\): 1, oldest \d+ s \(older than the threshold\)$/m);
+    expect(stuck.status).toBe(1);
+
+    // A parsed file whose rows disagree with the count its parser recorded: the load quarantines it.
+    const today = new Date().toISOString().slice(0, 10);
+    const key = `parsed/events/${today}/bad.csv.gz`;
+    const lines = flattenRawRecord({ received_at: `${today}T10:00:00Z`, sent_at: null, ip: null, collection: decodeCollectionJson(fixtureJson('collections/ios-two-events.json')) }, 'raw/bad').map(encodeCsvRow);
+    await new FsBlobStore(join(dataDir, 'store')).put(key, gzipSync(lines.join('')), { ferry_rows: String(lines.length + 5) });
+    const load = ferry(['load'], env);
+    expect(load.status).toBe(1);
+    expect(load.stderr).toContain(`ferry: the warehouse refused 1 file(s), quarantined (the rest loaded): ${key}; see ferry status, and after a fix run ferry load --retry-quarantined`);
+    // A plain load skips it (unchanged); --retry-quarantined tries it again (still refused here).
+    expect(ferry(['load'], env).status).toBe(0);
+    const retry = ferry(['load', '--retry-quarantined'], env);
+    expect(retry.status).toBe(1);
+    expect(JSON.parse(retry.stdout).tables.flatMap((t: { quarantined?: { key: string }[] }) => t.quarantined ?? []).map((q: { key: string }) => q.key)).toEqual([key]);
+    const quarantined = ferry(['status'], env);
+    expect(quarantined.stdout).toMatch(/^quarantined \(refused by the warehouse; after a fix, ferry load --retry-quarantined\): 1$/m);
+    expect(quarantined.stdout).toMatch(new RegExp(`^ {2}${key.replaceAll('.', '\\.')} {2}\\d{4}-.* \\(load_failed\\): .*row count mismatch`, 'm'));
+    expect(quarantined.status).toBe(1);
+    const json = JSON.parse(ferry(['status', '--json'], env).stdout) as { quarantined: { key: string }[]; parse_backlog: { count: number; oldest_key: string } };
+    expect(json.quarantined.map((q) => q.key)).toEqual([key]);
+    expect(json.parse_backlog).toMatchObject({ count: 1, oldest_key: 'logs/nginx/api-1.log' });
+  });
 });

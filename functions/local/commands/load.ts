@@ -59,6 +59,7 @@ async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
     runLoad({
       store, warehouse, logger, tables, schema: config.warehouseSchema, dialect: dialectFor(config), runId: `cli-${new Date().toISOString()}`,
       ...(dates ? { dates } : {}),
+      ...(args.values['retry-quarantined'] ? { retryQuarantined: true } : {}),
       onBatch: (batch) => {
         if (batch.table === 'source_counts') return;
         done += batch.files;
@@ -68,17 +69,20 @@ async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
     }),
   );
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  if (result.tables.some((t) => t.error)) process.exitCode = 1;
+  const refused = result.tables.flatMap((t) => t.quarantined ?? []);
+  if (refused.length > 0) process.stderr.write(`ferry: the warehouse refused ${refused.length} file(s), quarantined (the rest loaded): ${refused.map((q) => q.key).join(', ')}; see ferry status, and after a fix run ferry load --retry-quarantined\n`);
+  if (result.tables.some((t) => t.error) || refused.length > 0) process.exitCode = 1;
 }
 
 export const loadCommand: Command = {
   name: 'load',
-  synopsis: ['load', 'load --from DATE [--to DATE]'],
-  summary: 'Runs one load of parsed files into the warehouse now (every partition), or loads (again,\nidempotently) the date partitions from --from to --to, with progress. Exits 1 when a table fails.',
+  synopsis: ['load [--retry-quarantined]', 'load --from DATE [--to DATE] [--retry-quarantined]'],
+  summary: 'Runs one load of parsed files into the warehouse now (every partition), or loads (again,\nidempotently) the date partitions from --from to --to, with progress. Exits 1 when a table fails\nor the warehouse refuses a file (it is quarantined; the others load).',
   optionHelp: [
     ['--from YYYY-MM-DD', 'first date partition to load'],
     ['--to YYYY-MM-DD', 'last date partition to load (default: --from)'],
+    ['--retry-quarantined', 'try the quarantined files again (after a fix), wherever their partition'],
   ],
-  options: { from: { type: 'string' }, to: { type: 'string' } },
+  options: { from: { type: 'string' }, to: { type: 'string' }, 'retry-quarantined': { type: 'boolean' } },
   run: (args) => loadOnce(args.config(), args),
 };
