@@ -124,7 +124,10 @@ async function parseGroup(options: BatchParseOptions, ruleSet: RuleSet, members:
     const keys = single ? outputKeysFor(done[0]!.key, done[0]!.etag, done[0]!.lastModified ?? new Date(`${done[0]!.date}T00:00:00Z`)) : batchOutputKeysFor(done, done[0]!.date);
     const finished = await outputs.finish(keys);
     const outputKeys = finished.map((o) => o.key);
-    for (const s of summaries) s.outputs = outputKeys;
+    summaries.forEach((s, i) => {
+      s.outputs = outputKeys;
+      if (!single) s.summary_key = outputKeysFor(done[i]!.key, done[i]!.etag, done[i]!.lastModified ?? new Date(`${done[i]!.date}T00:00:00Z`)).summary;
+    });
     const body: ParseSummary | BatchSummary = single ? summaries[0]! : { batch: summaries, outputs: outputKeys };
     const source: Record<string, string> = single
       ? { [parsedMetadata.sourceKey]: encodeURIComponent(done[0]!.key), [parsedMetadata.sourceEtag]: done[0]!.etag }

@@ -28,6 +28,11 @@ export interface ParseSummary {
    * each is a row of `rejected/…` as well. Absent when none.
    */
   rejected_records?: number;
+  /**
+   * In a batch's summary: the key this input's own summary would have had, so `source_counts`
+   * keeps one row per input version however often, and in whichever batches, it was parsed.
+   */
+  summary_key?: string;
 }
 
 /**

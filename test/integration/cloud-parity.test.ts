@@ -7,29 +7,31 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { systemClock } from '../../core/ports/clock.js';
-import type { ParseSummary } from '../../core/parser/parse-object.js';
+import { sessionId } from '../../core/collector/session.js';
+import { inputSummaries } from '../../core/parser/parse-summary.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { handler as awsHttp } from '../../functions/aws/http.js';
 import { handler as awsLoad } from '../../functions/aws/load.js';
-import { handler as awsParse } from '../../functions/aws/parse.js';
+import { handler as awsParse } from '../../functions/aws/parse-queue.js';
 import { awsHost, resetAwsHost } from '../../functions/aws/aws-host.js';
 import { azureHost, resetAzureHost } from '../../functions/azure/azure-host.js';
 import { httpHandler as azureHttp } from '../../functions/azure/http.js';
 import { loadHandler as azureLoad } from '../../functions/azure/load.js';
 import { parseHandler as azureParse } from '../../functions/azure/parse.js';
+import { parseBatchHandler as azureParseBatch } from '../../functions/azure/parse-batch.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { encodeCollection } from '../support/protobuf-encoder.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
-import { blobCreatedEvent, s3Notification } from '../support/platform-events.js';
+import { blobCreatedEvent, eventHubBatch, sqsDelivery } from '../support/platform-events.js';
 import { collect, readObject } from '../support/streams.js';
 
 /**
  * The parity test of the brief: one fixture set through the AWS chain (HTTP API event → S3 on
- * s3rver → S3 notification → parser → schedule → loader) and through the Azure chain
- * (HttpRequest → Azurite → Event Grid BlobCreated → parser → timer → loader), each into its own
- * PostgreSQL schema. The server clock and the raw objects' ids are pinned so both collectors write
+ * s3rver → S3 notifications in SQS deliveries → batch parser → schedule → loader) and through the
+ * Azure chain (HttpRequest → Azurite → BlobCreated through Event Hubs for raw/, Event Grid for
+ * logs/ → parser → timer → loader), each into its own PostgreSQL schema. The server clock and the raw objects' ids are pinned so both collectors write
  * the same raw keys and bytes; everything after that is the real code of each chain.
  */
 
@@ -46,7 +48,7 @@ const tables = ['events', 'api_requests', 'app_events', 'source_counts'];
 function pinCollector(): void {
   let n = 0;
   vi.spyOn(systemClock, 'now').mockImplementation(() => new Date(receivedAt));
-  vi.spyOn(timeSortableIds, 'next').mockImplementation(() => `01JPARITY${String(++n).padStart(17, '0')}`);
+  vi.spyOn(timeSortableIds, 'next').mockImplementation(() => `01JPARTY0${String(++n).padStart(17, '0')}`);
 }
 
 function awsTrack(body: Buffer, contentType: string): APIGatewayProxyEventV2 {
@@ -70,7 +72,7 @@ async function inputsOf(store: BlobStore) {
  * a log, the arrival time in front of its name (each cloud stamps its own upload time).
  */
 function portableKey(key: string): string {
-  return key.replace(/-[0-9a-f]{16}(\.csv\.gz)?$/, '$1').replace(/\/[0-9A-HJKMNP-TV-Z]{10}-(?=[^/]*$)/, '/');
+  return key.replace(/-[0-9a-f]{16}(\.csv\.gz|\.json)?$/, '$1').replace(/\/[0-9A-HJKMNP-TV-Z]{10}-(?=[^/]*$)/, '/');
 }
 
 /** Parsed and rejected objects by their portable key. */
@@ -86,8 +88,9 @@ async function outputsOf(store: BlobStore): Promise<Map<string, Buffer>> {
 async function summariesOf(store: BlobStore): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const info of await collect(store.list('summaries/'))) {
-    const { source_etag: _etag, outputs, ...summary } = JSON.parse((await readObject(store, info.key)).toString('utf8')) as ParseSummary;
-    out[summary.source_key] = { ...summary, outputs: outputs.map(portableKey) };
+    for (const { source_etag: _etag, outputs, summary_key, ...summary } of inputSummaries((await readObject(store, info.key)).toString('utf8'))) {
+      out[summary.source_key] = { ...summary, outputs: outputs.map(portableKey), summary_key: summary_key && portableKey(summary_key) };
+    }
   }
   expect(Object.keys(out)).toHaveLength(4);
   return out;
@@ -159,9 +162,14 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     for (const [key, body] of Object.entries(logs)) await s3Store.put(key, body);
     const awsInputs = await inputsOf(s3Store);
     expect(awsInputs).toHaveLength(4);
-    const notification = s3Notification(awsInputs);
-    expect(await awsParse(notification, context)).toMatchObject({ parsed: awsInputs.map((i) => i.key), failed: [] });
-    expect(await awsParse(notification, context)).toMatchObject({ parsed: [], skipped: awsInputs.map((i) => i.key) });
+    const [awsRaw, awsLogs] = [awsInputs.filter((i) => i.key.startsWith('raw/')), awsInputs.filter((i) => i.key.startsWith('logs/'))];
+    // raw/ reaches its parser in one queue batch, each log alone (the logs queue's batch size is 1).
+    const deliveries = [sqsDelivery(awsRaw), ...awsLogs.map((l) => sqsDelivery([l]))];
+    for (const delivery of deliveries) expect(await awsParse(delivery, context)).toEqual({ batchItemFailures: [] });
+    const awsParsedOnce = await outputsOf(s3Store);
+    // A queue delivers at least once: the same deliveries again rewrite the same objects.
+    for (const delivery of deliveries) expect(await awsParse(delivery, context)).toEqual({ batchItemFailures: [] });
+    expect(await outputsOf(s3Store)).toEqual(awsParsedOnce);
     const awsFirst = await awsLoad(schedule);
     const awsSecond = await awsLoad(schedule);
 
@@ -173,7 +181,10 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     for (const [key, body] of Object.entries(logs)) await azureStore.put(key, body);
     const azureInputs = await inputsOf(azureStore);
     expect(azureInputs.map((i) => i.key)).toEqual(awsInputs.map((i) => i.key));
-    for (const input of azureInputs) {
+    const [azureRaw, azureLogs] = [azureInputs.filter((i) => i.key.startsWith('raw/')), azureInputs.filter((i) => i.key.startsWith('logs/'))];
+    expect(await azureParseBatch(eventHubBatch(container, azureRaw), invocation())).toMatchObject({ parsed: azureRaw.map((i) => i.key), failed: [] });
+    expect(await azureParseBatch(eventHubBatch(container, azureRaw), invocation())).toMatchObject({ parsed: azureRaw.map((i) => i.key), failed: [] });
+    for (const input of azureLogs) {
       expect(await azureParse(blobCreatedEvent(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [input.key], failed: [] });
       expect(await azureParse(blobCreatedEvent(container, input.key, input.etag), invocation())).toMatchObject({ parsed: [], skipped: [input.key] });
     }
@@ -187,7 +198,8 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     const awsOutputs = await outputsOf(s3Store);
     const azureOutputs = await outputsOf(azureStore);
     expect([...azureOutputs.keys()].sort()).toEqual([...awsOutputs.keys()].sort());
-    expect([...awsOutputs.keys()].filter((k) => k.startsWith('parsed/')).map((k) => k.split('/')[1]).sort()).toEqual(['api_requests', 'app_events', 'events', 'events']);
+    // The two raw objects share one events file: they were parsed in one batch on both clouds.
+    expect([...awsOutputs.keys()].filter((k) => k.startsWith('parsed/')).map((k) => k.split('/')[1]).sort()).toEqual(['api_requests', 'app_events', 'events']);
     expect([...awsOutputs.keys()].some((k) => k.startsWith('rejected/'))).toBe(true);
     for (const [key, bytes] of awsOutputs) expect({ key, same: azureOutputs.get(key)!.equals(bytes) }).toEqual({ key, same: true });
     // The summaries agree on every count; only the ETag (and the output names derived from it) differ.
@@ -203,6 +215,46 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     expect(awsRows.events).toHaveLength(4);
     expect(await tableRows(client, azureSchema)).toEqual(awsRows);
     const manifests = await Promise.all([awsSchema, azureSchema].map((s) => client.query(`SELECT count(*)::int AS n FROM "${s}".load_manifest`)));
-    expect(manifests.map((m) => m.rows[0].n)).toEqual([8, 8]);
+    expect(manifests.map((m) => m.rows[0].n)).toEqual([6, 6]);
+  }, 120_000);
+
+  it('batches delivered again, split and regrouped change no table and no source_counts figure, on either chain', async () => {
+    const context = { getRemainingTimeInMillis: () => 300_000 };
+    const invocation = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
+    const schedule = () => ({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() });
+    const base = fixtureJson<Record<string, unknown>>('collections/ios-two-events.json');
+    const bodies = Array.from({ length: 8 }, (_, i) => {
+      const c = { ...base, device_id: `regrouped-${i}` } as Parameters<typeof sessionId>[0] & Record<string, unknown>;
+      return Buffer.from(JSON.stringify({ ...c, session: sessionId({ ...c, env: 0 }) }));
+    });
+    const newRaw = async (store: BlobStore) => (await collect(store.list('raw/'))).filter((i) => !i.key.includes('01JPARTY0'));
+    const groupings = <T>(all: T[]) => [all.slice(0, 5), all.slice(3), all.slice(6, 7), all];
+
+    for (const body of bodies) expect(await awsHttp(awsTrack(body, 'application/json'))).toMatchObject({ statusCode: 200 });
+    const awsRaw = await newRaw(s3Store);
+    expect(awsRaw).toHaveLength(8);
+    expect(await awsParse(sqsDelivery(awsRaw), context)).toEqual({ batchItemFailures: [] });
+    await awsLoad(schedule());
+    const awsOnce = await tableRows(client, awsSchema);
+    for (const group of groupings(awsRaw)) expect(await awsParse(sqsDelivery(group), context)).toEqual({ batchItemFailures: [] });
+    await awsLoad(schedule());
+    expect(await tableRows(client, awsSchema)).toEqual(awsOnce);
+
+    for (const body of bodies) expect(await azureHttp(azureTrack(body, 'application/json'))).toMatchObject({ status: 200 });
+    const azureRaw = await newRaw(azureStore);
+    expect(await azureParseBatch(eventHubBatch(container, azureRaw), invocation())).toMatchObject({ failed: [] });
+    await azureLoad(fixtureJson<Timer>('azure/timer.json'), invocation());
+    const azureOnce = await tableRows(client, azureSchema);
+    for (const group of groupings(azureRaw)) expect(await azureParseBatch(eventHubBatch(container, group), invocation())).toMatchObject({ failed: [] });
+    await azureLoad(fixtureJson<Timer>('azure/timer.json'), invocation());
+    expect(await tableRows(client, azureSchema)).toEqual(azureOnce);
+
+    // Each input version has one source_counts row, and the events of the 8 requests are there once.
+    for (const schema of [awsSchema, azureSchema]) {
+      const { rows } = await client.query(`SELECT count(*)::int AS n, count(DISTINCT (source_key, source_etag))::int AS inputs FROM "${schema}".source_counts`);
+      expect(rows[0].n).toBe(rows[0].inputs);
+      const events = await client.query(`SELECT count(*)::int AS n FROM "${schema}".events WHERE device_id LIKE 'regrouped-%'`);
+      expect(events.rows[0].n).toBe(16);
+    }
   }, 120_000);
 });

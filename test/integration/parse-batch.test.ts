@@ -5,7 +5,7 @@ import { sessionId } from '../../core/collector/session.js';
 import { rawObjectKey, type RawRecord } from '../../core/model/raw-record.js';
 import { parseBatch } from '../../core/parser/parse-batch.js';
 import { parseObject, type ParseInput } from '../../core/parser/parse-object.js';
-import { inputSummaries, type BatchSummary } from '../../core/parser/parse-summary.js';
+import { inputSummaries, type BatchSummary, type ParseSummary } from '../../core/parser/parse-summary.js';
 import type { BlobInfo } from '../../core/ports/blob-store.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
@@ -54,10 +54,18 @@ describe('parseBatch: many small inputs per invocation', () => {
     expect(await csvLines(batched, 'parsed/events/')).toEqual(await csvLines(alone, 'parsed/events/'));
     const batchSummary = JSON.parse((await readObject(batched, summaries[0]!.key)).toString('utf8')) as BatchSummary;
     expect(batchSummary.outputs).toEqual([parsed[0]!.key]);
-    const aloneSummaries = [];
-    for (const s of await collect(alone.list('summaries/'))) aloneSummaries.push(...inputSummaries((await readObject(alone, s.key)).toString('utf8')));
-    const counts = (list: typeof aloneSummaries) => list.map(({ outputs: _o, ...rest }) => rest).sort((a, b) => a.source_key.localeCompare(b.source_key));
+    const aloneSummaries: ParseSummary[] = [];
+    const aloneKeys = new Map<string, string>();
+    for (const s of await collect(alone.list('summaries/'))) {
+      for (const entry of inputSummaries((await readObject(alone, s.key)).toString('utf8'))) {
+        aloneSummaries.push(entry);
+        aloneKeys.set(entry.source_key, s.key);
+      }
+    }
+    const counts = (list: ParseSummary[]) => list.map(({ outputs: _o, summary_key: _k, ...rest }) => rest).sort((a, b) => a.source_key.localeCompare(b.source_key));
     expect(counts(batchSummary.batch)).toEqual(counts(aloneSummaries));
+    // Each entry names the summary its input would have had alone: source_counts keeps a row per input version.
+    for (const entry of batchSummary.batch) expect(entry.summary_key).toBe(aloneKeys.get(entry.source_key));
   });
 
   it('publishes a batch of one exactly as parseObject does', async () => {

@@ -1,6 +1,6 @@
 import type { EventGridEvent } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { S3Event } from 'aws-lambda';
+import type { S3Event, SQSEvent } from 'aws-lambda';
 import { fixtureJson } from './fixtures.js';
 
 /**
@@ -18,4 +18,21 @@ export function blobCreatedEvent(container: ContainerClient, key: string, etag: 
   const event = fixtureJson<EventGridEvent>('azure/event-grid-blob-created.json');
   const url = `${container.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
   return { ...event, subject: `/blobServices/default/containers/${container.containerName}/blobs/${key}`, data: { ...(event.data as object), url, eTag: `"${etag}"` } };
+}
+
+/**
+ * An SQS delivery as Lambda hands it over for S3 notifications sent to a queue: one message per
+ * object, its body the S3 event of that object as S3 writes it (the captured message's fields).
+ */
+export function sqsDelivery(objects: readonly { key: string; etag: string; size: number }[]): SQSEvent {
+  const template = fixtureJson<SQSEvent>('aws/sqs-s3-notifications.json').Records[0]!;
+  return { Records: objects.map((o, i) => ({ ...template, messageId: `message-${i}-${o.etag}`, body: JSON.stringify(s3Notification([o])) })) };
+}
+
+/** An Event Hubs trigger's batch of BlobCreated events Event Grid forwarded: each body a JSON array of one event. */
+export function eventHubBatch(container: ContainerClient, objects: readonly { key: string; etag: string; size: number }[]): unknown[] {
+  return objects.map((o) => {
+    const event = blobCreatedEvent(container, o.key, o.etag);
+    return [{ ...event, data: { ...(event.data as object), contentLength: o.size } }];
+  });
 }
