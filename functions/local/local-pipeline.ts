@@ -25,6 +25,10 @@ import { lockDataDir } from './data-dir-lock.js';
 import { recordRulesInForce } from './rules-in-force.js';
 import { startCollectorServer } from './collector-server.js';
 import { LocalParser } from './local-parser.js';
+import { RunRecorder } from '../../core/runs/run-records.js';
+import { recordedSweep } from '../../core/runs/stage-records.js';
+import { afterLoad } from '../../core/transform/after-load.js';
+import { prepareTransforms } from '../../core/transform/transforms.js';
 import { OutageLog, WarehouseWatch } from './warehouse-watch.js';
 import { errorResponse, type HttpRequestMessage, type HttpResponseMessage } from '../../core/http/http-message.js';
 
@@ -92,6 +96,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const paths = localPaths(config.dataDir);
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
   const tables = outputTables(ruleSets);
+  // A model folder with a cycle, an unknown ref() or a broken template stops the start, naming the file.
+  const transforms = await prepareTransforms(config, logger, clock);
   const unlock = await lockDataDir(paths.root);
   await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   const store = new FsBlobStore(paths.store);
@@ -105,6 +111,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     throw err;
   }
   const watch = new WarehouseWatch(warehouse, logger);
+  const runs = new RunRecorder(warehouse, config.warehouse.kind, config.warehouseSchema, logger);
   await watch.check();
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   const collector = new Collector({ store: collectorStore(store, mirror, logger), clock, ids: timeSortableIds, logger, ...config.collector });
@@ -127,13 +134,21 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     lookbackDays: config.loadLookbackDays,
     overlapMs: config.loadOverlapS * 1000,
     ...(mirror ? { mirror } : {}),
-    sweep: async () => {
+    sweep: recordedSweep(async () => {
       const found = await parser.scan(droppedPrefixes);
       return found > 0 ? { found, settled: parser.idle() } : { found };
-    },
+    }, () => runs, clock, 'dropped_inputs'),
   });
   // A warehouse that does not answer is one log line per outage, not a failed load per tick.
-  const loads = new LoadTimer(config, logger, clock, async (runId) => ((await watch.check()) ? undefined : tick.run(runId, clock.now())));
+  let stopping = false;
+  const loads = new LoadTimer(config, logger, clock, async (runId) => {
+    if (await watch.check()) return undefined;
+    const startedAt = clock.now();
+    const load = await tick.run(runId, startedAt);
+    // Run records of the tick, then the models whose inputs changed (not on the way out).
+    await afterLoad({ warehouse, runs, transforms: stopping ? undefined : transforms, logger, clock, runId, load, loadStartedAt: startedAt });
+    return load;
+  });
 
   const handle = async (request: HttpRequestMessage): Promise<HttpResponseMessage> => {
     if (request.path === '/api/ready') {
@@ -165,6 +180,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     loadNow: () => loads.now(),
     stop: () =>
       (stopped ??= (async () => {
+        stopping = true;
         loads.stop();
         // Requests from now on get 503 + Retry-After; those in flight are answered first.
         await server.drain();

@@ -20,6 +20,11 @@ import { createJsonLogger } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { openStoreAt } from './open-store.js';
 import { openWarehouseAt } from './open-warehouse.js';
+import { RunRecorder } from '../../core/runs/run-records.js';
+import { recordedSweep } from '../../core/runs/stage-records.js';
+import { afterLoad } from '../../core/transform/after-load.js';
+import type { TransformResult } from '../../core/transform/run-transforms.js';
+import { prepareTransforms, type Transforms } from '../../core/transform/transforms.js';
 
 /** What a cloud function instance builds once and reuses across invocations, over its store. */
 export interface CloudHost<S extends BlobStore> {
@@ -36,6 +41,10 @@ export interface CloudHost<S extends BlobStore> {
   warehouse(): Warehouse;
   /** The load tick, kept across invocations so a warm container lists by arrival. */
   tick(): LoadTick;
+  /** Writes `ferry.runs` records to the warehouse. */
+  runs(): RunRecorder;
+  /** The models (`FERRY_MODELS`), read and checked on first use; undefined without models. */
+  transforms(): Promise<Transforms | undefined>;
 }
 
 /** Assembles a cloud host from the config and the platform's store (same on AWS and Azure). */
@@ -46,6 +55,8 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
   let collector: Collector | undefined;
   let warehouse: Warehouse | undefined;
   let tick: LoadTick | undefined;
+  let runs: RunRecorder | undefined;
+  let transforms: Promise<Transforms | undefined> | undefined;
   const host: CloudHost<S> = {
     config,
     logger,
@@ -73,8 +84,10 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
         lookbackDays: config.loadLookbackDays,
         overlapMs: config.loadOverlapS * 1000,
         ...(mirror ? { mirror } : {}),
-        sweep: (now) => parseLost(host, now),
+        sweep: recordedSweep((now) => parseLost(host, now), () => host.runs(), systemClock, 'lost_notifications'),
       })),
+    runs: () => (runs ??= new RunRecorder(host.warehouse(), config.warehouse.kind, config.warehouseSchema, logger)),
+    transforms: () => (transforms ??= prepareTransforms(config, logger, systemClock)),
   };
   return host;
 }
@@ -101,13 +114,23 @@ export function cachedHost<T>(build: () => Promise<T>): { get(): Promise<T>; res
   };
 }
 
+/** A timer tick's load and, with models configured, the transform run after it. */
+export type ScheduledLoadResult = LoadResult & { transforms?: TransformResult };
+
 /**
  * One timed load tick ending `now`, as both clouds' timers run it (`LoadTick`: mirror replay,
- * the sweep for lost notifications, the load). A table that failed fails the invocation, so the
- * platform shows and retries it (loads are idempotent).
+ * the sweep for lost notifications, the load), then its run records and the models whose inputs
+ * changed, within `remainingMs` (the rest waits for the next tick). A table that failed fails the
+ * invocation after that, so the platform shows and retries it (loads are idempotent).
  */
-export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date): Promise<LoadResult> {
-  const result = await host.tick().run(runId, now);
+export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date, remainingMs?: () => number): Promise<ScheduledLoadResult> {
+  const startedAt = systemClock.now();
+  const result: ScheduledLoadResult = await host.tick().run(runId, now);
+  const transforms = await afterLoad({
+    warehouse: host.warehouse(), runs: host.runs(), transforms: await host.transforms(), logger: host.logger, clock: systemClock,
+    runId, load: result, loadStartedAt: startedAt, ...(remainingMs ? { remainingMs } : {}),
+  });
+  if (transforms) result.transforms = transforms;
   const failed = result.tables.filter((t) => t.error);
   if (failed.length > 0) throw new Error(`load failed for ${failed.map((t) => `${t.table}: ${t.error!.message}`).join('; ')}`);
   return result;

@@ -14,6 +14,7 @@ import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.j
 import { startS3 } from '../support/storage-emulators.js';
 import { s3Notification } from '../support/platform-events.js';
 import { collect, listKeys, readObject } from '../support/streams.js';
+import pg from 'pg';
 
 
 const context = { getRemainingTimeInMillis: () => 300_000 };
@@ -22,6 +23,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
   let s3: Awaited<ReturnType<typeof startS3>>;
   let store: S3BlobStore;
   const schema = uniqueSchema('aws');
+  const models = uniqueSchema('awsm');
   const saved = { ...process.env };
   beforeAll(async () => {
     s3 = await startS3();
@@ -30,6 +32,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     Object.assign(process.env, {
       FERRY_S3_BUCKET: bucket, FERRY_S3_ENDPOINT: config!.endpoint as string, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
       DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error',
+      FERRY_MODELS: repoPath('examples/models'), FERRY_MODELS_SCHEMA: models,
     });
     await resetAwsHost();
   }, 60_000);
@@ -39,6 +42,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     store?.client.destroy();
     await s3?.stop();
     await dropSchema(schema);
+    await dropSchema(models);
   });
 
   it('collects, parses on notification (duplicates skipped), and loads on schedule', async () => {
@@ -64,10 +68,35 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(again.parsed).toEqual([]);
     expect(again.skipped).toHaveLength(3);
 
-    const load = await loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() });
+    const load = await loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() }, context);
     expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 3]]);
     // The client re-sent the same batch gzip'd: stored once (two files, two rows).
     expect(load.tables[0]).toMatchObject({ files: 2, rowsCopied: 4 });
+    // Then the example models, on what this tick loaded; each stage run is recorded.
+    expect(load.transforms!.models.map((m) => [m.model, m.outcome]).sort()).toEqual(
+      ['api_latency', 'daily_active_users', 'events_per_day', 'platform_share', 'task_events', 'task_funnel'].map((m) => [m, 'built']),
+    );
+    const db = new pg.Client({ connectionString: testDatabaseUrl() });
+    await db.connect();
+    try {
+      expect((await db.query(`SELECT platform, users::int FROM "${models}".daily_active_users`)).rows).toEqual([{ platform: 'iOS', users: 1 }]);
+      const runs = (await db.query(`SELECT stage, target, status FROM "${schema}".runs WHERE run_id = $1 ORDER BY stage, target`, [load.runId])).rows;
+      expect(runs.filter((r) => r.stage === 'load')).toEqual(['api_requests', 'events', 'source_counts'].map((target) => ({ stage: 'load', target, status: 'success' })));
+      expect(runs.filter((r) => r.stage === 'transform')).toHaveLength(6);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('leaves the models for the next tick when the invocation has too little time left', async () => {
+    await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json'));
+    const raw = (await collect(store.list('raw/'))).map((i) => ({ key: i.key, etag: i.etag, size: i.size }));
+    await parseHandler(s3Notification(raw), context);
+    const tick = (remainingMs: number) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() }, { getRemainingTimeInMillis: () => remainingMs });
+    const short = await tick(30_000);
+    expect(short.transforms!.models.filter((m) => m.model === 'daily_active_users')).toMatchObject([{ outcome: 'deferred' }]);
+    const next = await tick(300_000);
+    expect(next.transforms!.models.filter((m) => m.model === 'daily_active_users')).toMatchObject([{ outcome: 'built' }]);
   });
 
   it('summarises a damaged gzip input once (its tail rejected) instead of failing every retry', async () => {

@@ -12,6 +12,7 @@ import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.j
 import { startAzurite } from '../support/storage-emulators.js';
 import { blobCreatedEvent } from '../support/platform-events.js';
 import { collect } from '../support/streams.js';
+import pg from 'pg';
 
 
 describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
@@ -19,6 +20,7 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
   let container: ContainerClient;
   let store: AzureBlobStore;
   const schema = uniqueSchema('azure');
+  const models = uniqueSchema('azm');
   const saved = { ...process.env };
   beforeAll(async () => {
     azurite = await startAzurite();
@@ -27,6 +29,7 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     Object.assign(process.env, {
       FERRY_AZURE_STORAGE_CONNECTION_STRING: azurite.connection, FERRY_AZURE_CONTAINER: container.containerName,
       DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema, FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error',
+      FERRY_MODELS: repoPath('examples/models'), FERRY_MODELS_SCHEMA: models,
     });
     await resetAzureHost();
   }, 60_000);
@@ -35,6 +38,7 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     await resetAzureHost();
     await azurite?.stop();
     await dropSchema(schema);
+    await dropSchema(models);
   });
 
   it('collects, parses on Event Grid events (duplicates skipped), and loads on the timer', async () => {
@@ -62,5 +66,17 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 2]]);
     const events = await store.list('parsed/events/');
     expect((await collect(events)).length).toBe(1);
+    // Then the example models on what the timer loaded, in the same invocation.
+    expect(load.transforms!.models.map((m) => [m.model, m.outcome]).sort()).toEqual(
+      ['api_latency', 'daily_active_users', 'events_per_day', 'platform_share', 'task_events', 'task_funnel'].map((m) => [m, 'built']),
+    );
+    const db = new pg.Client({ connectionString: testDatabaseUrl() });
+    await db.connect();
+    try {
+      expect((await db.query(`SELECT endpoint, requests::int FROM "${models}".api_latency WHERE endpoint = 'Task.Read'`)).rows).toEqual([{ endpoint: 'Task.Read', requests: 1 }]);
+      expect((await db.query(`SELECT count(*)::int AS n FROM "${schema}".runs WHERE run_id = $1 AND stage = 'transform' AND status = 'success'`, [load.runId])).rows).toEqual([{ n: 6 }]);
+    } finally {
+      await db.end();
+    }
   });
 });
