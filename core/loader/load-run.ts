@@ -30,14 +30,14 @@ export interface LoadOptions {
   /**
    * Date partitions (`YYYY-MM-DD`) to list; every partition when omitted. Timers pass a look-back
    * window (`lookbackDates`), backfills a range (`datesBetween`).
+   */
+  dates?: readonly string[];
   /**
    * Lists in each date partition only files named from this arrival time on (parsed files are
    * named by when their input arrived, `outputKeysFor`), so a timer's tick costs what arrived
    * since the last one; without it partitions are listed whole. Only with `dates`.
    */
   since?: Date;
-   */
-  dates?: readonly string[];
   /**
    * Tries quarantined files again (wherever their date partition is): those that load leave the
    * quarantine, those still refused stay in it with the new error. Without it, a quarantined file
