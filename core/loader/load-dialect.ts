@@ -52,6 +52,11 @@ export interface BatchCopied {
   total: number;
   /** Rows that reached the target after de-duplication. */
   inserted: number;
+  /**
+   * For tables with a `collisionKey`: per `source_key`, the rows added that share the collision
+   * key with a row of other content already stored or added before them in the batch.
+   */
+  collisions?: ReadonlyMap<string, number>;
 }
 
 /** One failed batch, kept for `ferry status`. */
@@ -121,7 +126,11 @@ export const tableLocked: unique symbol = Symbol('table locked');
  */
 export interface LoadDialect {
   readonly kind: WarehouseKind;
-  /** Creates schema, manifest, failure log and tables if missing; adds new columns, drops none. */
+  /**
+   * Creates schema, manifest, failure log, quarantine, collision counts and tables if missing;
+   * adds new columns, drops none; moves a table whose key changed to its new key in place
+   * (filling a `backfill` column for existing rows first).
+   */
   ensureSchema(warehouse: Warehouse, tables: readonly TableDefinition[]): Promise<void>;
   /** Which of `keys` the manifest already lists. */
   loadedKeys(q: Queryable, keys: readonly string[]): Promise<Set<string>>;
@@ -134,6 +143,15 @@ export interface LoadDialect {
   loadBatch(batch: BatchInput): Promise<BatchCopied>;
   /** One manifest row per file, in the batch's transaction. */
   recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void>;
+  /** Adds a batch's collisions per input key to `load_collisions`, in the batch's transaction. */
+  recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void>;
+  /** The collisions recorded for these input keys (absent: none). */
+  collisionsOf(q: Queryable, sourceKeys: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Adds collisions to the `source_counts` rows of these input keys, for event files that load
+   * after their summary did (a file released from quarantine).
+   */
+  addSourceCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void>;
   /** Records a rolled-back batch, outside its transaction. */
   recordFailure(q: Queryable, failure: LoadFailure): Promise<void>;
   /**

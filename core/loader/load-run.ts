@@ -1,17 +1,15 @@
-import { pipeline, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { FerryError, LoadError, NotFoundError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
-import { parsedMetadata } from '../parser/output-keys.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
-import { timeSortablePrefix } from '../support/time-sortable-id.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import { compareKeys } from '../support/blob-metadata.js';
 import { errorFields } from '../support/json-logger.js';
+import { timeSortablePrefix } from '../support/time-sortable-id.js';
 import { PostgresDialect } from './dialects/postgres.js';
 import { errorChain, tableLocked, type BatchCopied, type DueFile, type LoadDialect, type LoadedFile } from './load-dialect.js';
-import { sourceCountsTable, summariesPrefix, summaryCsv } from './source-counts.js';
+import { parsedFiles, SummaryFiles, type FileSource } from './file-sources.js';
+import { sourceCountsTable } from './source-counts.js';
 
 /** What a load run needs. */
 export interface LoadOptions {
@@ -69,6 +67,8 @@ export interface TableLoadResult {
   error?: { message: string; code: string; keys: string[] };
   /** Files the warehouse refused in this run: isolated and quarantined while the others loaded. */
   quarantined?: QuarantinedInRun[];
+  /** Rows added that share their collision key (`(session, nr)`) with a row of other content; absent when none. */
+  collisions?: number;
 }
 
 /** Outcome of one load run. */
@@ -77,58 +77,8 @@ export interface LoadResult {
   tables: TableLoadResult[];
 }
 
-/** Where a table's files come from and how each is read as CSV. */
-interface FileSource {
-  prefix: string;
-  /** Whether the objects are load-ready gzip'd CSV a warehouse can read from storage itself. */
-  storedCsv: boolean;
-  accept(info: BlobInfo): boolean;
-  /** The file as the load needs it (its row count from metadata, or from a head when S3 listed none). */
-  describe(info: BlobInfo, store: BlobStore): Promise<DueFile>;
-  /** The file as CSV; the caller destroys it. */
-  open(store: BlobStore, key: string): Promise<Readable>;
-}
-
-/** Parsed files: gzip'd CSV under `parsed/<table>/`, their row count in metadata. */
-function parsedFiles(table: TableDefinition): FileSource {
-  return {
-    prefix: `parsed/${table.name}/`,
-    storedCsv: true,
-    accept: (info) => info.key.endsWith('.csv.gz'),
-    // S3 does not list metadata; then the count comes from a head of the (due) file.
-    describe: async (info, store) => {
-      const described = info.metadata[parsedMetadata.rows] === undefined ? await store.head(info.key) : info;
-      return { key: info.key, etag: info.etag, expectedRows: expectedRows(described) };
-    },
-    // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
-    open: async (store, key) => pipeline(await store.get(key), createGunzip(), () => {}),
-  };
-}
-
-/** Parse summaries, one `source_counts` row each. */
-const summaryFiles: FileSource = {
-  prefix: summariesPrefix,
-  storedCsv: false,
-  accept: (info) => info.key.endsWith('.json'),
-  describe: async (info) => ({ key: info.key, etag: info.etag, expectedRows: 1 }),
-  open: async (store, key) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-    return summaryCsv(key, Buffer.concat(chunks).toString('utf8'));
-  },
-};
-
 // Schemas already ensured per warehouse connection, so DDL runs once per process, not per tick.
 const ensured = new WeakMap<Warehouse, Set<string>>();
-
-function expectedRows(info: BlobInfo): number {
-  const value = info.metadata[parsedMetadata.rows];
-  const rows = value === undefined ? Number.NaN : Number(value);
-  if (!Number.isSafeInteger(rows) || rows < 0) {
-    throw new LoadError(`parsed object has no valid ${parsedMetadata.rows} metadata`, { key: info.key, keys: [info.key], fault: 'file' });
-  }
-  return rows;
-}
 
 /**
  * Compares what the warehouse took with what the parser wrote: per file where the bulk path
@@ -191,6 +141,7 @@ interface BatchOutcome {
   files: number;
   rowsCopied: number;
   rowsInserted: number;
+  collisions: number;
 }
 
 /**
@@ -262,8 +213,8 @@ class TableLoad {
     if (due.length === 0) return due;
     const quarantined = await this.dialect.quarantinedEtags(warehouse, due.map((d) => d.key));
     for (const [key, etag] of quarantined) this.inQuarantine.set(key, etag);
-    if (this.options.retryQuarantined) return due;
-    return due.filter((d) => quarantined.get(d.key) !== d.etag);
+    const retried = this.options.retryQuarantined ? due : due.filter((d) => quarantined.get(d.key) !== d.etag);
+    return this.source.ready && retried.length > 0 ? this.source.ready(retried) : retried;
   }
 
   /**
@@ -282,6 +233,7 @@ class TableLoad {
       this.result.files += outcome.files;
       this.result.rowsCopied += outcome.rowsCopied;
       this.result.rowsInserted += outcome.rowsInserted;
+      if (outcome.collisions > 0) this.result.collisions = (this.result.collisions ?? 0) + outcome.collisions;
       if (outcome.files > 0) this.options.onBatch?.({ table: this.table.name, files: outcome.files, rows: outcome.rowsCopied });
       return true;
     } catch (err) {
@@ -305,7 +257,7 @@ class TableLoad {
       const again = await this.dialect.loadedKeys(tx, keys);
       const files: DueFile[] = [];
       for (const d of due) if (!again.has(d.key)) files.push(await this.source.describe(d, store));
-      if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0 };
+      if (files.length === 0) return { files: 0, rowsCopied: 0, rowsInserted: 0, collisions: 0 };
       const copied = await this.dialect.loadBatch({
         tx,
         table: this.table,
@@ -320,7 +272,14 @@ class TableLoad {
       await this.dialect.recordManifest(tx, this.table.name, loaded, runId);
       const released = files.filter((f) => this.inQuarantine.has(f.key)).map((f) => f.key);
       if (released.length > 0) await this.dialect.releaseQuarantine(tx, released);
-      return { files: files.length, rowsCopied: copied.total, rowsInserted: copied.inserted };
+      const collisions = copied.collisions ?? new Map<string, number>();
+      if (collisions.size > 0) {
+        await this.dialect.recordCollisions(tx, collisions);
+        // Summaries wait for their event files, so only a file released from quarantine can find its summary's rows loaded already.
+        if (released.length > 0) await this.dialect.addSourceCollisions(tx, collisions);
+      }
+      const collided = [...collisions.values()].reduce((a, b) => a + b, 0);
+      return { files: files.length, rowsCopied: copied.total, rowsInserted: copied.inserted, collisions: collided };
     });
   }
 
@@ -380,6 +339,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   const tables: TableLoadResult[] = [];
   for (const table of options.tables) tables.push(await new TableLoad(options, dialect, table, parsedFiles(table)).run());
-  tables.push(await new TableLoad(options, dialect, sourceCountsTable, summaryFiles).run());
+  const collisionTables = options.tables.filter((t) => t.collisionKey).map((t) => t.name);
+  const summaries = new SummaryFiles(options.store, options.warehouse, dialect, collisionTables);
+  tables.push(await new TableLoad(options, dialect, sourceCountsTable, summaries).run());
   return { runId: options.runId, tables };
 }

@@ -1,9 +1,15 @@
+import { fingerprintReads, storedEventFingerprint } from './event-fingerprint.js';
 import type { TableDefinition } from './table-definition.js';
 
 /**
  * The `events` table: Hamustro's flat event row in its CSV column order (seed-systems §1.10),
  * plus when Ferry received it, when the client says it sent it, the clock skew between the two
- * (`received_at − sent_at`, whole seconds), `at` corrected for that skew, and the raw object's key.
+ * (`received_at − sent_at`, whole seconds), `at` corrected for that skew, the raw object's key,
+ * and the fingerprint of the payload's content (`event-fingerprint.ts`).
+ *
+ * Rows are keyed `(session, nr, fingerprint)`: an identical re-send is stored once (the earliest
+ * receipt kept), while two different payloads that share `(session, nr)` — a client drawing `nr`
+ * at random, or resetting its counter — are both kept and counted as collisions.
  */
 export const eventTable: TableDefinition = {
   name: 'events',
@@ -36,7 +42,10 @@ export const eventTable: TableDefinition = {
     { name: 'clock_skew_s', type: 'bigint' },
     { name: 'at_corrected', type: 'timestamp', required: true },
     { name: 'source_key', type: 'text', required: true },
+    { name: 'fingerprint', type: 'text', required: true },
   ],
-  key: ['session', 'nr'],
+  key: ['session', 'nr', 'fingerprint'],
   keepEarliest: 'received_at',
+  collisionKey: ['session', 'nr'],
+  backfill: { column: 'fingerprint', reads: fingerprintReads, compute: storedEventFingerprint },
 };

@@ -1,5 +1,6 @@
 import { ParseError } from '../errors.js';
 import { environments, type Payload } from './collection.js';
+import { eventFingerprint } from './event-fingerprint.js';
 import type { RawRecord } from './raw-record.js';
 import { formatEpochSeconds, formatUtcTimestamp, isStorableEpochSeconds } from './timestamps.js';
 
@@ -120,6 +121,7 @@ export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThres
       skew === null ? null : String(skew),
       corrected,
       sourceKey,
+      eventFingerprint(c, p, env, at),
     ];
   });
 }

@@ -22,4 +22,14 @@ export interface TableDefinition {
   columns: readonly ColumnDefinition[];
   key: readonly string[];
   keepEarliest?: string;
+  /**
+   * A leading part of `key`: rows sharing it but not the whole key are distinct rows the load
+   * counts as collisions per `source_key` (events: the same `(session, nr)`, other content).
+   */
+  collisionKey?: readonly string[];
+  /**
+   * A key column tables created before it existed lack: the loader fills it for their rows from
+   * the stored columns `reads` (each read as text) before making it part of the key.
+   */
+  backfill?: { column: string; reads: readonly string[]; compute(row: Readonly<Record<string, string | null>>): string };
 }

@@ -187,12 +187,15 @@ describe('load run on PostgreSQL when the connection dies mid-COPY', () => {
     const lines = flattenRawRecord({ received_at: '2026-11-25T00:00:00Z', sent_at: null, ip: null, collection: many }, 'raw/big').map(encodeCsvRow);
     await store.put('parsed/events/2026-11-25/big.csv.gz', gzipSync(lines.join('')), { ferry_rows: String(lines.length) });
 
-    const warehouse = new PgWarehouse(testDatabaseUrl());
+    // Events load through a staging table; the application name finds this test's COPY among other tests' backends.
+    const url = new URL(testDatabaseUrl());
+    url.searchParams.set('application_name', `ferry-${schema}`);
+    const warehouse = new PgWarehouse(url.toString());
     const admin = new pg.Client({ connectionString: testDatabaseUrl() });
     await admin.connect();
     const killer = (async () => {
       for (let i = 0; i < 400; i++) {
-        const { rows } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY "${schema}"."events"%' AND pid <> pg_backend_pid()`);
+        const { rows } = await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'ferry-${schema}' AND query LIKE 'COPY %' AND pid <> pg_backend_pid()`);
         if (rows.length > 0) {
           await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
           return true;

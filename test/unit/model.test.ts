@@ -42,7 +42,7 @@ describe('flattenRawRecord', () => {
       device_make: 'Apple', device_model: 'iPhone9,3', system: 'iOS', system_language: 'en-US', browser: null, browser_version: null,
       product_git_hash: '9f2c1e7', product_language: 'en', user_id: 'u-8812', tenant_id: 't-12', ip: '93.184.216.34', country: 'DE',
       parameters: '{"task_id":"tsk-1","source":"swipe-right"}', received_at: '2026-11-23 10:00:00.250000', sent_at: null, clock_skew_s: null,
-      at_corrected: '2016-11-23 11:00:05', source_key: 'raw/events/x.ndjson.gz',
+      at_corrected: '2016-11-23 11:00:05', source_key: 'raw/events/x.ndjson.gz', fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     // A payload without its own ip takes the address the server saw.
     expect(rows[0]![eventTable.columns.findIndex((c) => c.name === 'ip')]).toBe('10.1.2.3');

@@ -24,11 +24,11 @@ describe('PostgresDialect', () => {
     expect(new PostgresDialect('aws').ddlLock()).not.toBe(new PostgresDialect('azure').ddlLock());
   });
 
-  it('creates the events table keyed by (session, nr) and only ever adds columns', () => {
+  it('creates the events table keyed by (session, nr, fingerprint) and only ever adds columns', () => {
     const statements = new PostgresDialect('ferry').createSchema([eventTable]);
     expect(statements.join('\n')).not.toMatch(/DROP/i);
     const create = statements.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS "ferry"."events"'))!;
-    expect(create).toContain('PRIMARY KEY ("session", "nr")');
+    expect(create).toContain('PRIMARY KEY ("session", "nr", "fingerprint")');
     expect(create).toContain('"parameters" jsonb NOT NULL');
     expect(statements.filter((s) => s.includes('ADD COLUMN IF NOT EXISTS'))).toHaveLength(eventTable.columns.length);
   });

@@ -1,6 +1,7 @@
 import type { TableDefinition } from '../../model/table-definition.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { copyFilesFromClient } from '../client-copy.js';
+import { backfill, sameKey } from '../key-migration.js';
 import { tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
 import { bracketIdent, checkIdentifier } from '../sql-text.js';
 import { TsqlDialectBase } from './tsql.js';
@@ -36,6 +37,7 @@ export class AzureSqlDialect extends TsqlDialectBase implements LoadDialect {
       this.createTableIfMissing(this.manifest, [...this.manifestColumns(), '  CONSTRAINT [pk_load_manifest] PRIMARY KEY NONCLUSTERED ([file_key])']),
       this.createTableIfMissing(this.failures, this.failureColumns()),
       this.createTableIfMissing(this.quarantined, [...this.quarantineColumns(), '  CONSTRAINT [pk_load_quarantine] PRIMARY KEY NONCLUSTERED ([file_key])']),
+      this.createTableIfMissing(this.collisions, [...this.collisionColumns(), '  CONSTRAINT [pk_load_collisions] PRIMARY KEY NONCLUSTERED ([source_key])']),
     ];
     for (const table of tables) {
       const key = table.key.map((k) => bracketIdent(k)).join(', ');
@@ -58,7 +60,36 @@ SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END AS locked`;
     await warehouse.transaction(async (tx) => {
       await tx.query(this.appLock(), [`ferry.ddl.${this.schemaName}`, -1]);
       for (const statement of this.createStatements(tables)) await tx.query(statement);
+      for (const table of tables) await this.migrateKey(tx, table);
     });
+  }
+
+  /** The primary key's columns in order, with its name: `@p1` the qualified table. */
+  primaryKeySql(): string {
+    return `SELECT c.name AS column_name, i.name AS constraint_name
+FROM sys.indexes i
+INNER JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+INNER JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE i.object_id = OBJECT_ID(@p1) AND i.is_primary_key = 1
+ORDER BY ic.key_ordinal`;
+  }
+
+  /**
+   * Moves a table created with an older key to `table.key` in the schema transaction: fills the
+   * backfill column for existing rows, gives the new key columns their key type NOT NULL (a text
+   * column outside the old key may be NVARCHAR(MAX), which no index takes), swaps the key.
+   */
+  private async migrateKey(tx: WarehouseTransaction, table: TableDefinition): Promise<void> {
+    const current = await tx.query<{ column_name: string; constraint_name: string }>(this.primaryKeySql(), [this.target(table)]);
+    const columns = current.map((r) => r.column_name);
+    if (sameKey(columns, table.key)) return;
+    if (table.backfill && columns.length > 0) await backfill(tx, table, columns, this.backfillSql(table, columns));
+    const target = this.target(table);
+    for (const c of table.columns.filter((c) => table.key.includes(c.name) && !columns.includes(c.name))) {
+      await tx.query(`ALTER TABLE ${target} ALTER COLUMN ${bracketIdent(c.name)} ${this.columnType(c.type, true, table)} NOT NULL`);
+    }
+    if (current[0]) await tx.query(`ALTER TABLE ${target} DROP CONSTRAINT ${bracketIdent(current[0].constraint_name)}`);
+    await tx.query(`ALTER TABLE ${target} ADD CONSTRAINT ${bracketIdent(`pk_${table.name}`)} PRIMARY KEY NONCLUSTERED (${table.key.map((k) => bracketIdent(k)).join(', ')})`);
   }
 
   async withTableLock<T>(warehouse: Warehouse, table: string, _runId: string, fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T | typeof tableLocked> {
@@ -73,9 +104,10 @@ SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END AS locked`;
     const staging = this.staging(table);
     await tx.query(`CREATE TABLE ${staging} (\n${this.columnDefinitions(table, true).join(',\n')}\n)`);
     const perFile = await copyFilesFromClient(batch, this.copyTarget(table, staging));
+    const collisions = await this.countCollisions(tx, table, staging);
     const inserted = await tx.execute(this.insertNewRows(table, staging));
     // A #temp table lives as long as the session, and pooled sessions outlive this batch.
     await tx.query(`DROP TABLE ${staging}`);
-    return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted };
+    return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted, ...(collisions ? { collisions } : {}) };
   }
 }

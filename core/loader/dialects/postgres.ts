@@ -19,7 +19,8 @@ import {
   type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
-import { copyFilesFromClient } from '../client-copy.js';
+import { copyFilesFromClient, type Statement } from '../client-copy.js';
+import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
 import { quoteIdent } from '../sql-text.js';
 
 const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', double: 'double precision', timestamp: 'timestamp', json: 'jsonb' };
@@ -52,6 +53,7 @@ export class PostgresDialect implements LoadDialect {
   readonly manifest: string;
   readonly failures: string;
   readonly quarantined: string;
+  readonly collisions: string;
   private readonly schemaName: string;
 
   constructor(schemaName: string) {
@@ -60,6 +62,7 @@ export class PostgresDialect implements LoadDialect {
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
     this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
     this.quarantined = `${this.schema}.${quoteIdent('load_quarantine')}`;
+    this.collisions = `${this.schema}.${quoteIdent('load_collisions')}`;
   }
 
   /** The target table's qualified name. */
@@ -117,6 +120,10 @@ export class PostgresDialect implements LoadDialect {
   run_id text NOT NULL,
   quarantined_at timestamptz NOT NULL DEFAULT now()
 )`,
+      `CREATE TABLE IF NOT EXISTS ${this.collisions} (
+  source_key text PRIMARY KEY,
+  collisions bigint NOT NULL
+)`,
     ];
     for (const table of tables) {
       const columns = table.columns.map((c) => `  ${quoteIdent(c.name)} ${pgTypes[c.type]}${c.required ? ' NOT NULL' : ''}`);
@@ -133,7 +140,80 @@ export class PostgresDialect implements LoadDialect {
     await warehouse.transaction(async (tx) => {
       await tx.query(this.ddlLock());
       for (const statement of this.createSchema(tables)) await tx.query(statement);
+      for (const table of tables) await this.migrateKey(tx, table);
     });
+  }
+
+  /** The table's primary key columns in order, with the constraint's name: `$1` the qualified table. */
+  primaryKeySql(): string {
+    return `SELECT a.attname AS column_name, c.conname AS constraint_name
+FROM pg_constraint c
+CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+WHERE c.conrelid = $1::regclass AND c.contype = 'p'
+ORDER BY k.n`;
+  }
+
+  /**
+   * Moves a table created with an older key to `table.key`, in the schema transaction: fills the
+   * backfill column for existing rows, makes the key columns NOT NULL, swaps the primary key. A
+   * table already on its key costs one catalog query.
+   */
+  private async migrateKey(tx: WarehouseTransaction, table: TableDefinition): Promise<void> {
+    const current = await tx.query<{ column_name: string; constraint_name: string }>(this.primaryKeySql(), [this.target(table)]);
+    const columns = current.map((r) => r.column_name);
+    if (sameKey(columns, table.key)) return;
+    if (table.backfill && columns.length > 0) await backfill(tx, table, columns, this.backfillSql(table, columns));
+    for (const statement of this.swapKey(table, current[0]?.constraint_name)) await tx.query(statement);
+  }
+
+  /** Key columns NOT NULL, then the old primary key (if any) replaced by `table.key`. */
+  swapKey(table: TableDefinition, constraint: string | undefined): string[] {
+    const target = this.target(table);
+    const drop = constraint === undefined ? '' : `DROP CONSTRAINT ${quoteIdent(constraint)}, `;
+    return [
+      ...table.key.map((k) => `ALTER TABLE ${target} ALTER COLUMN ${quoteIdent(k)} SET NOT NULL`),
+      `ALTER TABLE ${target} ${drop}ADD PRIMARY KEY (${table.key.map((k) => quoteIdent(k)).join(', ')})`,
+    ];
+  }
+
+  /** A column read as text the way Ferry writes it (timestamps `YYYY-MM-DD HH:MM:SS`). */
+  private asText(table: TableDefinition, column: string): string {
+    const name = quoteIdent(column);
+    switch (table.columns.find((c) => c.name === column)?.type) {
+      case 'text':
+        return name;
+      case 'timestamp':
+        return `to_char(${name}, 'YYYY-MM-DD HH24:MI:SS') AS ${name}`;
+      default:
+        return `${name}::text AS ${name}`;
+    }
+  }
+
+  /** Reads rows lacking the backfill column in `by` order and sets it from parallel arrays. */
+  backfillSql(table: TableDefinition, by: readonly string[]): BackfillSql {
+    const fill = quoteIdent(table.backfill!.column);
+    const target = this.target(table);
+    const type = (k: string) => pgTypes[table.columns.find((c) => c.name === k)?.type ?? 'text'];
+    const order = by.map((k) => quoteIdent(k)).join(', ');
+    const read = backfillColumns(table, by).map((c) => this.asText(table, c)).join(', ');
+    return {
+      rowsPerSelect: 10_000,
+      rowsPerUpdate: 10_000,
+      select: (after, limit): Statement => {
+        const from = after === undefined ? '' : ` AND (${order}) > (${by.map((k, i) => `$${i + 1}::${type(k)}`).join(', ')})`;
+        return { sql: `SELECT ${read} FROM ${target} WHERE ${fill} IS NULL${from} ORDER BY ${order} LIMIT ${limit}`, params: after === undefined ? [] : [...after] };
+      },
+      update: (rows): Statement => {
+        const arrays = [...by.map(type), 'text'].map((t, i) => `$${i + 1}::${t}[]`);
+        const names = [...by.map((_, i) => `k${i}`), 'v'];
+        return {
+          sql: `UPDATE ${target} t SET ${fill} = u.v FROM unnest(${arrays.join(', ')}) AS u(${names.join(', ')})
+WHERE ${by.map((k, i) => `t.${quoteIdent(k)} = u.k${i}`).join(' AND ')} AND t.${fill} IS NULL`,
+          params: names.map((_, i) => rows.map((r) => r[i])),
+        };
+      },
+    };
   }
 
   /**
@@ -213,8 +293,40 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
    * is the savepoint rolled back and the batch loaded the careful way: into a staging table,
    * de-duplicated keeping the earliest `keepEarliest`, inserted where the target lacks the key.
    */
+  /**
+   * For a table with a `collisionKey`: de-duplicates staging on the key like `mergeStaging`,
+   * inserts what the target lacks, and reports per `source_key` the rows inserted and those that
+   * collided — whose collision key a row of other content already had, stored before this
+   * statement (its snapshot does not see its own inserts) or inserted before it (by
+   * `keepEarliest`, then key).
+   */
+  mergeCounting(table: TableDefinition): string {
+    const cols = this.columns(table).join(', ');
+    const keys = table.key.map((k) => quoteIdent(k));
+    const near = (table.collisionKey ?? []).map((k) => quoteIdent(k));
+    const rest = keys.filter((k) => !near.includes(k));
+    const earliest = table.keepEarliest === undefined ? [] : [quoteIdent(table.keepEarliest)];
+    const returned = [...new Set([...keys, ...earliest, quoteIdent('source_key')])];
+    return `WITH fresh AS (
+  SELECT DISTINCT ON (${keys.join(', ')}) ${cols} FROM ${this.staging(table)} s
+  WHERE NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})
+  ORDER BY ${[...keys, ...earliest].join(', ')}
+), inserted AS (
+  INSERT INTO ${this.target(table)} (${cols}) SELECT ${cols} FROM fresh
+  RETURNING ${returned.join(', ')}
+), ranked AS (
+  SELECT i.${quoteIdent('source_key')} AS source_key,
+    row_number() OVER (PARTITION BY ${near.map((k) => `i.${k}`).join(', ')} ORDER BY ${[...earliest, ...rest].map((k) => `i.${k}`).join(', ')}) AS ferry_order,
+    EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k) => `t.${k} = i.${k}`).join(' AND ')}) AS ferry_prior
+  FROM inserted i
+)
+SELECT source_key, count(*)::bigint AS inserted, (count(*) FILTER (WHERE ferry_order > 1 OR ferry_prior))::bigint AS collisions
+FROM ranked GROUP BY source_key`;
+  }
+
   async loadBatch(batch: BatchInput): Promise<BatchCopied> {
     const { tx, table } = batch;
+    if (table.collisionKey) return this.loadCounting(batch);
     await tx.query(this.sortMemory());
     await tx.query(this.savepoint());
     try {
@@ -230,6 +342,42 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
       const [merged] = await tx.query<{ inserted: string | number }>(this.mergeStaging(table));
       return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted: Number(merged?.inserted ?? 0) };
     }
+  }
+
+  /**
+   * Always through staging: collisions are rows the key accepts, so only the merge can see them
+   * (the direct COPY would store them without a word).
+   */
+  private async loadCounting(batch: BatchInput): Promise<BatchCopied> {
+    const { tx, table } = batch;
+    await tx.query(this.sortMemory());
+    await tx.query(this.createStaging(table));
+    const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.staging(table)));
+    const merged = await tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(table));
+    const collisions = new Map<string, number>();
+    for (const m of merged) if (Number(m.collisions) > 0) collisions.set(m.source_key, Number(m.collisions));
+    return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted: merged.reduce((n, m) => n + Number(m.inserted), 0), collisions };
+  }
+
+  async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.collisions} AS c (source_key, collisions) SELECT * FROM unnest($1::text[], $2::bigint[])
+ON CONFLICT (source_key) DO UPDATE SET collisions = c.collisions + EXCLUDED.collisions`,
+      [[...collisions.keys()], [...collisions.values()]],
+    );
+  }
+
+  async collisionsOf(q: Queryable, sourceKeys: readonly string[]): Promise<Map<string, number>> {
+    const rows = await q.query<{ source_key: string; collisions: string | number }>(`SELECT source_key, collisions FROM ${this.collisions} WHERE source_key = ANY($1::text[])`, [sourceKeys]);
+    return new Map(rows.map((r) => [r.source_key, Number(r.collisions)]));
+  }
+
+  async addSourceCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.schema}.${quoteIdent('source_counts')} s SET collisions = coalesce(s.collisions, 0) + u.n
+FROM unnest($1::text[], $2::bigint[]) AS u(source_key, n) WHERE s.source_key = u.source_key`,
+      [[...collisions.keys()], [...collisions.values()]],
+    );
   }
 
   /** One manifest row per file, from parallel arrays `$1..$6`. */

@@ -1,7 +1,9 @@
 import { ConfigError } from '../../errors.js';
 import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
-import { insertFilesFromClient } from '../client-copy.js';
+import { insertFilesFromClient, type Statement } from '../client-copy.js';
+import { collisionCountSql, collisionsFrom } from '../collision-sql.js';
+import { backfill, backfillColumns, keysetAfter, sameKey, type BackfillSql } from '../key-migration.js';
 import {
   chunked,
   errorChain,
@@ -68,6 +70,7 @@ export class RedshiftDialect implements LoadDialect {
   private readonly manifest: string;
   private readonly failures: string;
   private readonly quarantined: string;
+  private readonly collisions: string;
   private readonly iamRole: string;
   private readonly region: string | undefined;
 
@@ -77,6 +80,7 @@ export class RedshiftDialect implements LoadDialect {
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
     this.failures = `${this.schema}.${quoteIdent('load_failures')}`;
     this.quarantined = `${this.schema}.${quoteIdent('load_quarantine')}`;
+    this.collisions = `${this.schema}.${quoteIdent('load_collisions')}`;
     const problems = [];
     if (!iamRoleArn.test(options.iamRole)) problems.push({ key: 'FERRY_REDSHIFT_IAM_ROLE', reason: `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${options.iamRole}"` });
     if (options.region !== undefined && !awsRegion.test(options.region)) problems.push({ key: 'FERRY_REDSHIFT_REGION', reason: `is not an AWS region name: "${options.region}"` });
@@ -119,6 +123,11 @@ export class RedshiftDialect implements LoadDialect {
   run_id VARCHAR(256) NOT NULL,
   quarantined_at TIMESTAMP NOT NULL DEFAULT SYSDATE,
   PRIMARY KEY (file_key)
+)`,
+      `CREATE TABLE IF NOT EXISTS ${this.collisions} (
+  source_key VARCHAR(1024) NOT NULL,
+  collisions BIGINT NOT NULL,
+  PRIMARY KEY (source_key)
 )`,
     ];
     for (const table of tables) {
@@ -163,8 +172,109 @@ export class RedshiftDialect implements LoadDialect {
       for (const table of tables) {
         const existing = new Set((await tx.query<{ column_name: string }>(this.existingColumnsSql(), [this.schemaName, table.name])).map((r) => r.column_name));
         for (const statement of this.addColumns(table, existing)) await tx.query(statement);
+        await this.migrateKey(tx, table);
       }
     });
+  }
+
+  /** The declared primary key's columns in order, with the constraint's name: `$1` schema, `$2` table. */
+  primaryKeySql(): string {
+    return `SELECT kcu.column_name, tc.constraint_name
+FROM information_schema.table_constraints tc
+INNER JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
+WHERE tc.table_schema = $1 AND tc.table_name = $2 AND tc.constraint_type = 'PRIMARY KEY'
+ORDER BY kcu.ordinal_position`;
+  }
+
+  /**
+   * Moves a table declared with an older key to `table.key`: fills the backfill column for the
+   * existing rows, then replaces the declared key (informational on Redshift, but the planner
+   * trusts it, so a key the rows no longer satisfy must go). Redshift cannot make an added column
+   * NOT NULL; every row has a value all the same.
+   */
+  private async migrateKey(tx: WarehouseTransaction, table: TableDefinition): Promise<void> {
+    const current = await tx.query<{ column_name: string; constraint_name: string }>(this.primaryKeySql(), [this.schemaName, table.name]);
+    const columns = current.map((r) => r.column_name);
+    if (sameKey(columns, table.key)) return;
+    if (table.backfill && columns.length > 0) await backfill(tx, table, columns, this.backfillSql(table, columns));
+    if (current[0]) await tx.query(`ALTER TABLE ${this.target(table)} DROP CONSTRAINT ${quoteIdent(current[0].constraint_name)}`);
+    await tx.query(`ALTER TABLE ${this.target(table)} ADD PRIMARY KEY (${table.key.map((k) => quoteIdent(k)).join(', ')})`);
+  }
+
+  /** A value as its column's type, from a text parameter. */
+  private cast(table: TableDefinition, column: string, placeholder: string): string {
+    return `CAST(${placeholder} AS ${redshiftTypes[table.columns.find((c) => c.name === column)?.type ?? 'text']})`;
+  }
+
+  backfillSql(table: TableDefinition, by: readonly string[]): BackfillSql {
+    const target = this.target(table);
+    const fill = quoteIdent(table.backfill!.column);
+    const order = by.map((k) => quoteIdent(k));
+    const read = backfillColumns(table, by).map((c) => {
+      const name = quoteIdent(c);
+      const type = table.columns.find((d) => d.name === c)?.type;
+      if (type === 'timestamp') return `TO_CHAR(${name}, 'YYYY-MM-DD HH24:MI:SS') AS ${name}`;
+      return type === 'text' || type === 'json' ? name : `CAST(${name} AS VARCHAR(64)) AS ${name}`;
+    });
+    return {
+      rowsPerSelect: 20_000,
+      rowsPerUpdate: 1_000,
+      select: (after, limit): Statement => {
+        const from = after === undefined ? '' : ` AND (${keysetAfter(order, (i) => this.cast(table, by[i]!, `$${i + 1}`))})`;
+        return { sql: `SELECT ${read.join(', ')} FROM ${target} WHERE ${fill} IS NULL${from} ORDER BY ${order.join(', ')} LIMIT ${limit}`, params: after === undefined ? [] : [...after] };
+      },
+      update: (rows): Statement => {
+        const width = by.length + 1;
+        const selects = rows.map(
+          (_, r) => `SELECT ${[...by.map((k, i) => `${this.cast(table, k, `$${r * width + i + 1}`)} AS k${i}`), `CAST($${r * width + width} AS VARCHAR(64)) AS v`].join(', ')}`,
+        );
+        return {
+          sql: `UPDATE ${target} SET ${fill} = u.v FROM (
+${selects.join('\nUNION ALL ')}
+) u
+WHERE ${by.map((k, i) => `${target}.${quoteIdent(k)} = u.k${i}`).join(' AND ')} AND ${target}.${fill} IS NULL`,
+          params: rows.flat(),
+        };
+      },
+    };
+  }
+
+  /** `(source_key, n)` pairs as a derived table of parameters. */
+  private pairs(collisions: ReadonlyMap<string, number>): Statement {
+    const selects = [...collisions.keys()].map((_, i) => `SELECT CAST($${i * 2 + 1} AS VARCHAR(1024)) AS source_key, CAST($${i * 2 + 2} AS BIGINT) AS n`);
+    return { sql: `(
+${selects.join('\nUNION ALL ')}
+) u`, params: [...collisions].flat() };
+  }
+
+  async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    for (const chunk of chunked([...collisions], 1000)) {
+      const { sql: u, params } = this.pairs(new Map(chunk));
+      await tx.query(`UPDATE ${this.collisions} SET collisions = ${this.collisions}.collisions + u.n FROM ${u} WHERE ${this.collisions}.source_key = u.source_key`, params);
+      await tx.query(
+        `INSERT INTO ${this.collisions} (source_key, collisions) SELECT u.source_key, u.n FROM ${u} WHERE NOT EXISTS (SELECT 1 FROM ${this.collisions} c WHERE c.source_key = u.source_key)`,
+        params,
+      );
+    }
+  }
+
+  async collisionsOf(q: Queryable, sourceKeys: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const chunk of chunked(sourceKeys, 500)) {
+      const placeholders = chunk.map((_, i) => `$${i + 1}`).join(', ');
+      for (const row of await q.query<{ source_key: string; collisions: unknown }>(`SELECT source_key, collisions FROM ${this.collisions} WHERE source_key IN (${placeholders})`, chunk)) {
+        found.set(row.source_key, numberOf(row.collisions));
+      }
+    }
+    return found;
+  }
+
+  async addSourceCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    const counts = `${this.schema}.${quoteIdent('source_counts')}`;
+    for (const chunk of chunked([...collisions], 1000)) {
+      const { sql: u, params } = this.pairs(new Map(chunk));
+      await tx.query(`UPDATE ${counts} SET collisions = COALESCE(${counts}.collisions, 0) + u.n FROM ${u} WHERE ${counts}.source_key = u.source_key`, params);
+    }
   }
 
   async loadedKeys(q: Queryable, keys: readonly string[]): Promise<Set<string>> {
@@ -229,10 +339,11 @@ WHERE s.ferry_rank = 1
       });
       copied = { perFile, total: perFile.reduce((a, b) => a + b, 0) };
     }
+    const collisions = table.collisionKey ? collisionsFrom(await tx.query(collisionCountSql(table, this.target(table), this.staging(table), quoteIdent))) : undefined;
     const inserted = await tx.execute(this.insertNewRows(table));
     // Temporary tables outlive the transaction on a pooled session; the next batch makes its own.
     await tx.query(`DROP TABLE ${this.staging(table)}`);
-    return { ...copied, inserted };
+    return { ...copied, inserted, ...(collisions ? { collisions } : {}) };
   }
 
   async recordManifest(tx: WarehouseTransaction, table: string, files: readonly LoadedFile[], runId: string): Promise<void> {

@@ -2,6 +2,7 @@ import { ConfigError } from '../../errors.js';
 import type { TableDefinition } from '../../model/table-definition.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { insertFilesFromClient } from '../client-copy.js';
+import { backfill } from '../key-migration.js';
 import { numberOf, tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
 import { bracketIdent, stringLiteral } from '../sql-text.js';
 import { TsqlDialectBase } from './tsql.js';
@@ -72,6 +73,7 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
       this.createTableIfMissing(this.manifest, this.manifestColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(this.failures, this.failureColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(this.quarantined, this.quarantineColumns(), this.tableOptions('manifest')),
+      this.createTableIfMissing(this.collisions, this.collisionColumns(), this.tableOptions('manifest')),
       this.createTableIfMissing(
         this.leases,
         [`  [table_name] ${this.textType(128)} NOT NULL`, `  [run_id] ${this.textType(256)} NULL`, '  [expires_at] DATETIME2(3) NULL'],
@@ -98,6 +100,13 @@ export class SynapseDialect extends TsqlDialectBase implements LoadDialect {
         // Two first runs at once: the other created it between our check and our CREATE.
         if ((err as { number?: unknown }).number !== objectExists) throw err;
       }
+    }
+    // No keys are declared here, so nothing to swap: rows loaded before a backfill column existed
+    // get it filled (statement by statement, resumable: only rows still NULL are read).
+    for (const table of tables) {
+      if (!table.backfill) continue;
+      const by = table.key.filter((k) => k !== table.backfill!.column);
+      await backfill(warehouse, table, by, this.backfillSql(table, by));
     }
   }
 
@@ -162,8 +171,9 @@ ${options.map((o) => `  ${o}`).join(',\n')}
       const perFile = await insertFilesFromClient(batch, 100, this.insertRecords(staging, table));
       copied = { perFile, total: perFile.reduce((a, b) => a + b, 0) };
     }
+    const collisions = await this.countCollisions(tx, table, staging);
     const inserted = await tx.execute(this.insertNewRows(table, staging));
     await tx.query(`DELETE FROM ${staging}`);
-    return { ...copied, inserted };
+    return { ...copied, inserted, ...(collisions ? { collisions } : {}) };
   }
 }

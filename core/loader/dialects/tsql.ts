@@ -1,6 +1,7 @@
 import type { ColumnType, TableDefinition } from '../../model/table-definition.js';
 import type { CopyTarget, Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import type { Statement } from '../client-copy.js';
+import { backfillColumns, keysetAfter, type BackfillSql } from '../key-migration.js';
 import type { CsvRecord } from '../csv-rows.js';
 import {
   chunked,
@@ -18,6 +19,7 @@ import {
   type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
+import { collisionCountSql, collisionsFrom } from '../collision-sql.js';
 import { bracketIdent } from '../sql-text.js';
 
 /** SQL Server error number of "Invalid object name" (a missing table). */
@@ -56,6 +58,7 @@ export abstract class TsqlDialectBase {
   protected readonly manifest: string;
   protected readonly failures: string;
   protected readonly quarantined: string;
+  protected readonly collisions: string;
 
   constructor(schemaName: string) {
     this.schemaName = schemaName;
@@ -63,6 +66,7 @@ export abstract class TsqlDialectBase {
     this.manifest = `${this.schema}.${bracketIdent('load_manifest')}`;
     this.failures = `${this.schema}.${bracketIdent('load_failures')}`;
     this.quarantined = `${this.schema}.${bracketIdent('load_quarantine')}`;
+    this.collisions = `${this.schema}.${bracketIdent('load_collisions')}`;
   }
 
   /** The Unicode text type of this warehouse (`NVARCHAR`; Fabric has only UTF-8 `VARCHAR`). */
@@ -153,6 +157,95 @@ export abstract class TsqlDialectBase {
       `  [run_id] ${this.textType(256)} NOT NULL`,
       '  [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()',
     ];
+  }
+
+  protected collisionColumns(): string[] {
+    return [`  [source_key] ${this.textType(800)} NOT NULL`, '  [collisions] BIGINT NOT NULL'];
+  }
+
+  /** A text parameter as the column's type, for comparisons with it. */
+  protected cast(table: TableDefinition, column: string, placeholder: string): string {
+    return table.columns.find((c) => c.name === column)?.type === 'bigint' ? `CAST(${placeholder} AS BIGINT)` : placeholder;
+  }
+
+  /**
+   * Reads rows lacking the backfill column in `by` order (`TOP`, after the last row read) and sets
+   * it through an implicit join with a derived table of parameters (Synapse takes no ANSI join in
+   * an UPDATE).
+   */
+  backfillSql(table: TableDefinition, by: readonly string[]): BackfillSql {
+    const target = this.target(table);
+    const fill = bracketIdent(table.backfill!.column);
+    const order = by.map((k) => bracketIdent(k));
+    const read = backfillColumns(table, by).map((c) => {
+      const name = bracketIdent(c);
+      switch (table.columns.find((d) => d.name === c)?.type) {
+        case 'timestamp':
+          return `CONVERT(VARCHAR(19), ${name}, 120) AS ${name}`;
+        case 'bigint':
+          return `CONVERT(VARCHAR(20), ${name}) AS ${name}`;
+        case 'double':
+          return `CONVERT(VARCHAR(32), ${name}, 3) AS ${name}`;
+        default:
+          return name;
+      }
+    });
+    const width = by.length + 1;
+    return {
+      rowsPerSelect: 20_000,
+      rowsPerUpdate: Math.floor(2000 / width),
+      select: (after, limit): Statement => {
+        const from = after === undefined ? '' : ` AND (${keysetAfter(order, (i) => this.cast(table, by[i]!, `@p${i + 1}`))})`;
+        return { sql: `SELECT TOP (${limit}) ${read.join(', ')} FROM ${target} WHERE ${fill} IS NULL${from} ORDER BY ${order.join(', ')}`, params: after === undefined ? [] : [...after] };
+      },
+      update: (rows): Statement => {
+        const selects = rows.map((_, r) => `SELECT ${[...by.map((k, i) => `${this.cast(table, k, `@p${r * width + i + 1}`)} AS k${i}`), `@p${r * width + width} AS v`].join(', ')}`);
+        return {
+          sql: `UPDATE ${target} SET ${fill} = u.v FROM (\n${selects.join('\nUNION ALL ')}\n) u\nWHERE ${by.map((k, i) => `${target}.${bracketIdent(k)} = u.k${i}`).join(' AND ')} AND ${target}.${fill} IS NULL`,
+          params: rows.flat(),
+        };
+      },
+    };
+  }
+
+  /** `(source_key, n)` pairs as a derived table of parameters. */
+  private pairs(collisions: readonly (readonly [string, number])[]): Statement {
+    const selects = collisions.map((_, i) => `SELECT @p${i * 2 + 1} AS source_key, CAST(@p${i * 2 + 2} AS BIGINT) AS n`);
+    return { sql: `(\n${selects.join('\nUNION ALL ')}\n) u`, params: collisions.flat() };
+  }
+
+  async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    for (const chunk of chunked([...collisions], 1000)) {
+      const { sql: u, params } = this.pairs(chunk);
+      await tx.query(`UPDATE ${this.collisions} SET collisions = ${this.collisions}.collisions + u.n FROM ${u} WHERE ${this.collisions}.source_key = u.source_key`, params);
+      await tx.query(
+        `INSERT INTO ${this.collisions} (source_key, collisions) SELECT u.source_key, u.n FROM ${u} WHERE NOT EXISTS (SELECT 1 FROM ${this.collisions} c WHERE c.source_key = u.source_key)`,
+        params,
+      );
+    }
+  }
+
+  async collisionsOf(q: Queryable, sourceKeys: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const chunk of chunked(sourceKeys, 1000)) {
+      const sql = `SELECT source_key, collisions FROM ${this.collisions} WHERE source_key IN (${placeholders(chunk.length).join(', ')})`;
+      for (const row of await q.query<{ source_key: string; collisions: unknown }>(sql, chunk)) found.set(row.source_key, Number(row.collisions));
+    }
+    return found;
+  }
+
+  async addSourceCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
+    const counts = `${this.schema}.${bracketIdent('source_counts')}`;
+    for (const chunk of chunked([...collisions], 1000)) {
+      const { sql: u, params } = this.pairs(chunk);
+      await tx.query(`UPDATE ${counts} SET collisions = COALESCE(${counts}.collisions, 0) + u.n FROM ${u} WHERE ${counts}.source_key = u.source_key`, params);
+    }
+  }
+
+  /** Per `source_key`, the staged rows the insert will add that collide (`collisionCountSql`). */
+  protected async countCollisions(tx: WarehouseTransaction, table: TableDefinition, staging: string): Promise<Map<string, number> | undefined> {
+    if (!table.collisionKey) return undefined;
+    return collisionsFrom(await tx.query(collisionCountSql(table, this.target(table), staging, (name) => bracketIdent(name))));
   }
 
   /** Adds each column the table lacks; new columns are nullable, none is ever dropped. */

@@ -32,10 +32,15 @@ IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[l
   [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME(),
   CONSTRAINT [pk_load_quarantine] PRIMARY KEY NONCLUSTERED ([file_key])
 );
+IF OBJECT_ID(N'[ferry].[load_collisions]', N'U') IS NULL CREATE TABLE [ferry].[load_collisions] (
+  [source_key] NVARCHAR(800) NOT NULL,
+  [collisions] BIGINT NOT NULL,
+  CONSTRAINT [pk_load_collisions] PRIMARY KEY NONCLUSTERED ([source_key])
+);
 IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
   [device_id] NVARCHAR(MAX) NOT NULL,
   [client_id] NVARCHAR(MAX) NOT NULL,
-  [session] NVARCHAR(846) NOT NULL,
+  [session] NVARCHAR(423) NOT NULL,
   [nr] BIGINT NOT NULL,
   [env] NVARCHAR(MAX) NOT NULL,
   [system_version] NVARCHAR(MAX) NOT NULL,
@@ -61,11 +66,12 @@ IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
   [clock_skew_s] BIGINT NULL,
   [at_corrected] DATETIME2(3) NOT NULL,
   [source_key] NVARCHAR(MAX) NOT NULL,
-  CONSTRAINT [pk_events] PRIMARY KEY NONCLUSTERED ([session], [nr])
+  [fingerprint] NVARCHAR(423) NOT NULL,
+  CONSTRAINT [pk_events] PRIMARY KEY NONCLUSTERED ([session], [nr], [fingerprint])
 );
 IF COL_LENGTH(N'[ferry].[events]', N'device_id') IS NULL ALTER TABLE [ferry].[events] ADD [device_id] NVARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'client_id') IS NULL ALTER TABLE [ferry].[events] ADD [client_id] NVARCHAR(MAX) NULL;
-IF COL_LENGTH(N'[ferry].[events]', N'session') IS NULL ALTER TABLE [ferry].[events] ADD [session] NVARCHAR(846) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'session') IS NULL ALTER TABLE [ferry].[events] ADD [session] NVARCHAR(423) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'nr') IS NULL ALTER TABLE [ferry].[events] ADD [nr] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'env') IS NULL ALTER TABLE [ferry].[events] ADD [env] NVARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'system_version') IS NULL ALTER TABLE [ferry].[events] ADD [system_version] NVARCHAR(MAX) NULL;
@@ -91,10 +97,11 @@ IF COL_LENGTH(N'[ferry].[events]', N'sent_at') IS NULL ALTER TABLE [ferry].[even
 IF COL_LENGTH(N'[ferry].[events]', N'clock_skew_s') IS NULL ALTER TABLE [ferry].[events] ADD [clock_skew_s] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'at_corrected') IS NULL ALTER TABLE [ferry].[events] ADD [at_corrected] DATETIME2(3) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'source_key') IS NULL ALTER TABLE [ferry].[events] ADD [source_key] NVARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'fingerprint') IS NULL ALTER TABLE [ferry].[events] ADD [fingerprint] NVARCHAR(423) NULL;
 IF OBJECT_ID(N'[ferry].[source_counts]', N'U') IS NULL CREATE TABLE [ferry].[source_counts] (
-  [summary_key] NVARCHAR(850) NOT NULL,
+  [summary_key] NVARCHAR(425) NOT NULL,
   [source] NVARCHAR(MAX) NOT NULL,
-  [source_key] NVARCHAR(MAX) NOT NULL,
+  [source_key] NVARCHAR(425) NOT NULL,
   [source_etag] NVARCHAR(MAX) NOT NULL,
   [date] NVARCHAR(MAX) NOT NULL,
   [lines] BIGINT NOT NULL,
@@ -103,11 +110,13 @@ IF OBJECT_ID(N'[ferry].[source_counts]', N'U') IS NULL CREATE TABLE [ferry].[sou
   [rejected] BIGINT NOT NULL,
   [ignored_by] NVARCHAR(MAX) NOT NULL,
   [rows] NVARCHAR(MAX) NOT NULL,
-  CONSTRAINT [pk_source_counts] PRIMARY KEY NONCLUSTERED ([summary_key])
+  [collisions] BIGINT NOT NULL,
+  [replaced] BIGINT NOT NULL,
+  CONSTRAINT [pk_source_counts] PRIMARY KEY NONCLUSTERED ([summary_key], [source_key])
 );
-IF COL_LENGTH(N'[ferry].[source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [summary_key] NVARCHAR(850) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [summary_key] NVARCHAR(425) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'source') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source] NVARCHAR(MAX) NULL;
-IF COL_LENGTH(N'[ferry].[source_counts]', N'source_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source_key] NVARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'source_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source_key] NVARCHAR(425) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'source_etag') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source_etag] NVARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'date') IS NULL ALTER TABLE [ferry].[source_counts] ADD [date] NVARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'lines') IS NULL ALTER TABLE [ferry].[source_counts] ADD [lines] BIGINT NULL;
@@ -116,6 +125,31 @@ IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored') IS NULL ALTER TABLE [ferry
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rejected') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rejected] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored_by') IS NULL ALTER TABLE [ferry].[source_counts] ADD [ignored_by] NVARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rows] NVARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'collisions') IS NULL ALTER TABLE [ferry].[source_counts] ADD [collisions] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'replaced') IS NULL ALTER TABLE [ferry].[source_counts] ADD [replaced] BIGINT NULL;
+SELECT c.name AS column_name, i.name AS constraint_name
+FROM sys.indexes i
+INNER JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+INNER JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE i.object_id = OBJECT_ID(N'[ferry].[events]') AND i.is_primary_key = 1
+ORDER BY ic.key_ordinal;
+SELECT TOP (20000) [session], CONVERT(VARCHAR(20), [nr]) AS [nr], [device_id], [client_id], [env], [system_version], [product_version], CONVERT(VARCHAR(19), [at], 120) AS [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [country], [parameters] FROM [ferry].[events] WHERE [fingerprint] IS NULL ORDER BY [session], [nr];
+UPDATE [ferry].[events] SET [fingerprint] = u.v FROM (
+SELECT N'7f6797afd300a47cef3d73e2f4863976' AS k0, CAST(N'41' AS BIGINT) AS k1, N'7f8a6ac9ab6203c583066f39132604d3' AS v
+) u
+WHERE [ferry].[events].[session] = u.k0 AND [ferry].[events].[nr] = u.k1 AND [ferry].[events].[fingerprint] IS NULL;
+ALTER TABLE [ferry].[events] ALTER COLUMN [fingerprint] NVARCHAR(423) NOT NULL;
+ALTER TABLE [ferry].[events] DROP CONSTRAINT [pk_events];
+ALTER TABLE [ferry].[events] ADD CONSTRAINT [pk_events] PRIMARY KEY NONCLUSTERED ([session], [nr], [fingerprint]);
+SELECT c.name AS column_name, i.name AS constraint_name
+FROM sys.indexes i
+INNER JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+INNER JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE i.object_id = OBJECT_ID(N'[ferry].[source_counts]') AND i.is_primary_key = 1
+ORDER BY ic.key_ordinal;
+ALTER TABLE [ferry].[source_counts] ALTER COLUMN [source_key] NVARCHAR(425) NOT NULL;
+ALTER TABLE [ferry].[source_counts] DROP CONSTRAINT [pk_source_counts];
+ALTER TABLE [ferry].[source_counts] ADD CONSTRAINT [pk_source_counts] PRIMARY KEY NONCLUSTERED ([summary_key], [source_key]);
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
@@ -127,7 +161,7 @@ SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/
 CREATE TABLE #ferry_staging_events (
   [device_id] NVARCHAR(MAX) NULL,
   [client_id] NVARCHAR(MAX) NULL,
-  [session] NVARCHAR(846) NULL,
+  [session] NVARCHAR(423) NULL,
   [nr] BIGINT NULL,
   [env] NVARCHAR(MAX) NULL,
   [system_version] NVARCHAR(MAX) NULL,
@@ -152,16 +186,33 @@ CREATE TABLE #ferry_staging_events (
   [sent_at] DATETIME2(3) NULL,
   [clock_skew_s] BIGINT NULL,
   [at_corrected] DATETIME2(3) NULL,
-  [source_key] NVARCHAR(MAX) NULL
+  [source_key] NVARCHAR(MAX) NULL,
+  [fingerprint] NVARCHAR(423) NULL
 );
--- TDS bulk load (tedious execBulkLoad) into #ferry_staging_events (device_id, client_id, session, nr, env, system_version, product_version, at, timezone, event, device_make, device_model, system, system_language, browser, browser_version, product_git_hash, product_language, user_id, tenant_id, ip, country, parameters, received_at, sent_at, clock_skew_s, at_corrected, source_key): 2 rows
-INSERT INTO [ferry].[events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key])
-SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key] FROM (
-  SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], ROW_NUMBER() OVER (PARTITION BY [session], [nr] ORDER BY [received_at]) AS ferry_rank
+-- TDS bulk load (tedious execBulkLoad) into #ferry_staging_events (device_id, client_id, session, nr, env, system_version, product_version, at, timezone, event, device_make, device_model, system, system_language, browser, browser_version, product_git_hash, product_language, user_id, tenant_id, ip, country, parameters, received_at, sent_at, clock_skew_s, at_corrected, source_key, fingerprint): 2 rows
+SELECT n.[source_key] AS source_key, COUNT(*) AS collisions
+FROM (
+  SELECT s.[source_key], s.[session], s.[nr], s.[fingerprint], s.[received_at],
+    ROW_NUMBER() OVER (PARTITION BY s.[session], s.[nr] ORDER BY s.[received_at], s.[fingerprint]) AS ferry_order
+  FROM (
+    SELECT [source_key], [session], [nr], [fingerprint], [received_at], ROW_NUMBER() OVER (PARTITION BY [session], [nr], [fingerprint] ORDER BY [received_at]) AS ferry_rank
+    FROM #ferry_staging_events
+  ) s
+  WHERE s.ferry_rank = 1
+    AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr] AND t.[fingerprint] = s.[fingerprint])
+) n
+LEFT JOIN (
+  SELECT DISTINCT t.[session], t.[nr] FROM [ferry].[events] t INNER JOIN #ferry_staging_events g ON t.[session] = g.[session] AND t.[nr] = g.[nr]
+) p ON p.[session] = n.[session] AND p.[nr] = n.[nr]
+WHERE n.ferry_order > 1 OR p.[session] IS NOT NULL
+GROUP BY n.[source_key];
+INSERT INTO [ferry].[events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint])
+SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint] FROM (
+  SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint], ROW_NUMBER() OVER (PARTITION BY [session], [nr], [fingerprint] ORDER BY [received_at]) AS ferry_rank
   FROM #ferry_staging_events
 ) s
 WHERE s.ferry_rank = 1
-  AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr]);
+  AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr] AND t.[fingerprint] = s.[fingerprint]);
 DROP TABLE #ferry_staging_events;
 ROLLBACK TRANSACTION;
 BEGIN TRANSACTION;

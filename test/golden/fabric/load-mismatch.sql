@@ -26,6 +26,10 @@ IF OBJECT_ID(N'[ferry].[load_quarantine]', N'U') IS NULL CREATE TABLE [ferry].[l
   [run_id] VARCHAR(512) NOT NULL,
   [quarantined_at] DATETIME2(3) NOT NULL DEFAULT SYSUTCDATETIME()
 );
+IF OBJECT_ID(N'[ferry].[load_collisions]', N'U') IS NULL CREATE TABLE [ferry].[load_collisions] (
+  [source_key] VARCHAR(1600) NOT NULL,
+  [collisions] BIGINT NOT NULL
+);
 IF OBJECT_ID(N'[ferry].[load_leases]', N'U') IS NULL CREATE TABLE [ferry].[load_leases] (
   [table_name] VARCHAR(256) NOT NULL,
   [run_id] VARCHAR(512) NULL,
@@ -59,7 +63,8 @@ IF OBJECT_ID(N'[ferry].[events]', N'U') IS NULL CREATE TABLE [ferry].[events] (
   [sent_at] DATETIME2(3) NULL,
   [clock_skew_s] BIGINT NULL,
   [at_corrected] DATETIME2(3) NOT NULL,
-  [source_key] VARCHAR(8000) NOT NULL
+  [source_key] VARCHAR(8000) NOT NULL,
+  [fingerprint] VARCHAR(8000) NOT NULL
 );
 IF OBJECT_ID(N'[ferry].[ferry_staging_events]', N'U') IS NULL CREATE TABLE [ferry].[ferry_staging_events] (
   [device_id] VARCHAR(8000) NULL,
@@ -89,7 +94,8 @@ IF OBJECT_ID(N'[ferry].[ferry_staging_events]', N'U') IS NULL CREATE TABLE [ferr
   [sent_at] DATETIME2(3) NULL,
   [clock_skew_s] BIGINT NULL,
   [at_corrected] DATETIME2(3) NULL,
-  [source_key] VARCHAR(8000) NULL
+  [source_key] VARCHAR(8000) NULL,
+  [fingerprint] VARCHAR(8000) NULL
 );
 IF COL_LENGTH(N'[ferry].[events]', N'device_id') IS NULL ALTER TABLE [ferry].[events] ADD [device_id] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'client_id') IS NULL ALTER TABLE [ferry].[events] ADD [client_id] VARCHAR(8000) NULL;
@@ -119,6 +125,7 @@ IF COL_LENGTH(N'[ferry].[events]', N'sent_at') IS NULL ALTER TABLE [ferry].[even
 IF COL_LENGTH(N'[ferry].[events]', N'clock_skew_s') IS NULL ALTER TABLE [ferry].[events] ADD [clock_skew_s] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'at_corrected') IS NULL ALTER TABLE [ferry].[events] ADD [at_corrected] DATETIME2(3) NULL;
 IF COL_LENGTH(N'[ferry].[events]', N'source_key') IS NULL ALTER TABLE [ferry].[events] ADD [source_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[events]', N'fingerprint') IS NULL ALTER TABLE [ferry].[events] ADD [fingerprint] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'device_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [device_id] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'client_id') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [client_id] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'session') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [session] VARCHAR(8000) NULL;
@@ -147,6 +154,7 @@ IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'sent_at') IS NULL ALTER TABLE
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'clock_skew_s') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [clock_skew_s] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'at_corrected') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [at_corrected] DATETIME2(3) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'source_key') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [source_key] VARCHAR(8000) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_events]', N'fingerprint') IS NULL ALTER TABLE [ferry].[ferry_staging_events] ADD [fingerprint] VARCHAR(8000) NULL;
 INSERT INTO [ferry].[load_leases] (table_name) SELECT N'events' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'events');
 IF OBJECT_ID(N'[ferry].[source_counts]', N'U') IS NULL CREATE TABLE [ferry].[source_counts] (
   [summary_key] VARCHAR(8000) NOT NULL,
@@ -159,7 +167,9 @@ IF OBJECT_ID(N'[ferry].[source_counts]', N'U') IS NULL CREATE TABLE [ferry].[sou
   [ignored] BIGINT NOT NULL,
   [rejected] BIGINT NOT NULL,
   [ignored_by] VARCHAR(MAX) NOT NULL,
-  [rows] VARCHAR(MAX) NOT NULL
+  [rows] VARCHAR(MAX) NOT NULL,
+  [collisions] BIGINT NOT NULL,
+  [replaced] BIGINT NOT NULL
 );
 IF OBJECT_ID(N'[ferry].[ferry_staging_source_counts]', N'U') IS NULL CREATE TABLE [ferry].[ferry_staging_source_counts] (
   [summary_key] VARCHAR(8000) NULL,
@@ -172,7 +182,9 @@ IF OBJECT_ID(N'[ferry].[ferry_staging_source_counts]', N'U') IS NULL CREATE TABL
   [ignored] BIGINT NULL,
   [rejected] BIGINT NULL,
   [ignored_by] VARCHAR(MAX) NULL,
-  [rows] VARCHAR(MAX) NULL
+  [rows] VARCHAR(MAX) NULL,
+  [collisions] BIGINT NULL,
+  [replaced] BIGINT NULL
 );
 IF COL_LENGTH(N'[ferry].[source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[source_counts] ADD [summary_key] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'source') IS NULL ALTER TABLE [ferry].[source_counts] ADD [source] VARCHAR(8000) NULL;
@@ -185,6 +197,8 @@ IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored') IS NULL ALTER TABLE [ferry
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rejected') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rejected] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'ignored_by') IS NULL ALTER TABLE [ferry].[source_counts] ADD [ignored_by] VARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[source_counts] ADD [rows] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'collisions') IS NULL ALTER TABLE [ferry].[source_counts] ADD [collisions] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[source_counts]', N'replaced') IS NULL ALTER TABLE [ferry].[source_counts] ADD [replaced] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'summary_key') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [summary_key] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'source') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [source] VARCHAR(8000) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'source_key') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [source_key] VARCHAR(8000) NULL;
@@ -196,7 +210,14 @@ IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored') IS NULL ALTE
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rejected') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rejected] BIGINT NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'ignored_by') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [ignored_by] VARCHAR(MAX) NULL;
 IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'rows') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [rows] VARCHAR(MAX) NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'collisions') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [collisions] BIGINT NULL;
+IF COL_LENGTH(N'[ferry].[ferry_staging_source_counts]', N'replaced') IS NULL ALTER TABLE [ferry].[ferry_staging_source_counts] ADD [replaced] BIGINT NULL;
 INSERT INTO [ferry].[load_leases] (table_name) SELECT N'source_counts' WHERE NOT EXISTS (SELECT 1 FROM [ferry].[load_leases] WHERE table_name = N'source_counts');
+SELECT TOP (20000) [session], CONVERT(VARCHAR(20), [nr]) AS [nr], [device_id], [client_id], [env], [system_version], [product_version], CONVERT(VARCHAR(19), [at], 120) AS [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [country], [parameters] FROM [ferry].[events] WHERE [fingerprint] IS NULL ORDER BY [session], [nr];
+UPDATE [ferry].[events] SET [fingerprint] = u.v FROM (
+SELECT N'7f6797afd300a47cef3d73e2f4863976' AS k0, CAST(N'41' AS BIGINT) AS k1, N'7f8a6ac9ab6203c583066f39132604d3' AS v
+) u
+WHERE [ferry].[events].[session] = u.k0 AND [ferry].[events].[nr] = u.k1 AND [ferry].[events].[fingerprint] IS NULL;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 BEGIN TRANSACTION;
@@ -206,7 +227,7 @@ COMMIT TRANSACTION;
 BEGIN TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 DELETE FROM [ferry].[ferry_staging_events];
-COPY INTO [ferry].[ferry_staging_events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key])
+COPY INTO [ferry].[ferry_staging_events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint])
 FROM 'https://ferryevents.blob.core.windows.net/ferry/parsed/events/2026-11-23/c.csv.gz'
 WITH (
   FILE_TYPE = 'CSV',
@@ -218,13 +239,29 @@ WITH (
   MAXERRORS = 0
 );
 SELECT COUNT_BIG(*) AS copied FROM [ferry].[ferry_staging_events];
-INSERT INTO [ferry].[events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key])
-SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key] FROM (
-  SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], ROW_NUMBER() OVER (PARTITION BY [session], [nr] ORDER BY [received_at]) AS ferry_rank
+SELECT n.[source_key] AS source_key, COUNT(*) AS collisions
+FROM (
+  SELECT s.[source_key], s.[session], s.[nr], s.[fingerprint], s.[received_at],
+    ROW_NUMBER() OVER (PARTITION BY s.[session], s.[nr] ORDER BY s.[received_at], s.[fingerprint]) AS ferry_order
+  FROM (
+    SELECT [source_key], [session], [nr], [fingerprint], [received_at], ROW_NUMBER() OVER (PARTITION BY [session], [nr], [fingerprint] ORDER BY [received_at]) AS ferry_rank
+    FROM [ferry].[ferry_staging_events]
+  ) s
+  WHERE s.ferry_rank = 1
+    AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr] AND t.[fingerprint] = s.[fingerprint])
+) n
+LEFT JOIN (
+  SELECT DISTINCT t.[session], t.[nr] FROM [ferry].[events] t INNER JOIN [ferry].[ferry_staging_events] g ON t.[session] = g.[session] AND t.[nr] = g.[nr]
+) p ON p.[session] = n.[session] AND p.[nr] = n.[nr]
+WHERE n.ferry_order > 1 OR p.[session] IS NOT NULL
+GROUP BY n.[source_key];
+INSERT INTO [ferry].[events] ([device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint])
+SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint] FROM (
+  SELECT [device_id], [client_id], [session], [nr], [env], [system_version], [product_version], [at], [timezone], [event], [device_make], [device_model], [system], [system_language], [browser], [browser_version], [product_git_hash], [product_language], [user_id], [tenant_id], [ip], [country], [parameters], [received_at], [sent_at], [clock_skew_s], [at_corrected], [source_key], [fingerprint], ROW_NUMBER() OVER (PARTITION BY [session], [nr], [fingerprint] ORDER BY [received_at]) AS ferry_rank
   FROM [ferry].[ferry_staging_events]
 ) s
 WHERE s.ferry_rank = 1
-  AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr]);
+  AND NOT EXISTS (SELECT 1 FROM [ferry].[events] t WHERE t.[session] = s.[session] AND t.[nr] = s.[nr] AND t.[fingerprint] = s.[fingerprint]);
 DELETE FROM [ferry].[ferry_staging_events];
 ROLLBACK TRANSACTION;
 BEGIN TRANSACTION;

@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS "ferry"."load_quarantine" (
   quarantined_at TIMESTAMP NOT NULL DEFAULT SYSDATE,
   PRIMARY KEY (file_key)
 );
+CREATE TABLE IF NOT EXISTS "ferry"."load_collisions" (
+  source_key VARCHAR(1024) NOT NULL,
+  collisions BIGINT NOT NULL,
+  PRIMARY KEY (source_key)
+);
 CREATE TABLE IF NOT EXISTS "ferry"."events" (
   "device_id" VARCHAR(65535) NOT NULL,
   "client_id" VARCHAR(65535) NOT NULL,
@@ -59,7 +64,8 @@ CREATE TABLE IF NOT EXISTS "ferry"."events" (
   "clock_skew_s" BIGINT,
   "at_corrected" TIMESTAMP NOT NULL,
   "source_key" VARCHAR(65535) NOT NULL,
-  PRIMARY KEY ("session", "nr")
+  "fingerprint" VARCHAR(65535) NOT NULL,
+  PRIMARY KEY ("session", "nr", "fingerprint")
 ) DISTKEY ("session");
 CREATE TABLE IF NOT EXISTS "ferry"."source_counts" (
   "summary_key" VARCHAR(65535) NOT NULL,
@@ -73,12 +79,33 @@ CREATE TABLE IF NOT EXISTS "ferry"."source_counts" (
   "rejected" BIGINT NOT NULL,
   "ignored_by" VARCHAR(65535) NOT NULL,
   "rows" VARCHAR(65535) NOT NULL,
-  PRIMARY KEY ("summary_key")
+  "collisions" BIGINT NOT NULL,
+  "replaced" BIGINT NOT NULL,
+  PRIMARY KEY ("summary_key", "source_key")
 ) DISTKEY ("summary_key");
 SELECT column_name FROM information_schema.columns WHERE table_schema = 'ferry' AND table_name = 'events';
 ALTER TABLE "ferry"."events" ADD COLUMN "source_key" VARCHAR(65535);
+SELECT kcu.column_name, tc.constraint_name
+FROM information_schema.table_constraints tc
+INNER JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
+WHERE tc.table_schema = 'ferry' AND tc.table_name = 'events' AND tc.constraint_type = 'PRIMARY KEY'
+ORDER BY kcu.ordinal_position;
+SELECT "session", CAST("nr" AS VARCHAR(64)) AS "nr", "device_id", "client_id", "env", "system_version", "product_version", TO_CHAR("at", 'YYYY-MM-DD HH24:MI:SS') AS "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "country", "parameters" FROM "ferry"."events" WHERE "fingerprint" IS NULL ORDER BY "session", "nr" LIMIT 20000;
+UPDATE "ferry"."events" SET "fingerprint" = u.v FROM (
+SELECT CAST('7f6797afd300a47cef3d73e2f4863976' AS VARCHAR(65535)) AS k0, CAST('41' AS BIGINT) AS k1, CAST('7f8a6ac9ab6203c583066f39132604d3' AS VARCHAR(64)) AS v
+) u
+WHERE "ferry"."events"."session" = u.k0 AND "ferry"."events"."nr" = u.k1 AND "ferry"."events"."fingerprint" IS NULL;
+ALTER TABLE "ferry"."events" DROP CONSTRAINT "events_pkey";
+ALTER TABLE "ferry"."events" ADD PRIMARY KEY ("session", "nr", "fingerprint");
 SELECT column_name FROM information_schema.columns WHERE table_schema = 'ferry' AND table_name = 'source_counts';
 ALTER TABLE "ferry"."source_counts" ADD COLUMN "source_key" VARCHAR(65535);
+SELECT kcu.column_name, tc.constraint_name
+FROM information_schema.table_constraints tc
+INNER JOIN information_schema.key_column_usage kcu ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
+WHERE tc.table_schema = 'ferry' AND tc.table_name = 'source_counts' AND tc.constraint_type = 'PRIMARY KEY'
+ORDER BY kcu.ordinal_position;
+ALTER TABLE "ferry"."source_counts" DROP CONSTRAINT "source_counts_pkey";
+ALTER TABLE "ferry"."source_counts" ADD PRIMARY KEY ("summary_key", "source_key");
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
 SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
@@ -86,36 +113,59 @@ BEGIN;
 LOCK "ferry"."load_manifest";
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
 CREATE TEMP TABLE "ferry_staging_events" (LIKE "ferry"."events");
-COPY "ferry_staging_events" ("device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key")
+COPY "ferry_staging_events" ("device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key", "fingerprint")
 FROM 's3://ferry-events/load-manifests/events/run-1/events-1.manifest'
 IAM_ROLE 'arn:aws:iam::123456789012:role/ferry-redshift-load'
 REGION 'eu-west-1'
 MANIFEST GZIP CSV TIMEFORMAT 'auto' MAXERROR 0 COMPUPDATE OFF STATUPDATE OFF;
 SELECT pg_last_copy_count() AS copied;
-INSERT INTO "ferry"."events" ("device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key")
-SELECT "device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key" FROM (
-  SELECT "device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key", ROW_NUMBER() OVER (PARTITION BY "session", "nr" ORDER BY "received_at") AS ferry_rank
+SELECT n."source_key" AS source_key, COUNT(*) AS collisions
+FROM (
+  SELECT s."source_key", s."session", s."nr", s."fingerprint", s."received_at",
+    ROW_NUMBER() OVER (PARTITION BY s."session", s."nr" ORDER BY s."received_at", s."fingerprint") AS ferry_order
+  FROM (
+    SELECT "source_key", "session", "nr", "fingerprint", "received_at", ROW_NUMBER() OVER (PARTITION BY "session", "nr", "fingerprint" ORDER BY "received_at") AS ferry_rank
+    FROM "ferry_staging_events"
+  ) s
+  WHERE s.ferry_rank = 1
+    AND NOT EXISTS (SELECT 1 FROM "ferry"."events" t WHERE t."session" = s."session" AND t."nr" = s."nr" AND t."fingerprint" = s."fingerprint")
+) n
+LEFT JOIN (
+  SELECT DISTINCT t."session", t."nr" FROM "ferry"."events" t INNER JOIN "ferry_staging_events" g ON t."session" = g."session" AND t."nr" = g."nr"
+) p ON p."session" = n."session" AND p."nr" = n."nr"
+WHERE n.ferry_order > 1 OR p."session" IS NOT NULL
+GROUP BY n."source_key";
+INSERT INTO "ferry"."events" ("device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key", "fingerprint")
+SELECT "device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key", "fingerprint" FROM (
+  SELECT "device_id", "client_id", "session", "nr", "env", "system_version", "product_version", "at", "timezone", "event", "device_make", "device_model", "system", "system_language", "browser", "browser_version", "product_git_hash", "product_language", "user_id", "tenant_id", "ip", "country", "parameters", "received_at", "sent_at", "clock_skew_s", "at_corrected", "source_key", "fingerprint", ROW_NUMBER() OVER (PARTITION BY "session", "nr", "fingerprint" ORDER BY "received_at") AS ferry_rank
   FROM "ferry_staging_events"
 ) s
 WHERE s.ferry_rank = 1
-  AND NOT EXISTS (SELECT 1 FROM "ferry"."events" t WHERE t."session" = s."session" AND t."nr" = s."nr");
+  AND NOT EXISTS (SELECT 1 FROM "ferry"."events" t WHERE t."session" = s."session" AND t."nr" = s."nr" AND t."fingerprint" = s."fingerprint");
 DROP TABLE "ferry_staging_events";
 INSERT INTO "ferry"."load_manifest" (file_key, etag, table_name, rows_expected, rows_loaded, run_id) VALUES ('parsed/events/2026-11-23/a.csv.gz', 'etag-a', 'events', 2, 2, 'run-1'), ('parsed/events/2026-11-23/b.csv.gz', 'etag-b', 'events', 1, 1, 'run-1');
+UPDATE "ferry"."load_collisions" SET collisions = "ferry"."load_collisions".collisions + u.n FROM (
+SELECT CAST('raw/events/2026/11/23/10/web-quoted-values.ndjson.gz' AS VARCHAR(1024)) AS source_key, CAST(1 AS BIGINT) AS n
+) u WHERE "ferry"."load_collisions".source_key = u.source_key;
+INSERT INTO "ferry"."load_collisions" (source_key, collisions) SELECT u.source_key, u.n FROM (
+SELECT CAST('raw/events/2026/11/23/10/web-quoted-values.ndjson.gz' AS VARCHAR(1024)) AS source_key, CAST(1 AS BIGINT) AS n
+) u WHERE NOT EXISTS (SELECT 1 FROM "ferry"."load_collisions" c WHERE c.source_key = u.source_key);
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');
 SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');
+SELECT source_key, collisions FROM "ferry"."load_collisions" WHERE source_key IN ('raw/events/2026/11/23/10/01ABC.ndjson.gz');
 BEGIN;
 LOCK "ferry"."load_manifest";
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('summaries/2026-11-23/01ABC.json');
 CREATE TEMP TABLE "ferry_staging_source_counts" (LIKE "ferry"."source_counts");
-INSERT INTO "ferry_staging_source_counts" ("summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows") VALUES ('summaries/2026-11-23/01ABC.json', 'events', 'raw/events/2026/11/23/10/01ABC.ndjson.gz', 'etag-01ABC', '2026-11-23', '2', '2', '0', '0', '{"blank":0,"filtered":0,"rule":0,"unmatched":0}', '{"events":3}');
-INSERT INTO "ferry"."source_counts" ("summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows")
-SELECT "summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows" FROM (
-  SELECT "summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows", ROW_NUMBER() OVER (PARTITION BY "summary_key" ORDER BY "summary_key") AS ferry_rank
+INSERT INTO "ferry_staging_source_counts" ("summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows", "collisions", "replaced") VALUES ('summaries/2026-11-23/01ABC.json', 'events', 'raw/events/2026/11/23/10/01ABC.ndjson.gz', 'etag-01ABC', '2026-11-23', '2', '2', '0', '0', '{"blank":0,"filtered":0,"rule":0,"unmatched":0}', '{"events":3}', '0', '0');
+INSERT INTO "ferry"."source_counts" ("summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows", "collisions", "replaced")
+SELECT "summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows", "collisions", "replaced" FROM (
+  SELECT "summary_key", "source", "source_key", "source_etag", "date", "lines", "accepted", "ignored", "rejected", "ignored_by", "rows", "collisions", "replaced", ROW_NUMBER() OVER (PARTITION BY "summary_key", "source_key" ORDER BY "summary_key", "source_key") AS ferry_rank
   FROM "ferry_staging_source_counts"
 ) s
 WHERE s.ferry_rank = 1
-  AND NOT EXISTS (SELECT 1 FROM "ferry"."source_counts" t WHERE t."summary_key" = s."summary_key");
+  AND NOT EXISTS (SELECT 1 FROM "ferry"."source_counts" t WHERE t."summary_key" = s."summary_key" AND t."source_key" = s."source_key");
 DROP TABLE "ferry_staging_source_counts";
 INSERT INTO "ferry"."load_manifest" (file_key, etag, table_name, rows_expected, rows_loaded, run_id) VALUES ('summaries/2026-11-23/01ABC.json', 'etag-01ABC', 'source_counts', 1, 1, 'run-1');
 COMMIT;
