@@ -79,7 +79,7 @@ export function parseChecks(file: string, text: string): CheckSpec[] {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ModelError(file, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, {}, { cause: err });
+    throw new ModelError(file, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (doc === null || doc === undefined) return [];
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ModelError(file, 'must be a mapping with columns and/or tests');
@@ -107,7 +107,7 @@ export async function readModelFiles(dir: string): Promise<ModelFile[]> {
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    throw new ModelError(dir, `cannot read the models folder (FERRY_MODELS): ${(err as Error).message}`, {}, { cause: err });
+    throw new ModelError(dir, `cannot read the models folder (FERRY_MODELS): ${(err as Error).message}`, { cause: err });
   }
   const models: ModelFile[] = [];
   for (const entry of names.filter((n) => n.endsWith('.sql'))) {

@@ -68,7 +68,7 @@ export class ModelTemplate {
     try {
       this.compiled = new nunjucks.Template(file.template, environment, file.path, true);
     } catch (err) {
-      throw new ModelError(file.path, `template does not compile: ${templateMessage(err)}`, {}, { cause: err });
+      throw new ModelError(file.path, `template does not compile: ${templateMessage(err)}`, { cause: err });
     }
   }
 
@@ -123,7 +123,7 @@ export class ModelTemplate {
       sql = this.compiled.render(context);
     } catch (err) {
       if (raised) throw raised;
-      throw new ModelError(file, `template does not render: ${templateMessage(err)}`, {}, { cause: err });
+      throw new ModelError(file, `template does not render: ${templateMessage(err)}`, { cause: err });
     }
     // Blank-line runs collapsed (config() calls leave them), no trailing `;`: the SQL gets wrapped.
     return sql.replace(/\n\s*\n(\s*\n)+/g, '\n\n').trim().replace(/;\s*$/, '').trim();

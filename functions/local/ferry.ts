@@ -12,12 +12,14 @@ import { putCommand } from './commands/put.js';
 import { queryCommand } from './commands/query.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
+import { transformCommand } from './commands/transform.js';
 
 const commands: readonly Command[] = [
   serveCommand,
   queryCommand,
   loadCommand,
   statusCommand,
+  transformCommand,
   compareCommand,
   mirrorReplayCommand,
   putCommand,
