@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { LoadError } from '../errors.js';
 
@@ -92,4 +92,44 @@ function nextDelimiter(text: string, from: number): number {
     if (c === 44 || c === 10 || c === 34) return j;
   }
   return text.length;
+}
+
+/**
+ * Counts the fields of the first record of `csv` by reading only as far as its end, and returns
+ * a stream of the same bytes from the start. `fields` is undefined for an empty file.
+ */
+export async function peekFieldCount(csv: Readable): Promise<{ fields: number | undefined; csv: Readable }> {
+  const chunks = csv[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const seen: Buffer[] = [];
+  let fields = 1;
+  let inQuotes = false;
+  let ended = false;
+  let found: number | undefined;
+  while (found === undefined) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      found = seen.some((b) => b.length > 0) ? fields : undefined;
+      break;
+    }
+    seen.push(next.value);
+    for (const byte of next.value) {
+      // A doubled quote inside a quoted field toggles twice: the count only needs in/out.
+      if (byte === 34) inQuotes = !inQuotes;
+      else if (!inQuotes && byte === 44) fields++;
+      else if (!inQuotes && byte === 10) {
+        found = fields;
+        break;
+      }
+    }
+  }
+  const replay = async function* () {
+    yield* seen;
+    if (ended) return;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  };
+  const out = Readable.from(replay(), { objectMode: false });
+  // Destroying the replay (a failed COPY) must close the file under it.
+  out.once('close', () => csv.destroy());
+  return { fields: found, csv: out };
 }

@@ -1,9 +1,11 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { LoadError, NotFoundError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
+import { encodeCsvRow } from '../parser/csv.js';
 import { parsedMetadata } from '../parser/output-keys.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
+import { peekFieldCount, readCsvRecords } from './csv-rows.js';
 import type { DueFile, LoadDialect, Queryable } from './load-dialect.js';
 import { readSummary, summaryCsv, summariesPrefix, type SummaryContent } from './source-counts.js';
 
@@ -42,8 +44,33 @@ export function parsedFiles(table: TableDefinition): FileSource {
       return { key: info.key, etag: info.etag, expectedRows: expectedRows(described) };
     },
     // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
-    open: async (store, key) => pipeline(await store.get(key), createGunzip(), () => {}),
+    open: async (store, key) => {
+      const csv = pipeline(await store.get(key), createGunzip(), () => {});
+      return table.backfill ? withBackfill(table, key, csv) : csv;
+    },
   };
+}
+
+/**
+ * A file parsed before the table's backfill column existed has one field fewer per row: the
+ * column is computed for each row on the way (as the migration does for stored rows), so files
+ * parsed before an upgrade and loaded after it load like any other. Current files pass through
+ * untouched; only the first record is looked at.
+ */
+async function withBackfill(table: TableDefinition, key: string, csv: Readable): Promise<Readable> {
+  const peeked = await peekFieldCount(csv);
+  if (peeked.fields !== table.columns.length - 1) return peeked.csv;
+  const fill = table.backfill!;
+  const names = table.columns.map((c) => c.name).filter((n) => n !== fill.column);
+  const rows = async function* () {
+    for await (const record of readCsvRecords(peeked.csv, key)) {
+      const row = Object.fromEntries(names.map((n, i) => [n, record[i] ?? null]));
+      yield encodeCsvRow(table.columns.map((c) => (c.name === fill.column ? fill.compute(row) : (row[c.name] ?? null))));
+    }
+  };
+  const out = Readable.from(rows());
+  out.once('close', () => peeked.csv.destroy());
+  return out;
 }
 
 async function readText(store: BlobStore, key: string): Promise<string> {

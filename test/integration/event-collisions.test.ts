@@ -10,6 +10,7 @@ import { decodeCollectionJson } from '../../core/model/decode-collection-json.js
 import { eventTable } from '../../core/model/event-table.js';
 import { flattenRawRecord } from '../../core/model/flatten-event.js';
 import { rawObjectKey, type RawRecord } from '../../core/model/raw-record.js';
+import { encodeCsvRow } from '../../core/parser/csv.js';
 import { parseBatch } from '../../core/parser/parse-batch.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import type { BlobInfo } from '../../core/ports/blob-store.js';
@@ -122,8 +123,13 @@ describe.each(warehouses)('event keys on %s', (_name, open) => {
     const resent = await putRaw(store, '2026-11-27T11:00:00.000Z', loaded, '01RESENT');
     const other = await putRaw(store, '2026-11-27T11:01:00.000Z', collectionOf([{ ...create, event: 'Task.Move' }], 'device-migrated'), '01OTHER');
     for (const i of [resent, other]) await parseObject({ store, logger: silentLogger }, { key: i.key, etag: i.etag });
+    // And a file the parser wrote before the upgrade (28 columns), not loaded yet.
+    const pending = collectionOf([{ ...create, nr: 45 }], 'device-migrated');
+    const pendingRows = flattenRawRecord({ received_at: '2026-11-20T09:00:00.000Z', sent_at: null, ip: null, collection: pending }, 'raw/events/2026/11/20/09/01PENDING.ndjson.gz');
+    await store.put('parsed/events/2026-11-20/01PENDING-0123456789abcdef.csv.gz', gzipSync(pendingRows.map((r) => encodeCsvRow(r.slice(0, 28))).join('')), { ferry_rows: '1' });
     const result = await runLoad({ store, warehouse, schema: old, logger: silentLogger, tables: [eventTable], runId: 'after-upgrade' });
-    expect(result.tables[0]).toMatchObject({ files: 2, rowsCopied: 4, rowsInserted: 1, collisions: 1 });
+    expect(result.tables[0]).toMatchObject({ files: 3, rowsCopied: 5, rowsInserted: 2, collisions: 1 });
+    expect(result.tables[0]!.quarantined).toBeUndefined();
 
     const key = await warehouse.query<{ column_name: string }>(
       `SELECT a.attname AS column_name FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
@@ -134,7 +140,8 @@ WHERE c.conrelid = '"${old}".events'::regclass AND c.contype = 'p' ORDER BY k.o`
     const fresh = flattenRawRecord({ received_at: '2026-11-27T11:00:00.000Z', sent_at: null, ip: null, collection: loaded }, 'x');
     const stored = await warehouse.query<{ nr: string; fingerprint: string; received_at: string }>(`SELECT nr::text, fingerprint, received_at::text FROM "${old}".events WHERE session = '${loaded.session}' ORDER BY nr, event`);
     expect(stored.filter((s) => s.received_at === '2026-11-20 08:00:00').map((s) => [s.nr, s.fingerprint])).toEqual(fresh.map((r) => [r[3], r[28]]));
-    expect(stored.map((s) => s.nr)).toEqual(['41', '41', '42', '44']);
+    expect(stored.map((s) => s.nr)).toEqual(['41', '41', '42', '44', '45']);
+    expect(stored.find((s) => s.nr === '45')!.fingerprint).toBe(pendingRows[0]![28]);
     expect(await warehouse.query(`SELECT source_key, collisions::text, replaced::text FROM "${old}".source_counts ORDER BY source_key`)).toEqual([
       { source_key: 'raw/events/2026/11/20/08/01OLD.ndjson.gz', collisions: null, replaced: null },
       { source_key: other.key, collisions: '1', replaced: '0' },

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LoadError } from '../../core/errors.js';
-import { readCsvRecords } from '../../core/loader/csv-rows.js';
+import { peekFieldCount, readCsvRecords } from '../../core/loader/csv-rows.js';
 import { encodeCsvRow } from '../../core/parser/csv.js';
 
 async function records(bytes: Buffer, chunkSize = bytes.length || 1) {
@@ -43,5 +43,23 @@ describe('readCsvRecords', () => {
     expect(error).toBeInstanceOf(LoadError);
     expect((error as LoadError).message).toContain(reason);
     expect((error as LoadError).context.key).toBe('parsed/t/x.csv.gz');
+  });
+});
+
+describe('peekFieldCount', () => {
+  it.each([1, 2, 5, 4096])('counts the first record\'s fields (quoted commas and line breaks inside) and hands back every byte, in chunks of %i bytes', async (size) => {
+    const bytes = Buffer.from([rows[1]!, ...rows].map(encodeCsvRow).join(''));
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+    const peeked = await peekFieldCount(Readable.from(chunks));
+    expect(peeked.fields).toBe(4);
+    const back: Buffer[] = [];
+    for await (const chunk of peeked.csv) back.push(chunk as Buffer);
+    expect(Buffer.concat(back).equals(bytes)).toBe(true);
+  });
+
+  it('says nothing of an empty file, and counts a single record without a final LF', async () => {
+    expect((await peekFieldCount(Readable.from([] as Buffer[]))).fields).toBeUndefined();
+    expect((await peekFieldCount(Readable.from([Buffer.from('a,"b,c",d')]))).fields).toBe(3);
   });
 });
