@@ -159,7 +159,7 @@ describe('rules file errors name the file, rule index, key and reason', () => {
     ['a prefix with a backslash', rules('  - table: out\n').replace('logs/app/', '"logs\\\\..\\\\x/"'), [expect.stringMatching(/^test\.yml: prefix: .* has a backslash$/)]],
     ['a prefix with an empty segment', rules('  - table: out\n').replace('logs/app/', 'logs//app/'), [expect.stringMatching(/has an empty segment/)]],
     ['a table named like Ferry\'s own', rules('  - table: load_manifest\n').replace('  out:\n', '  load_manifest:\n'), [
-      'test.yml: tables.load_manifest: "load_manifest" is one of Ferry\'s own tables (load_manifest, load_failures, load_quarantine, source_counts); choose another name',
+      'test.yml: tables.load_manifest: "load_manifest" is one of Ferry\'s own tables (load_manifest, load_failures, load_quarantine, load_collisions, load_leases, source_counts); choose another name',
       'test.yml: rules[0].table: "load_manifest" is one of Ferry\'s own tables; rows cannot be routed to it',
     ]],
     ['a rule routing to source_counts', rules('  - table: source_counts\n'), ['test.yml: rules[0].table: "source_counts" is one of Ferry\'s own tables; rows cannot be routed to it']],

@@ -15,7 +15,7 @@ export const builtinTables: ReadonlyMap<string, OutputTable> = new Map([
  * Ferry's own tables in the warehouse schema (the loader's bookkeeping and per-input counts): a
  * rules file writing to one would corrupt it and fail every load.
  */
-export const reservedTableNames: ReadonlySet<string> = new Set(['load_manifest', 'load_failures', 'load_quarantine', 'source_counts']);
+export const reservedTableNames: ReadonlySet<string> = new Set(['load_manifest', 'load_failures', 'load_quarantine', 'load_collisions', 'load_leases', 'source_counts']);
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 const topLevelKeys = new Set(['source', 'description', 'prefix', 'dialects', 'tables', 'filter', 'rules', 'unmatched']);
