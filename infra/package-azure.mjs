@@ -1,7 +1,8 @@
 // `npm run package:azure`: the zip a Flex Consumption app is deployed from
 // (`az functionapp deployment source config-zip` or `func azure functionapp publish --no-build`):
 // host.json, a deployment package.json whose `main` is the one bundle, the bundle, and the rules
-// files FERRY_RULES may name: the examples in docs/rules/ and a team's own under rules/ (any depth). Nothing is downloaded: the bundle holds every dependency except
+// files FERRY_RULES may name: the examples in docs/rules/ and a team's own under rules/ (any depth), and
+// the SQL models FERRY_MODELS may name: examples/models/ and a team's own under models/. Nothing is downloaded: the bundle holds every dependency except
 // @azure/functions-core, which the Functions host provides.
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -25,6 +26,8 @@ const files = [
   `${manifest.main}.map`,
   ...(await readdir('docs/rules')).filter((f) => f.endsWith('.yml')).map((f) => `docs/rules/${f}`),
   ...(existsSync('rules') ? await readdir('rules', { recursive: true }) : []).filter((f) => f.endsWith('.yml')).sort().map((f) => `rules/${f}`),
+  ...(await readdir('examples/models')).filter((f) => /\.(sql|yml)$/.test(f)).sort().map((f) => `examples/models/${f}`),
+  ...(existsSync('models') ? await readdir('models', { recursive: true }) : []).filter((f) => /\.(sql|yml)$/.test(f)).sort().map((f) => `models/${f}`),
 ];
 
 const zip = new yazl.ZipFile();

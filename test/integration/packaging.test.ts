@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -153,6 +154,9 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     expect(fn('Collector').Environment.Variables.FERRY_SHARED_SECRET).toBe('{{resolve:secretsmanager:ferry/ci/shared-secret}}');
     // The loader learns the log tables from the same rules the parser classifies by.
     for (const name of ['ParserRaw', 'ParserLogs', 'Loader']) expect(fn(name).Environment.Variables.FERRY_RULES).toBe('docs/rules/api-nginx.yml,docs/rules/app-json.yml');
+    // The load timer runs the SQL models after each load; no other function reads them.
+    expect(fn('Loader').Environment.Variables.FERRY_MODELS).toBe('examples/models');
+    for (const name of ['Collector', 'ParserRaw', 'ParserLogs']) expect(fn(name).Environment.Variables.FERRY_MODELS).toBeUndefined();
   });
 
   it('packages one bundle per function, with the rules files, that runs as Lambda would load it', async () => {
@@ -172,6 +176,20 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     }
     for (const [name, bundle] of [['parserRaw', 'parse-queue'], ['parserLogs', 'parse-queue'], ['loader', 'load']]) expect([...(await unzip(join(out, `${name}.zip`))).keys()]).toContain(`functions/aws/${bundle}.mjs`);
   });
+
+  it('packages the SQL models with the loader only, and its bundle (nunjucks inside) loads', async () => {
+    const models = (await readdir(repoPath('examples/models'))).map((f) => `examples/models/${f}`).sort();
+    const loader = await unzip(join(out, 'loader.zip'));
+    expect([...loader.keys()].filter((k) => k.startsWith('examples/')).sort()).toEqual(models);
+    expect([...(await unzip(join(out, 'parserRaw.zip'))).keys()].some((k) => k.startsWith('examples/'))).toBe(false);
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-lambda-loader-'));
+    try {
+      await extract(loader, dir);
+      expect(await nodeJson<{ handler: string }>(dir, "const m = await import('./functions/aws/load.mjs'); console.log(JSON.stringify({ handler: typeof m.handler })); process.exit(0);", {})).toEqual({ handler: 'function' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('npm run package:azure', () => {
@@ -187,7 +205,8 @@ describe('npm run package:azure', () => {
   });
 
   it('holds host.json, a package.json whose main is the bundle, the bundle and the rules', () => {
-    expect([...files.keys()].sort()).toEqual(['dist/azure/index.js', 'dist/azure/index.js.map', 'docs/rules/api-nginx.yml', 'docs/rules/app-json.yml', 'host.json', 'package.json']);
+    const models = readdirSync(repoPath('examples/models')).map((f) => `examples/models/${f}`);
+    expect([...files.keys()].sort()).toEqual(['dist/azure/index.js', 'dist/azure/index.js.map', 'docs/rules/api-nginx.yml', 'docs/rules/app-json.yml', ...models, 'host.json', 'package.json'].sort());
     const manifest = JSON.parse(files.get('package.json')!.toString('utf8'));
     expect(manifest).toMatchObject({ type: 'module', main: 'dist/azure/index.js' });
     expect(manifest.dependencies).toBeUndefined(); // everything is in the bundle

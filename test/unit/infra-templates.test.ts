@@ -143,6 +143,9 @@ describe('infra/azure/azuredeploy.json (ARM)', () => {
     for (const name of names.filter((n) => (n.startsWith('FERRY_') && !n.includes('__')) || n === 'DATABASE_URL')) expect(known).toContain(name);
     expect(appSettings).toContainEqual({ name: 'FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace', value: "[concat(variables('eventHubsNamespace'), '.servicebus.windows.net')]" });
     expect(appSettings).toContainEqual({ name: 'FERRY_AZURE_PARSE_TRIGGER', value: 'eventhubs' });
+    // The load timer runs the SQL models the zip ships (infra/package-azure.mjs).
+    expect(appSettings).toContainEqual({ name: 'FERRY_MODELS', value: "[parameters('models')]" });
+    expect(template.parameters.models).toMatchObject({ defaultValue: 'examples/models' });
     expect(readFileSync(repoPath('functions/azure/index.ts'), 'utf8')).toContain("connection: 'FERRY_AZURE_EVENTHUB'");
   });
 
