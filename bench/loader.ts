@@ -18,6 +18,7 @@ import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { PgWarehouse } from '../core/adapters/pg-warehouse.js';
 import { runLoad } from '../core/loader/load-run.js';
 import { PostgresDialect } from '../core/loader/dialects/postgres.js';
+import { storedEventFingerprint } from '../core/model/event-fingerprint.js';
 import { eventTable } from '../core/model/event-table.js';
 import { encodeCsvRow } from '../core/parser/csv.js';
 import { silentLogger } from '../core/support/json-logger.js';
@@ -37,11 +38,12 @@ function row(i: number): (string | null)[] {
   const session = `s${Math.floor(i / 20).toString(16).padStart(31, '0')}`;
   const at = 1795420000 + Math.floor(i / 7);
   const time = new Date(at * 1000).toISOString().slice(0, 19).replace('T', ' ');
-  return [
+  const values = [
     `device-${i % 50000}`, 'wunderlist-ios', session, String((i % 20) + 1), 'PRODUCTION', '17.1', '3.19.4', time, 'Europe/Berlin', events[i % events.length]!,
     'Apple', 'iPhone15,2', 'iOS', 'en-US', null, null, '9f2c1e7', 'en', `u-${i % 80000}`, 't-12', `203.0.113.${i % 250}`, 'DE',
     JSON.stringify({ task_id: `tsk-${i}`, source: i % 3 ? 'swipe-right' : 'button' }), `${time}.250000`, `${time}`, '0', time, `raw/events/2026/11/23/10/${Math.floor(i / rowsPerFile)}.ndjson.gz`,
   ];
+  return [...values, storedEventFingerprint(Object.fromEntries(eventTable.columns.slice(0, values.length).map((c, n) => [c.name, values[n] ?? null])))];
 }
 
 function psql(sql: string): void {
