@@ -30,6 +30,11 @@ export interface FerryConfig {
   /** Collector protocol, limits and group-commit settings. */
   collector: CollectorSettings;
   parser: ParserSettings;
+  /**
+   * The store `ferry serve` writes to (`FERRY_STORE_URL`): a directory, S3 or Azure Blob;
+   * undefined is the data dir's own store.
+   */
+  storeUrl: string | undefined;
   /** A second store the collector mirrors to (hybrid runs, moves between clouds). */
   mirror: MirrorSettings | undefined;
   /** Web origins allowed to call the collector from a browser. */
@@ -52,6 +57,14 @@ export interface TransformSettings {
   retryDelayS: number;
   /** Models built at the same time, at most. */
   parallelism: number;
+}
+
+/** `FERRY_STORE_URL`, checked for its scheme; opening it is the host's (`openStoreAt`). */
+function readStoreUrl(env: Env, problems: ConfigProblem[]): string | undefined {
+  const url = env.FERRY_STORE_URL?.trim();
+  if (!url) return undefined;
+  if (!/^(file|s3|https?):\/\//.test(url)) problems.push({ key: 'FERRY_STORE_URL', reason: `must be file://, s3:// or an https:// blob container URL, got "${url}"` });
+  return url;
 }
 
 /** Where the collector mirrors raw batches (`FERRY_MIRROR_URL`). */
@@ -139,6 +152,7 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account (account key or SAS; Azurite).' },
   { env: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', default: undefined, description: 'Azure only: blob endpoint of the data storage account, reached with the managed identity; used when no connection string is set.' },
   { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
+  { env: 'FERRY_STORE_URL', default: 'the data dir (file://…/store)', description: 'The store ferry serve writes raw batches to: file:///dir, s3://bucket (FERRY_S3_ENDPOINT for an S3-compatible server) or https://<account>.blob.core.windows.net/<container> (FERRY_AZURE_STORAGE_CONNECTION_STRING, else the managed identity); a cloud store needs ferry serve --only collector, parse and load then run in the cloud functions.' },
   { env: 'FERRY_MIRROR_URL', default: undefined, description: 'A second store the collector mirrors raw batches to (file://, s3://bucket, https://<account>.blob.core.windows.net/<container>); the client is answered on the primary put, refused mirror puts are replayed on each load tick.' },
   { env: 'FERRY_MIRROR_AZURE_CONNECTION_STRING', default: undefined, description: 'Connection string for an Azure mirror (else the managed identity is used).' },
   { env: 'FERRY_AZURE_PARSE_TRIGGER', default: 'eventgrid', description: 'Azure only: eventgrid (Event Grid BlobCreated subscription, one blob per invocation), eventhubs (raw/ forwarded by Event Grid to Event Hubs and parsed in batches; logs/ as eventgrid) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).' },
@@ -217,6 +231,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
       clockSkewThresholdS: integer(env, 'FERRY_CLOCK_SKEW_THRESHOLD_S', 300, 0, 366 * 86400, problems),
       maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024, problems),
     },
+    storeUrl: readStoreUrl(env, problems),
     mirror: readMirrorSettings(env, problems),
     transform: {
       modelsDir: env.FERRY_MODELS?.trim() || undefined,

@@ -8,14 +8,15 @@ import { ConfigError } from '../../core/errors.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
 
 /**
- * Opens a store named by a URL (`FERRY_MIRROR_URL`), so any host can mirror to any cloud:
+ * Opens a store named by a URL (`FERRY_STORE_URL`, `FERRY_MIRROR_URL`), so any host can write to,
+ * or mirror to, any cloud:
  * - `file:///abs/dir` — a directory;
  * - `s3://bucket[?region=…&endpoint=…]` — S3 with the default credential chain (an endpoint
  *   means an S3-compatible server, addressed path-style);
  * - `https://<account>.blob.core.windows.net/<container>` — Azure Blob with the Entra identity,
  *   or with `connectionString` when given (account key or SAS; Azurite's `http://` URL).
  */
-export function openStoreAt(url: string, key: string, connectionString?: string): BlobStore {
+export function openStoreAt(url: string, key: string, connectionString?: string, s3Endpoint?: string): BlobStore {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -27,7 +28,7 @@ export function openStoreAt(url: string, key: string, connectionString?: string)
       return new FsBlobStore(fileURLToPath(parsed));
     case 's3:': {
       if (!parsed.hostname) throw new ConfigError([{ key, reason: `names no bucket: "${url}"` }]);
-      const endpoint = parsed.searchParams.get('endpoint');
+      const endpoint = parsed.searchParams.get('endpoint') ?? s3Endpoint;
       const region = parsed.searchParams.get('region');
       return new S3BlobStore({ bucket: parsed.hostname, client: { ...(region ? { region } : {}), ...(endpoint ? { endpoint, forcePathStyle: true } : {}) } });
     }
@@ -36,7 +37,7 @@ export function openStoreAt(url: string, key: string, connectionString?: string)
       const container = parsed.pathname.split('/').filter((s) => s !== '').pop();
       if (!container) throw new ConfigError([{ key, reason: `names no container: "${url}"` }]);
       if (connectionString) return new AzureBlobStore({ container: new ContainerClient(connectionString, container) });
-      if (parsed.protocol === 'http:') throw new ConfigError([{ key, reason: 'an http:// blob URL needs FERRY_MIRROR_AZURE_CONNECTION_STRING (identity is sent only over https)' }]);
+      if (parsed.protocol === 'http:') throw new ConfigError([{ key, reason: 'an http:// blob URL needs a connection string (identity is sent only over https)' }]);
       return new AzureBlobStore({ container: new ContainerClient(url.replace(/\/$/, ''), new DefaultAzureCredential()) });
     }
     default:
