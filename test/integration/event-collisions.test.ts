@@ -18,6 +18,7 @@ import type { Warehouse } from '../../core/ports/warehouse.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+import { collect, readObject } from '../support/streams.js';
 
 const base = decodeCollectionJson(fixtureJson('collections/ios-two-events.json'));
 const [create, complete] = base.payloads as [Payload, Payload];
@@ -88,6 +89,27 @@ describe.each(warehouses)('event keys on %s', (_name, open) => {
     expect((await load(store)).tables[0]).toMatchObject({ files: 1, rowsCopied: 2, rowsInserted: 0 });
     expect(await counts()).toEqual([[a.key, '0', '0'], [b.key, '1', '0'], [c.key, '1', '0'], [again.key, '0', '0']]);
     expect(await one<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".events`)).toEqual({ n: '6' });
+  });
+
+  it('counts the collisions of an event file loaded after its summary (released from quarantine) into that summary\'s row', async () => {
+    const store = new MemoryBlobStore();
+    const device = 'device-quarantined';
+    const x = await putRaw(store, '2026-11-28T10:00:00.000Z', collectionOf([{ ...create, nr: 50 }], device), '01X');
+    const y = await putRaw(store, '2026-11-28T10:01:00.000Z', collectionOf([{ ...create, nr: 50, event: 'Task.Other' }], device), '01Y');
+    for (const i of [x, y]) await parseObject({ store, logger: silentLogger }, { key: i.key, etag: i.etag });
+    // Y's events file claims a wrong row count: it is quarantined, and its summary loads without waiting for it.
+    const [yFile] = (await collect(store.list('parsed/events/2026-11-28/'))).filter((f) => f.key.includes('01Y'));
+    const bytes = await readObject(store, yFile!.key);
+    await store.put(yFile!.key, bytes, { ...yFile!.metadata, ferry_rows: '9' });
+    const first = await load(store);
+    expect(first.tables[0]).toMatchObject({ files: 1, quarantined: [{ key: yFile!.key }] });
+    const collisionsOf = async (key: string) => (await one<{ c: string }>(`SELECT collisions::text AS c FROM "${schema}".source_counts WHERE source_key = '${key}'`)).c;
+    expect([await collisionsOf(x.key), await collisionsOf(y.key)]).toEqual(['0', '0']);
+
+    await store.put(yFile!.key, bytes, { ...yFile!.metadata });
+    const retried = await runLoad({ store, warehouse, schema, logger: silentLogger, tables: [eventTable], runId: 'retry', retryQuarantined: true });
+    expect(retried.tables[0]).toMatchObject({ files: 1, rowsInserted: 1, collisions: 1 });
+    expect([await collisionsOf(x.key), await collisionsOf(y.key)]).toEqual(['0', '1']);
   });
 
   it('migrates an events table loaded before fingerprints in place: existing rows get their fingerprint, the key becomes (session, nr, fingerprint), a later re-send is stored once and a colliding event is kept', async () => {
