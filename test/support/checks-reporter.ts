@@ -1,6 +1,6 @@
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
 
-const goldenSql = '/test/integration/golden-sql.test.ts';
+const goldenSql = ['/test/integration/golden-sql.test.ts', '/test/integration/transform-golden-sql.test.ts'];
 
 /**
  * Ends the run with what depends on this machine: which PostgreSQL the suite ran on, and
@@ -19,11 +19,11 @@ export default class ChecksReporter implements Reporter {
     const ran: string[] = [];
     const notRun: string[] = [];
     if (context.postgres) ran.push(context.postgres);
-    const golden = modules.find((m) => m.moduleId.endsWith(goldenSql));
-    if (golden && context.sqlfluff) {
+    const golden = modules.filter((m) => goldenSql.some((g) => m.moduleId.endsWith(g)));
+    if (golden.length > 0 && context.sqlfluff) {
       if ('version' in context.sqlfluff) ran.push(`golden SQL parsed by sqlfluff ${context.sqlfluff.version}`);
       else {
-        const skipped = [...golden.children.allTests('skipped')].length;
+        const skipped = golden.reduce((n, m) => n + [...m.children.allTests('skipped')].length, 0);
         notRun.push(`golden SQL parse by sqlfluff (${skipped} tests skipped): ${context.sqlfluff.missing}; \`apt-get install sqlfluff\` adds it (.ci/run does)`);
       }
     }
