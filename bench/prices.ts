@@ -18,6 +18,12 @@ export const prices = {
     s3GetOrHead: 0.0004 / 1000,
     /** SQS standard, per request (up to 10 messages / 256 KB; each 64 KB chunk is one). */
     sqsRequest: 0.4 / 1e6,
+    /** Fargate (x86), per vCPU-hour and per GB-hour. */
+    fargateVcpuHour: 0.04048,
+    fargateGbHour: 0.004445,
+    /** Application Load Balancer, per hour and per LCU-hour. */
+    albHour: 0.0225,
+    albLcuHour: 0.008,
   },
   azure: {
     /** Functions Flex Consumption, on demand, per execution (compute time not included). */
@@ -32,6 +38,8 @@ export const prices = {
     eventGridOperation: 0.6 / 1e6,
     /** Event Hubs Standard ingress event. */
     eventHubsIngressEvent: 0.028 / 1e6,
+    /** Event Hubs Standard throughput unit, per hour (one carries 1,000 events/s). */
+    eventHubsThroughputUnitHour: 0.03,
   },
 } as const;
 

@@ -6,7 +6,7 @@
 // one load tick over a store pre-filled with 1 day and with 365 days of parsed history and prints
 // the tick's LIST requests for each.
 // PostgreSQL: DATABASE_URL, else postgres@127.0.0.1:5432/test.
-//   npm run bench:scale [-- --requests 20000] [--history-files-per-day 2740] [--json]
+//   npm run bench:scale [-- --requests 20000] [--history-raw-per-day 2740] [--parse-batch N] [--json]
 import azureFunctions from '@azure/functions';
 import pg from 'pg';
 import { MemoryBlobStore } from '../core/adapters/memory-blob-store.js';
@@ -16,16 +16,16 @@ import { readConfig, type FerryConfig } from '../core/config.js';
 import { runLoad } from '../core/loader/load-run.js';
 import { dialectFor } from '../core/loader/dialects/dialect-for.js';
 import { lookbackDates } from '../core/loader/load-window.js';
-import { rawEventsPrefix } from '../core/model/raw-record.js';
+import { rawEventsPrefix, rawObjectKey } from '../core/model/raw-record.js';
 import type { BlobInfo } from '../core/ports/blob-store.js';
 import { systemClock } from '../core/ports/clock.js';
 import { silentLogger } from '../core/support/json-logger.js';
 import { timeSortableIds } from '../core/support/time-sortable-id.js';
 import { fromApiGatewayEvent } from '../functions/aws/api-gateway.js';
-import { fromS3Event } from '../functions/aws/s3-event.js';
+import { fromSqsEvent, toBatchResponse } from '../functions/aws/sqs-event.js';
 import { fromAzureHttpRequest } from '../functions/azure/azure-http.js';
-import { fromEventGridBlobCreated } from '../functions/azure/event-grid.js';
-import { createCloudHost, notifiedParse, scheduledLoad, type CloudHost } from '../functions/shared/cloud-host.js';
+import { fromEventHubMessages } from '../functions/azure/event-hubs.js';
+import { createCloudHost, queuedParse, scheduledLoad, type CloudHost } from '../functions/shared/cloud-host.js';
 import { openWarehouseAt } from '../functions/shared/open-warehouse.js';
 import type { HttpRequestMessage } from '../core/http/http-message.js';
 import { parseInputs } from '../core/parser/parse-inputs.js';
@@ -40,7 +40,7 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const requestCount = option('requests', 20_000);
-const historyFilesPerDay = option('history-files-per-day', 2_740);
+const historyFilesPerDay = option('history-raw-per-day', 2_740);
 const asJson = args.includes('--json');
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Lambda and Functions run one request per instance at a time; this many instances at once. */
@@ -130,13 +130,24 @@ interface Run {
   keysListedPerTickPerFile: number;
 }
 
-/** A cloud platform as the benchmark drives it: how a request and a blob-created notification reach core. */
+/** A cloud platform as the benchmark drives it: how a request and blob-created notifications reach core. */
 interface Platform {
   name: string;
   toRequest(body: string): Promise<HttpRequestMessage>;
-  /** One notification per created raw object, as the platform delivers it, → the parse invocation. */
-  parse(host: CloudHost<CountingBlobStore>, created: BlobInfo): Promise<void>;
+  /** Raw objects delivered to one parse invocation at sustained load (the queue's batch filled). */
+  parseBatch: number;
+  /** One delivery of notifications, as the platform hands it over, → the parse invocation. */
+  parse(host: CloudHost<CountingBlobStore>, created: readonly BlobInfo[]): Promise<void>;
 }
+
+/**
+ * Raw objects an SQS batch holds at the seeds' volume: ≈ 111 objects/s over the 60 s window
+ * shared by Lambda's 5 initial pollers (≈ 1,330), under the 10,000-record and 6 MB
+ * (≈ 4,600 S3 notifications) limits.
+ */
+const sqsBatch = Math.min(10_000, Math.floor((6 * 1024 * 1024) / 1400), Math.floor(((seedVolume.eventsPerDay / seedVolume.eventsPerRequest / 86_400) * 60) / 5));
+/** host.json: an Event Hubs batch of up to 1,000 events, waiting for at least 500. */
+const eventHubsBatch = 1000;
 
 const aws: Platform = {
   name: 'aws-lambda',
@@ -151,9 +162,17 @@ const aws: Platform = {
       body,
       isBase64Encoded: false,
     } as unknown as Parameters<typeof fromApiGatewayEvent>[0]),
+  parseBatch: option('parse-batch', sqsBatch),
   parse: async (host, created) => {
-    const event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: encodeURIComponent(created.key).replaceAll('%2F', '/'), eTag: created.etag, size: created.size } } }] };
-    await notifiedParse(host, fromS3Event(event as Parameters<typeof fromS3Event>[0]));
+    const event = {
+      Records: created.map((c, i) => ({
+        messageId: `m-${i}`,
+        body: JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: encodeURIComponent(c.key).replaceAll('%2F', '/'), eTag: c.etag, size: c.size } } }] }),
+      })),
+    };
+    const queued = fromSqsEvent(event as unknown as Parameters<typeof fromSqsEvent>[0]);
+    const result = await queuedParse(host, queued.inputs.map((q) => q.input));
+    if (toBatchResponse(queued, result.failed.map((f) => f.key)).batchItemFailures.length > 0) throw new Error(`parse failed: ${JSON.stringify(result.failed)}`);
   },
 };
 
@@ -161,17 +180,21 @@ const azure: Platform = {
   name: 'azure-functions',
   toRequest: async (body) =>
     fromAzureHttpRequest(new azureFunctions.HttpRequest({ method: 'POST', url: 'https://ferry.azurewebsites.net/api/v1/track', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' }, body: { string: body } })),
+  parseBatch: option('parse-batch', eventHubsBatch),
   parse: async (host, created) => {
-    const event = {
-      id: created.key,
-      eventType: 'Microsoft.Storage.BlobCreated',
-      subject: `/blobServices/default/containers/ferry/blobs/${created.key}`,
-      eventTime: new Date().toISOString(),
-      dataVersion: '',
-      data: { url: `https://ferrydata.blob.core.windows.net/ferry/${created.key}`, eTag: `"${created.etag}"`, contentLength: created.size },
-    };
-    const input = fromEventGridBlobCreated(event as unknown as Parameters<typeof fromEventGridBlobCreated>[0], 'ferry');
-    await notifiedParse(host, input ? [input] : []);
+    // Event Grid writes each forwarded event as a JSON array of one.
+    const messages = created.map((c) => [
+      {
+        id: c.key,
+        eventType: 'Microsoft.Storage.BlobCreated',
+        subject: `/blobServices/default/containers/ferry/blobs/${c.key}`,
+        eventTime: new Date().toISOString(),
+        dataVersion: '',
+        data: { url: `https://ferrydata.blob.core.windows.net/ferry/${c.key}`, eTag: `"${c.etag}"`, contentLength: c.size },
+      },
+    ]);
+    const result = await queuedParse(host, fromEventHubMessages(messages, 'ferry').inputs);
+    if (result.failed.length > 0) throw new Error(`parse failed: ${JSON.stringify(result.failed)}`);
   },
 };
 
@@ -203,17 +226,21 @@ function countingStore(created: BlobInfo[]): CountingBlobStore {
 }
 
 /** The pay-per-request hosts: a collector instance per concurrent request, a parse per notification, a timed load. */
-async function serverlessRun(platform: Platform, replay: Replay, schema: string): Promise<Run> {
+async function serverlessRun(platform: Platform, replay: Replay, schema: string, collector: 'function' | 'container' = 'function'): Promise<Run> {
   const created: BlobInfo[] = [];
   const store = countingStore(created);
   const config = configFor(schema);
   const host = await createCloudHost(config, store, platform.name);
   host.logger = silentLogger;
-  const invocations = { http: replay.bodies.length, parse: 0, load: 0 };
+  const invocations: { http?: number; parse: number; load: number } = { ...(collector === 'function' ? { http: replay.bodies.length } : {}), parse: 0, load: 0 };
   try {
-    await collect(replay.bodies.map((b) => b.body), Array.from({ length: instances }, () => newCollector(config, store)), platform.toRequest);
-    for (const info of created) {
-      await platform.parse(host, info);
+    // A function instance answers one request at a time; a container's collector takes them all and group-commits.
+    const shared = newCollector(config, store);
+    const collectors = Array.from({ length: instances }, () => (collector === 'function' ? newCollector(config, store) : shared));
+    await collect(replay.bodies.map((b) => b.body), collectors, platform.toRequest);
+    await shared.close();
+    for (let i = 0; i < created.length; i += platform.parseBatch) {
+      await platform.parse(host, created.slice(i, i + platform.parseBatch));
       invocations.parse++;
     }
     const before = { ...store.counts };
@@ -252,22 +279,27 @@ async function localRun(replay: Replay, schema: string): Promise<Run> {
 interface HistoryTick {
   /** LIST requests of the tick. */
   lists: number;
-  /** Keys it listed per parsed file a day holds: what scales its LIST requests with volume. */
-  keysPerDailyFile: number;
+  /** Keys it listed. */
+  listedKeys: number;
+  /** Keys it listed per raw object a day brings: what scales its LIST requests with volume. */
+  keysPerDailyRaw: number;
+  /** GET and HEAD requests (batch summaries read by the sweep) per raw object a day brings. */
+  getsPerDailyRaw: number;
 }
 
 /**
  * One cloud load tick (`scheduledLoad`: the lost-notification sweep, then the load) over `days`
- * days of history, `filesPerDay` collector objects a day, each parsed (raw object, parsed file,
- * summary) and loaded (in the manifest): what it lists when nothing new has arrived.
+ * days of history at `rawPerDay` raw objects a day, spread over the hours, each parsed (in
+ * batches of `batch`: a parsed file and a summary per batch) and loaded (in the manifest): what
+ * it lists when nothing new has arrived. A first tick runs before the measured one, as a timer's
+ * ticks follow each other.
  */
-async function tickOverHistory(days: number, filesPerDay: number, schema: string): Promise<HistoryTick> {
+async function tickOverHistory(days: number, rawPerDay: number, batch: number, schema: string): Promise<HistoryTick> {
   const memory = new MemoryBlobStore();
   const store = new CountingBlobStore(memory);
   const host = await createCloudHost(configFor(schema), store, 'bench');
   host.logger = silentLogger;
   const now = new Date();
-  const old = new Date(now.getTime() - 3_600_000);
   const rows = { ferry_rows: '13' };
   const none = {};
   try {
@@ -276,15 +308,22 @@ async function tickOverHistory(days: number, filesPerDay: number, schema: string
     await client.connect();
     try {
       for (let d = 0; d < days; d++) {
-        const date = new Date(now.getTime() - d * 86_400_000).toISOString().slice(0, 10);
         const keys: string[] = [];
-        for (let i = 0; i < filesPerDay; i++) {
-          const name = `${date.replaceAll('-', '')}-${String(i).padStart(7, '0')}`;
-          const parsed = `parsed/events/${date}/${name}.csv.gz`;
-          const summary = `summaries/${date}/${name}.json`;
-          memory.seed({ key: `${rawEventsPrefix}${date.replaceAll('-', '/')}/00/${name}.ndjson.gz`, size: 2000, etag: name, lastModified: old, metadata: none });
-          memory.seed({ key: parsed, size: 1000, etag: name, lastModified: old, metadata: rows });
-          memory.seed({ key: summary, size: 200, etag: name, lastModified: old, metadata: none });
+        // Up to a minute before the tick: the sweep's window (15 to 60 minutes back) holds parsed raw objects, as in production.
+        const dayStart = now.getTime() - (d + 1) * 86_400_000 - 60_000;
+        for (let i = 0; i < rawPerDay; i += batch) {
+          let first = '';
+          for (let j = i; j < Math.min(rawPerDay, i + batch); j++) {
+            const at = new Date(dayStart + Math.floor((j * 86_400_000) / rawPerDay));
+            const id = timeSortableIds.next(at);
+            first ||= id;
+            memory.seed({ key: rawObjectKey(at, id), size: 2000, etag: id, lastModified: at, metadata: none });
+          }
+          const date = new Date(dayStart + Math.floor((i * 86_400_000) / rawPerDay)).toISOString().slice(0, 10);
+          const parsed = `parsed/events/${date}/${first}-b${batch}.csv.gz`;
+          const summary = `summaries/${date}/${first}-b${batch}.json`;
+          memory.seed({ key: parsed, size: 1000, etag: first, lastModified: now, metadata: rows });
+          memory.seed({ key: summary, size: 200, etag: first, lastModified: now, metadata: none });
           keys.push(parsed, summary);
         }
         await client.query(
@@ -296,9 +335,10 @@ async function tickOverHistory(days: number, filesPerDay: number, schema: string
     } finally {
       await client.end();
     }
+    await scheduledLoad(host, 'bench-history-warm', now);
     store.take();
     await scheduledLoad(host, 'bench-history-tick', now);
-    return { lists: store.counts.lists, keysPerDailyFile: store.counts.listedKeys / filesPerDay };
+    return { lists: store.counts.lists, listedKeys: store.counts.listedKeys, keysPerDailyRaw: store.counts.listedKeys / rawPerDay, getsPerDailyRaw: (store.counts.gets + store.counts.heads) / rawPerDay };
   } finally {
     await host.warehouse().close();
   }
@@ -306,23 +346,40 @@ async function tickOverHistory(days: number, filesPerDay: number, schema: string
 
 // ——— the bill ———
 
-function bill(shape: string, run: Run, replay: Replay, keysListedPerDailyFile: number): { total: number; parts: Record<string, number> } {
+function bill(shape: string, run: Run, replay: Replay, tick: HistoryTick): { total: number; parts: Record<string, number> } {
   const scale = seedVolume.eventsPerDay / replay.events;
   const requests = replay.bodies.length * scale;
   const c = run.counts;
-  // A tick's LISTs follow the keys it lists, not the events: the history tick gives the keys per
-  // parsed file a day holds; the replay gives the parsed files a day holds at volume.
-  const parsedFilesPerDay = (run.invocations.parse ?? run.parsedInputs) * scale;
-  const listsPerDay = seedVolume.loadTicksPerDay * Math.ceil((keysListedPerDailyFile * parsedFilesPerDay) / 1000);
+  // A tick's requests follow what it lists, not the events: the history tick gives its LISTs and
+  // the keys and summaries it read per raw object a day brings; at volume the extra keys are
+  // extra pages of 1,000.
+  const rawPerDay = run.parsedInputs * scale;
+  const listsPerDay = seedVolume.loadTicksPerDay * (tick.lists + Math.max(0, tick.keysPerDailyRaw * rawPerDay - tick.listedKeys) / 1000);
+  const tickGetsPerDay = seedVolume.loadTicksPerDay * tick.getsPerDailyRaw * rawPerDay;
   const invocations = Object.values(run.invocations).reduce((a, b) => a + b, 0) - (run.invocations.load ?? 0);
   const invocationsPerDay = invocations * scale + (run.invocations.load !== undefined ? seedVolume.loadTicksPerDay : 0);
+  if (shape === 'aws-container') {
+    // Two 1 vCPU / 2 GB Fargate tasks and the load balancer are the fixed part; no API Gateway, no collector invocations.
+    const parts = {
+      fargate: 2 * 24 * (prices.aws.fargateVcpuHour + 2 * prices.aws.fargateGbHour),
+      loadBalancer: 24 * (prices.aws.albHour + prices.aws.albLcuHour * 5),
+      lambda: invocationsPerDay * prices.aws.lambdaRequest,
+      s3Put: c.puts * scale * prices.aws.s3PutOrList,
+      s3List: listsPerDay * prices.aws.s3PutOrList,
+      s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
+      sqs: run.parsedInputs * scale * 1.2 * prices.aws.sqsRequest,
+    };
+    return { total: sum(parts), parts };
+  }
   if (shape === 'aws-lambda') {
     const parts = {
       apiGateway: requests * prices.aws.apiGatewayRequest,
       lambda: invocationsPerDay * prices.aws.lambdaRequest,
       s3Put: c.puts * scale * prices.aws.s3PutOrList,
       s3List: listsPerDay * prices.aws.s3PutOrList,
-      s3GetHead: (c.gets + c.heads) * scale * prices.aws.s3GetOrHead,
+      s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
+      // S3 sends one message per object; Lambda's pollers receive and delete ten per request.
+      sqs: run.parsedInputs * scale * 1.2 * prices.aws.sqsRequest,
     };
     return { total: sum(parts), parts };
   }
@@ -331,8 +388,9 @@ function bill(shape: string, run: Run, replay: Replay, keysListedPerDailyFile: n
       functions: invocationsPerDay * prices.azure.functionsExecution,
       blobWrite: c.puts * scale * prices.azure.blobWrite,
       blobList: listsPerDay * prices.azure.blobList,
-      blobRead: (c.gets + c.heads) * scale * prices.azure.blobRead,
-      eventGrid: (run.invocations.parse ?? 0) * scale * prices.azure.eventGridOperation,
+      blobRead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.azure.blobRead,
+      eventGrid: run.parsedInputs * scale * prices.azure.eventGridOperation,
+      eventHubs: run.parsedInputs * scale * prices.azure.eventHubsIngressEvent + prices.azure.eventHubsThroughputUnitHour * 24,
     };
     return { total: sum(parts), parts };
   }
@@ -358,18 +416,19 @@ async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   try {
-    const history1 = await tickOverHistory(1, historyFilesPerDay, schema('h1'));
-    const history365 = await tickOverHistory(365, historyFilesPerDay, schema('h365'));
-    const runs: [string, () => Promise<Run>][] = [
-      ['aws-lambda', () => serverlessRun(aws, replay, schema('aws'))],
-      ['azure-functions', () => serverlessRun(azure, replay, schema('azure'))],
-      ['local', () => localRun(replay, schema('local'))],
+    const runs: [string, number, () => Promise<Run>][] = [
+      ['aws-lambda', aws.parseBatch, () => serverlessRun(aws, replay, schema('aws'))],
+      ['azure-functions', azure.parseBatch, () => serverlessRun(azure, replay, schema('azure'))],
+      ['aws-container', aws.parseBatch, () => serverlessRun(aws, replay, schema('container'), 'container')],
+      ['local', 1, () => localRun(replay, schema('local'))],
     ];
     const figures: ShapeFigures[] = [];
-    for (const [shape, start] of runs) {
+    for (const [shape, batch, start] of runs) {
       const run = await start();
+      const history1 = await tickOverHistory(1, historyFilesPerDay, batch, schema(`${shape.replace('-', '_')}_h1`));
+      const history365 = await tickOverHistory(365, historyFilesPerDay, batch, schema(`${shape.replace('-', '_')}_h365`));
       const perMillion = 1e6 / replay.events;
-      const { total, parts } = bill(shape, run, replay, history365.keysPerDailyFile);
+      const { total, parts } = bill(shape, run, replay, history365);
       const f: ShapeFigures = {
         shape,
         events: replay.events,

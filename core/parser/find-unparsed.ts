@@ -16,14 +16,17 @@ export async function* findUnparsed(store: BlobStore, prefix: string): AsyncIter
 /**
  * Whether an input version has a parse summary — its own, or an entry in a batch's — answered
  * from one listing per summaries date partition (made when a date is first asked about) and a
- * read of each batch summary in it, instead of a request per input.
+ * read of each batch summary in it, instead of a request per input. Summaries are named by their
+ * (first) input's arrival, so with `namedFrom` only those of inputs that arrived since then are
+ * read.
  */
-function summaryIndex(store: BlobStore): (info: BlobInfo) => Promise<boolean> {
+function summaryIndex(store: BlobStore, namedFrom?: Date): (info: BlobInfo) => Promise<boolean> {
   const dates = new Map<string, Promise<{ own: Set<string>; batched: Set<string> }>>();
   const listDate = async (date: string) => {
     const own = new Set<string>();
     const batched = new Set<string>();
-    for await (const summary of store.list(`summaries/${date}/`)) {
+    const prefix = `summaries/${date}/`;
+    for await (const summary of store.list(prefix, namedFrom ? { startAfter: `${prefix}${timeSortablePrefix(namedFrom)}` } : {})) {
       if (!isBatchSummaryKey(summary.key)) own.add(summary.key);
       else for (const entry of inputSummaries(await readText(store, summary.key))) batched.add(`${entry.source_key}\0${entry.source_etag}`);
     }
@@ -44,6 +47,9 @@ async function readText(store: BlobStore, key: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** How much earlier than its window a sweep reads summaries: a batch's first input may be that much older. */
+const summaryMarginMs = 6 * 3_600_000;
+
 /**
  * The collector's raw objects received from `since` and last written before `before` that have
  * no parse summary: those whose notification the platform lost (a queue message past its
@@ -52,7 +58,8 @@ async function readText(store: BlobStore, key: string): Promise<string> {
  * from `since` on: a sweep costs what arrived in its window, not the day.
  */
 export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date): AsyncIterable<BlobInfo> {
-  const summarised = summaryIndex(store);
+  // A batch is named by its first input, which may have arrived before the window: a margin.
+  const summarised = summaryIndex(store, new Date(since.getTime() - summaryMarginMs));
   const hourMs = 3_600_000;
   for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < before.getTime(); hour += hourMs) {
     const prefix = rawObjectKey(new Date(hour), '').slice(0, -'.ndjson.gz'.length);
