@@ -83,9 +83,12 @@ export class RedshiftTransform extends PostgresTransform {
     return `DATEADD(day, -${Math.trunc(days)}, GETDATE())`;
   }
 
+  // Late-binding views may be missing from information_schema, so a view is dropped if it exists
+  // whatever the catalog said.
   override replaceWithView(model: ModelNames, select: string, existing: Existing): Phase[] {
     const target = this.relation(model.name, model.schema);
-    return [{ transactional: true, steps: [...this.dropExisting(target, existing), { sql: `CREATE VIEW ${target} AS\n${select}\nWITH NO SCHEMA BINDING` }] }];
+    const drop = existing === 'table' ? this.dropExisting(target, existing) : [{ sql: `DROP VIEW IF EXISTS ${target}` }];
+    return [{ transactional: true, steps: [...drop, { sql: `CREATE VIEW ${target} AS\n${select}\nWITH NO SCHEMA BINDING` }] }];
   }
 
   override createScratch(model: string, index: number, source: string): Step[] {

@@ -46,7 +46,7 @@ SELECT table_name, COUNT(*) AS files, MAX(loaded_at) AS last_loaded_at FROM "fer
 SELECT model, version, template_hash, refs_version, built_at FROM "ferry"."transform_state";
 SELECT target, attempt, status, started_at, finished_at FROM "ferry"."runs" WHERE stage = 'transform' AND started_at >= '2026-11-25 00:00:00.000' ORDER BY started_at, target;
 BEGIN;
-DROP VIEW "analytics"."task_events";
+DROP VIEW IF EXISTS "analytics"."task_events";
 CREATE VIEW "analytics"."task_events" AS
 -- The to-do app's task events, one row per device, day and step: what the funnel counts.
 
