@@ -54,7 +54,7 @@ function signedRequest(device: string, firstNr: number, count: number): { body: 
 }
 
 async function post(url: string, request: { body: Buffer; headers: Record<string, string> }): Promise<number> {
-  const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: request.headers, body: request.body });
+  const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: request.headers, body: new Uint8Array(request.body) });
   await response.arrayBuffer();
   return response.status;
 }
@@ -188,7 +188,7 @@ describe('ferry serve --only collector in front of a cloud store', () => {
     const taken: string[] = [];
     for (let i = 0; collector.child.exitCode === null && i < 200; i++) {
       const request = signedRequest(`stop-during-${i}`, 1, 1);
-      const response = await fetch(`${collector.url}/api/v1/track`, { method: 'POST', headers: request.headers, body: request.body }).catch(() => undefined);
+      const response = await fetch(`${collector.url}/api/v1/track`, { method: 'POST', headers: request.headers, body: new Uint8Array(request.body) }).catch(() => undefined);
       if (!response) break;
       await response.arrayBuffer();
       if (response.status === 200) taken.push(`stop-during-${i}/1`);
