@@ -16,6 +16,7 @@ import { GroupCommitter } from './group-commit.js';
 import { assertLoadable } from './loadable.js';
 import { assertSession } from './session.js';
 import { verifySignature, type SignaturePolicy } from './signature.js';
+import { storageLayout } from '../storage-layout.js';
 
 /** Collector behaviour settings (from `FerryConfig.collector`). */
 export interface CollectorSettings {
@@ -40,7 +41,7 @@ const retryAfterSeconds = '5';
 export function shuttingDownResponse(): HttpResponseMessage {
   return errorResponse(503, 'shutting down', { 'retry-after': retryAfterSeconds });
 }
-const readinessKey = 'health/readiness';
+const readinessKey = storageLayout.readiness;
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();

@@ -3,9 +3,10 @@ import { NotFoundError } from '../errors.js';
 import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
 import type { Logger } from '../ports/logger.js';
 import { errorFields } from '../support/json-logger.js';
+import { storageLayout } from '../storage-layout.js';
 
 /** Where a put the mirror refused is remembered, in the primary store: `mirror-pending/<key>`. */
-export const mirrorPendingPrefix = 'mirror-pending/';
+export const mirrorPendingPrefix = storageLayout.mirrorPending;
 
 /**
  * The collector's store during a hybrid run or a move between clouds: every put goes to the

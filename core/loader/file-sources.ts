@@ -8,6 +8,7 @@ import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import { peekFieldCount, readCsvRecords } from './csv-rows.js';
 import type { DueFile, LoadDialect, Queryable } from './load-dialect.js';
 import { readSummary, summaryCsv, summariesPrefix, type SummaryContent } from './source-counts.js';
+import { storageLayout } from '../storage-layout.js';
 
 /** Where a table's files come from and how each is read as CSV. */
 export interface FileSource {
@@ -35,7 +36,7 @@ function expectedRows(info: BlobInfo): number {
 /** Parsed files: gzip'd CSV under `parsed/<table>/`, their row count in metadata. */
 export function parsedFiles(table: TableDefinition): FileSource {
   return {
-    prefix: `parsed/${table.name}/`,
+    prefix: storageLayout.parsedTable(table.name),
     storedCsv: true,
     accept: (info) => info.key.endsWith('.csv.gz'),
     // S3 does not list metadata; then the count comes from a head of the (due) file.
@@ -108,7 +109,7 @@ export class SummaryFiles implements FileSource {
       try {
         const summary = readSummary(d.key, await readText(this.store, d.key));
         this.read.set(d.key, { summary, collisions: new Map() });
-        waitingOn.set(d.key, summary.outputs.filter((o) => this.collisionTables.some((t) => o.startsWith(`parsed/${t}/`))));
+        waitingOn.set(d.key, summary.outputs.filter((o) => this.collisionTables.some((t) => o.startsWith(storageLayout.parsedTable(t)))));
       } catch {
         // Unreadable: the load reads it again and fails (or quarantines) it there.
         waitingOn.set(d.key, []);

@@ -4,6 +4,7 @@ import type { Warehouse } from '../ports/warehouse.js';
 import { PostgresDialect } from './dialects/postgres.js';
 import type { LoadDialect } from './load-dialect.js';
 import { sourceCountsTable, summariesPrefix } from './source-counts.js';
+import { storageLayout } from '../storage-layout.js';
 
 /**
  * A file the warehouse refused (`<schema>.load_quarantine`): the table's other files loaded
@@ -91,7 +92,7 @@ export async function loadStatus(options: LoadStatusOptions): Promise<LoadStatus
   }));
   const quarantinedEtag = new Map(quarantined.map((q) => [q.file_key, q.etag]));
   for (const table of all) {
-    const prefix = table === sourceCountsTable ? summariesPrefix : `parsed/${table.name}/`;
+    const prefix = table === sourceCountsTable ? summariesPrefix : storageLayout.parsedTable(table.name);
     const listed: { key: string; etag: string; lastModified: Date }[] = [];
     for await (const info of options.store.list(prefix)) if (info.key.endsWith('.csv.gz') || info.key.endsWith('.json')) listed.push(info);
     for (let i = 0; i < listed.length; i += 1000) {

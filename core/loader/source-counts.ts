@@ -3,6 +3,7 @@ import { LoadError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
 import { encodeCsvRow } from '../parser/csv.js';
 import type { BatchSummary, ParseSummary } from '../parser/parse-summary.js';
+import { storageLayout } from '../storage-layout.js';
 
 /**
  * `source_counts`: one row per parsed input version, from the parser's summary (a batch's
@@ -38,7 +39,7 @@ export const sourceCountsTable: TableDefinition = {
 };
 
 /** Prefix of the parser's summaries. */
-export const summariesPrefix = 'summaries/';
+export const summariesPrefix = storageLayout.summaries;
 
 /** One summary object: the inputs it accounts for and the parsed objects they went to. */
 export interface SummaryContent {

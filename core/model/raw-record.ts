@@ -1,4 +1,5 @@
 import type { Collection } from './collection.js';
+import { storageLayout } from '../storage-layout.js';
 
 /**
  * One line of a raw object (`raw/events/…ndjson.gz`): an accepted collection with what the
@@ -20,10 +21,9 @@ export interface RawRecord {
 }
 
 /** Prefix under which the collector writes raw objects. */
-export const rawEventsPrefix = 'raw/events/';
+export const rawEventsPrefix = storageLayout.rawEvents;
 
 /** Raw object key: `raw/events/YYYY/MM/DD/HH/<id>.ndjson.gz`, partitioned by receive hour (UTC). */
 export function rawObjectKey(receivedAt: Date, id: string): string {
-  const iso = receivedAt.toISOString();
-  return `${rawEventsPrefix}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/${id}.ndjson.gz`;
+  return `${storageLayout.rawHour(receivedAt)}${id}.ndjson.gz`;
 }

@@ -1,8 +1,9 @@
-import { rawEventsPrefix, rawObjectKey } from '../model/raw-record.js';
+import { rawEventsPrefix } from '../model/raw-record.js';
 import { timeSortablePrefix } from '../support/time-sortable-id.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import { isBatchSummaryKey, outputKeysFor } from './output-keys.js';
 import { inputSummaries } from './parse-summary.js';
+import { storageLayout } from '../storage-layout.js';
 
 /**
  * Yields input objects under `prefix` whose current version has no parse summary yet: the ones
@@ -25,7 +26,7 @@ function summaryIndex(store: BlobStore, namedFrom?: Date): (info: BlobInfo) => P
   const listDate = async (date: string) => {
     const own = new Set<string>();
     const batched = new Set<string>();
-    const prefix = `summaries/${date}/`;
+    const prefix = storageLayout.summariesOn(date);
     for await (const summary of store.list(prefix, namedFrom ? { startAfter: `${prefix}${timeSortablePrefix(namedFrom)}` } : {})) {
       if (!isBatchSummaryKey(summary.key)) own.add(summary.key);
       else for (const entry of inputSummaries(await readText(store, summary.key))) batched.add(`${entry.source_key}\0${entry.source_etag}`);
@@ -62,7 +63,7 @@ export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Da
   const summarised = summaryIndex(store, new Date(since.getTime() - summaryMarginMs));
   const hourMs = 3_600_000;
   for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < before.getTime(); hour += hourMs) {
-    const prefix = rawObjectKey(new Date(hour), '').slice(0, -'.ndjson.gz'.length);
+    const prefix = storageLayout.rawHour(new Date(hour));
     const from = hour < since.getTime() ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
     for await (const info of store.list(prefix, from)) {
       if (info.lastModified >= before) continue; // its notification may still be on its way

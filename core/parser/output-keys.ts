@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isTimeSortableId, timeSortablePrefix } from '../support/time-sortable-id.js';
+import { storageLayout } from '../storage-layout.js';
 
 /** Where the outputs of one input object go; all derived from the input key and its ETag. */
 export interface OutputKeys {
@@ -23,9 +24,9 @@ export function outputKeysFor(inputKey: string, etag: string, lastModified: Date
   const digest = createHash('sha256').update(inputKey).update('\0').update(etag).digest('hex').slice(0, 16);
   const name = `${arrivalName(inputKey, lastModified)}-${digest}`;
   return {
-    table: (table) => `parsed/${table}/${date}/${name}.csv.gz`,
-    rejected: `rejected/${date}/${name}.csv.gz`,
-    summary: `summaries/${date}/${name}.json`,
+    table: (table) => `${storageLayout.parsedTable(table, date)}${name}.csv.gz`,
+    rejected: `${storageLayout.rejectedOn(date)}${name}.csv.gz`,
+    summary: `${storageLayout.summariesOn(date)}${name}.json`,
     date,
   };
 }
@@ -43,9 +44,9 @@ export function batchOutputKeysFor(members: readonly { key: string; etag: string
   const arrived = sorted.reduce<Date | undefined>((min, m) => (m.lastModified && (!min || m.lastModified < min) ? m.lastModified : min), undefined);
   const name = `${arrivalName(sorted[0]?.key ?? 'batch', arrived ?? new Date(`${date}T00:00:00Z`))}-b${sorted.length}-${hash.digest('hex').slice(0, 16)}`;
   return {
-    table: (table) => `parsed/${table}/${date}/${name}.csv.gz`,
-    rejected: `rejected/${date}/${name}.csv.gz`,
-    summary: `summaries/${date}/${name}.json`,
+    table: (table) => `${storageLayout.parsedTable(table, date)}${name}.csv.gz`,
+    rejected: `${storageLayout.rejectedOn(date)}${name}.csv.gz`,
+    summary: `${storageLayout.summariesOn(date)}${name}.json`,
     date,
   };
 }

@@ -28,6 +28,7 @@ import {
 } from '../load-dialect.js';
 import { refusedSqlstate } from './postgres.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
+import { storageLayout } from '../../storage-layout.js';
 
 // Redshift's TEXT is VARCHAR(256); parsed values can be longer. JSON stays text (SUPER would need
 // JSON_PARSE on every load and is not what COPY … CSV fills).
@@ -324,7 +325,7 @@ WHERE s.ferry_rank = 1
     if (batch.storedCsv) {
       if (!batch.store.locate) throw new ConfigError([{ key: 'FERRY_S3_BUCKET', reason: 'Redshift loads its files from S3; the store must be an S3 bucket' }]);
       const locate = batch.store.locate.bind(batch.store);
-      const manifestKey = `load-manifests/${table.name}/${batch.runId}/${batch.batchId}.manifest`;
+      const manifestKey = `${storageLayout.loadManifests}${table.name}/${batch.runId}/${batch.batchId}.manifest`;
       const entries = batch.files.map((f) => ({ url: locate(f.key), mandatory: true }));
       await batch.store.put(manifestKey, Buffer.from(JSON.stringify({ entries })));
       await tx.query(this.copyFromManifest(table, locate(manifestKey)));

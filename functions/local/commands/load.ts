@@ -8,6 +8,7 @@ import { outputTables } from '../../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
 import { queryAdminSocket } from '../admin-socket.js';
 import { announcedRules, existingDataDir, usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
+import { storageLayout } from '../../../core/storage-layout.js';
 
 /** A progress line with an ETA, redrawn in place on a terminal; silent otherwise. */
 function progressReporter(total: number): (done: number, rows: number) => void {
@@ -50,7 +51,7 @@ async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
   // Count the files in range first so the progress bar has a total (the manifest makes re-runs no-ops).
   let total = 0;
   for (const table of tables) {
-    for (const prefix of dates ? dates.map((d) => `parsed/${table.name}/${d}/`) : [`parsed/${table.name}/`]) for await (const _ of store.list(prefix)) total++;
+    for (const prefix of dates ? dates.map((d) => storageLayout.parsedTable(table.name, d)) : [storageLayout.parsedTable(table.name)]) for await (const _ of store.list(prefix)) total++;
   }
   const report = progressReporter(total);
   let done = 0;
