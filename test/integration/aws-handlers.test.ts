@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { handler as httpHandler } from '../../functions/aws/http.js';
 import { handler as loadHandler } from '../../functions/aws/load.js';
-import { handler as parseHandler } from '../../functions/aws/parse.js';
+import { handler as parseHandler } from '../../functions/aws/parse-queue.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
 import { lostNotificationAfterMs } from '../../core/parser/parse-lost-inputs.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
@@ -12,7 +12,7 @@ import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startS3 } from '../support/storage-emulators.js';
-import { s3Notification } from '../support/platform-events.js';
+import { sqsDelivery } from '../support/platform-events.js';
 import { collect, listKeys, readObject } from '../support/streams.js';
 import pg from 'pg';
 
@@ -45,7 +45,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     await dropSchema(models);
   });
 
-  it('collects, parses on notification (duplicates skipped), and loads on schedule', async () => {
+  it('collects, parses queue deliveries (raw objects in one batch, a log alone; redelivery rewrites the same objects), and loads on schedule', async () => {
     const health = await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-health.json'));
     expect(health).toMatchObject({ statusCode: 200, body: '{"up":true}' });
     expect(await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json'))).toMatchObject({ statusCode: 200, body: '{"stored":2}' });
@@ -59,19 +59,19 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
     const inputs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
     expect(inputs).toHaveLength(3);
-    const event = s3Notification(inputs.map((i) => ({ key: i.key, etag: i.etag, size: i.size })));
-    const first = await parseHandler(event, context);
-    expect(first).toMatchObject({ skipped: [], ignored: [], failed: [] });
-    expect(first.parsed).toHaveLength(3);
-    // The same notification again (S3 delivers at least once): nothing is redone.
-    const again = await parseHandler(event, context);
-    expect(again.parsed).toEqual([]);
-    expect(again.skipped).toHaveLength(3);
+    // raw/ comes in one SQS batch to the raw parser, each log in its own to the logs parser.
+    const deliveries = [sqsDelivery(inputs.filter((i) => i.key.startsWith('raw/'))), sqsDelivery(inputs.filter((i) => i.key.startsWith('logs/')))];
+    for (const delivery of deliveries) expect(await parseHandler(delivery, context)).toEqual({ batchItemFailures: [] });
+    const outputs = await listKeys(store, 'parsed/');
+    expect(outputs.filter((k) => k.startsWith('parsed/events/'))).toHaveLength(1);
+    // The same deliveries again (S3 and SQS deliver at least once): the same objects, nothing added.
+    for (const delivery of deliveries) expect(await parseHandler(delivery, context)).toEqual({ batchItemFailures: [] });
+    expect(await listKeys(store, 'parsed/')).toEqual(outputs);
 
     const load = await loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() }, context);
     expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 3]]);
-    // The client re-sent the same batch gzip'd: stored once (two files, two rows).
-    expect(load.tables[0]).toMatchObject({ files: 2, rowsCopied: 4 });
+    // The client re-sent the same batch gzip'd: stored once (one batch file of four rows, two inserted).
+    expect(load.tables[0]).toMatchObject({ files: 1, rowsCopied: 4 });
     // Then the example models, on what this tick loaded; each stage run is recorded.
     expect(load.transforms!.models.map((m) => [m.model, m.outcome]).sort()).toEqual(
       ['api_latency', 'daily_active_users', 'events_per_day', 'platform_share', 'task_events', 'task_funnel'].map((m) => [m, 'built']),
@@ -91,7 +91,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
   it('leaves the models for the next tick when the invocation has too little time left', async () => {
     await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json'));
     const raw = (await collect(store.list('raw/'))).map((i) => ({ key: i.key, etag: i.etag, size: i.size }));
-    await parseHandler(s3Notification(raw), context);
+    expect(await parseHandler(sqsDelivery(raw), context)).toEqual({ batchItemFailures: [] });
     const tick = (remainingMs: number) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() }, { getRemainingTimeInMillis: () => remainingMs });
     const short = await tick(30_000);
     expect(short.transforms!.models.filter((m) => m.model === 'daily_active_users')).toMatchObject([{ outcome: 'deferred' }]);
@@ -102,22 +102,21 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
   it('summarises a damaged gzip input once (its tail rejected) instead of failing every retry', async () => {
     await store.put('logs/nginx/broken.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
     const info = await store.head('logs/nginx/broken.log.gz');
-    const result = await parseHandler(s3Notification([{ key: info.key, etag: info.etag, size: info.size }]), context);
-    expect(result.parsed).toEqual(['logs/nginx/broken.log.gz']);
+    expect(await parseHandler(sqsDelivery([info]), context)).toEqual({ batchItemFailures: [] });
+    expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('broken'))).toHaveLength(1);
     const rejected = (await listKeys(store, 'rejected/')).filter((k) => k.includes('broken'));
     expect(rejected).toHaveLength(1);
     expect(gunzipSync(await readObject(store, rejected[0]!)).toString()).toMatch(/^logs\/nginx\/broken\.log\.gz,1,gzip data unreadable after 0 decompressed bytes/);
   });
 
-  it('fails the invocation when the time left is too short to publish, so Lambda retries; the retry parses it whole', async () => {
+  it('returns the message to the queue when the time left is too short to publish; the retry parses it whole', async () => {
     await store.put('logs/nginx/late.log', fixtureBytes('logs/api-nginx.log'));
     const info = await store.head('logs/nginx/late.log');
-    const event = s3Notification([{ key: info.key, etag: info.etag, size: info.size }]);
-    await expect(parseHandler(event, { getRemainingTimeInMillis: () => 5_000 })).rejects.toThrow(/parse failed for logs\/nginx\/late\.log \(deadline_exceeded: /);
+    const event = sqsDelivery([info]);
+    expect(await parseHandler(event, { getRemainingTimeInMillis: () => 5_000 })).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
     expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toEqual([]);
     expect((await listKeys(store, 'summaries/')).filter((k) => k.includes('late'))).toEqual([]);
-    const retry = await parseHandler(event, context);
-    expect(retry.parsed).toEqual(['logs/nginx/late.log']);
+    expect(await parseHandler(event, context)).toEqual({ batchItemFailures: [] });
     expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toHaveLength(1);
   });
 

@@ -17,12 +17,12 @@ import { awsHost, resetAwsHost } from '../../functions/aws/aws-host.js';
 import { azureHost, resetAzureHost } from '../../functions/azure/azure-host.js';
 import { loadHandler as azureLoad } from '../../functions/azure/load.js';
 import { parseHandler as azureParse } from '../../functions/azure/parse.js';
-import { handler as awsParse } from '../../functions/aws/parse.js';
+import { handler as awsParse } from '../../functions/aws/parse-queue.js';
 import { ferryCli } from '../support/ferry-process.js';
 import { fixtureBytes, fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
-import { blobCreatedEvent, s3Notification } from '../support/platform-events.js';
+import { blobCreatedEvent, sqsDelivery } from '../support/platform-events.js';
 import { collect, listKeys, readObject } from '../support/streams.js';
 
 const run = promisify(execFile);
@@ -94,7 +94,7 @@ describe('mirror to a second cloud, replay, and ferry compare', () => {
     // A timer tick while the mirror is still down: the load runs, the markers stay.
     const tick = async () => {
       const inputs = await collect(primary.list('raw/'));
-      await awsParse(s3Notification(inputs), { getRemainingTimeInMillis: () => 300_000 });
+      expect(await awsParse(sqsDelivery(inputs), { getRemainingTimeInMillis: () => 300_000 })).toEqual({ batchItemFailures: [] });
       return awsLoad(schedule());
     };
     const first = await tick();
