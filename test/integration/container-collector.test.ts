@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,10 +46,11 @@ async function startCollector(env: Record<string, string>): Promise<{ child: Chi
 }
 
 /** A signed Hamustro collection of `count` events for one device. */
-function signedRequest(device: string, firstNr: number, count: number): { body: Buffer; headers: Record<string, string> } {
+function signedRequest(device: string, firstNr: number, count: number, padBytes = 0): { body: Buffer; headers: Record<string, string> } {
   const c = { ...fixtureJson<Record<string, unknown>>('collections/ios-two-events.json'), device_id: device } as Parameters<typeof sessionId>[0] & Record<string, unknown>;
   c.session = sessionId({ ...c, env: 0 });
-  c.payloads = Array.from({ length: count }, (_, i) => ({ at: 1795420000 + firstNr + i, event: 'Task.Create', nr: firstNr + i, parameters: [{ name: 'i', value: String(i) }] }));
+  const pad = padBytes > 0 ? [{ name: 'note', value: 'n'.repeat(padBytes) }] : [];
+  c.payloads = Array.from({ length: count }, (_, i) => ({ at: 1795420000 + firstNr + i, event: 'Task.Create', nr: firstNr + i, parameters: [{ name: 'i', value: String(i) }, ...pad] }));
   const body = Buffer.from(JSON.stringify(c));
   const time = String(Math.floor(Date.now() / 1000));
   return { body, headers: { 'content-type': 'application/json', 'x-hamustro-time': time, 'x-hamustro-signature': hamustroSignature(time, body, secret) } };
@@ -57,6 +60,48 @@ async function post(url: string, request: { body: Buffer; headers: Record<string
   const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers: request.headers, body: new Uint8Array(request.body) });
   await response.arrayBuffer();
   return response.status;
+}
+
+/** Resident memory of a process now, in bytes (Linux `VmRSS`). */
+async function rss(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/**
+ * A TCP proxy in front of the object store that can be taken down: it then hangs up on every
+ * connection under way and on every new one, as an unreachable or restarting endpoint does.
+ */
+async function cuttableProxy(targetPort: number): Promise<{ port: number; up: boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = { up: true };
+  const server = createServer((client) => {
+    if (!state.up) return client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    get up() {
+      return state.up;
+    },
+    set up(value: boolean) {
+      state.up = value;
+      if (!value) for (const s of sockets) s.destroy();
+    },
+    close: async () => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
 }
 
 /** Sends `total` requests (1–3 events each) over `concurrency` connections; answers the acknowledged `device/nr` events. */
@@ -201,6 +246,81 @@ describe('ferry serve --only collector in front of a cloud store', () => {
     const store = new S3BlobStore({ bucket, client: config });
     const { events } = await storedEvents(store);
     for (const event of ['stop-before/1', ...taken]) expect(events.has(event)).toBe(true);
+    store.client.destroy();
+  });
+
+  it('while the store is unreachable, answers 503 with Retry-After holding no more than FERRY_MAX_PENDING_BYTES, takes requests again once it is back, and stores every acknowledged event once', { timeout: 120_000 }, async () => {
+    const { bucket, config } = await s3.fresh();
+    const proxy = await cuttableProxy(Number(new URL(config!.endpoint as string).port));
+    const maxPending = 64 * 1024;
+    const collector = await startCollector({
+      FERRY_STORE_URL: `s3://${bucket}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      FERRY_S3_ENDPOINT: `http://127.0.0.1:${proxy.port}`, FERRY_MAX_PENDING_BYTES: String(maxPending),
+    });
+    children.push(collector.child);
+
+    // Steady load: 48 clients sending ~2 KiB events, so more bytes are in flight than the collector may hold.
+    type Phase = 'up' | 'down' | 'back';
+    const load = { phase: 'up' as Phase, stop: false };
+    const answers: { phase: Phase; status: number; retryAfter: string | null; error?: string }[] = [];
+    const acknowledged = new Set<string>();
+    let next = 0;
+    const clients = Promise.all(
+      Array.from({ length: 48 }, async () => {
+        while (!load.stop) {
+          const i = next++;
+          const count = 1 + (i % 3);
+          const phase = load.phase;
+          const request = signedRequest(`fault-${i}`, 1, count, 2048);
+          try {
+            const response = await fetch(`${collector.url}/api/v1/track`, { method: 'POST', headers: request.headers, body: new Uint8Array(request.body) });
+            const text = await response.text();
+            answers.push({ phase, status: response.status, retryAfter: response.headers.get('retry-after'), ...(response.status === 200 ? {} : { error: (JSON.parse(text) as { error: string }).error }) });
+            if (response.status === 200) for (let nr = 1; nr <= count; nr++) acknowledged.add(`fault-${i}/${nr}`);
+          } catch (err) {
+            answers.push({ phase, status: 0, retryAfter: null, error: String(err) });
+          }
+        }
+      }),
+    );
+    const pid = collector.child.pid!;
+    const peakRss = async (ms: number) => {
+      let peak = 0;
+      for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) peak = Math.max(peak, await rss(pid));
+      return peak;
+    };
+    const rssUp = await peakRss(2000);
+    proxy.up = false;
+    load.phase = 'down';
+    const rssDown = await peakRss(5000);
+    proxy.up = true;
+    load.phase = 'back';
+    await peakRss(3000);
+    load.stop = true;
+    await clients;
+
+    // Every refusal is a 503 the client retries, never a lost connection or a 500.
+    expect(answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
+    expect(answers.filter((a) => a.status === 503 && !/^\d+$/.test(a.retryAfter ?? ''))).toEqual([]);
+    expect(new Set(answers.filter((a) => a.status === 503).map((a) => a.error))).toEqual(new Set(['could not store the batch; retry later', 'too many events waiting to be stored; retry later']));
+    const down = answers.filter((a) => a.phase === 'down');
+    expect(down.filter((a) => a.status === 503).length).toBeGreaterThan(down.length / 2);
+    // Bounded: past FERRY_MAX_PENDING_BYTES new requests are refused rather than held, so while
+    // the clients send many times that bound its resident memory stays where it was.
+    expect(down.filter((a) => a.error === 'too many events waiting to be stored; retry later').length).toBeGreaterThan(0);
+    expect(down.reduce((sum, a, i) => sum + 2048 * (1 + (i % 3)), 0)).toBeGreaterThan(50 * maxPending);
+    expect(rssDown - rssUp).toBeLessThan(32 * 1024 * 1024);
+    // Service resumes.
+    expect(answers.filter((a) => a.phase === 'back' && a.status === 200).length).toBeGreaterThan(0);
+    expect(await post(collector.url, signedRequest('fault-after', 1, 1))).toBe(200);
+    acknowledged.add('fault-after/1');
+
+    collector.child.kill('SIGTERM');
+    expect(await collector.exited).toBe(0);
+    await proxy.close();
+    const store = new S3BlobStore({ bucket, client: config });
+    const { events } = await storedEvents(store);
+    expect([...acknowledged].filter((e) => events.get(e) !== 1)).toEqual([]);
     store.client.destroy();
   });
 
