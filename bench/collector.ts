@@ -6,6 +6,10 @@
 // the connection count, each count measured on both servers. CPU per request of each server
 // (from /proc) is printed too: on two shared cores the load generator takes its own share.
 //   npm run bench:collector [-- --duration 20 --connections 64,128,256 --warmup 8]
+// With `--store s3` the same load goes to `ferry serve --only collector` writing to an s3rver it
+// starts (loopback, disk-backed): requests/s, events/s and PUTs per request. s3rver is not S3 —
+// its latency and throughput say nothing about S3's; the PUTs per request is the figure that carries over.
+//   npm run bench:collector -- --store s3 [--duration 10 --connections 64]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, readFile } from 'node:fs/promises';
@@ -15,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { hamustroSignature } from '../core/collector/signature.js';
 import { sessionId } from '../core/collector/session.js';
 
@@ -159,6 +164,12 @@ if (external >= 0) {
   process.exit(0);
 }
 const meanEvents = bodies.reduce((a, b) => a + b.events, 0) / bodies.length;
+const storeIndex = args.indexOf('--store');
+if (storeIndex >= 0) {
+  if (args[storeIndex + 1] !== 's3') throw new Error(`--store takes s3, got "${args[storeIndex + 1]}"`);
+  await benchS3();
+  process.exit(0);
+}
 const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
 
 const ferry = await start([join(root, 'dist/local/ferry.js'), 'serve'], {
@@ -205,3 +216,77 @@ connectionCounts.forEach((connections, i) => {
 });
 console.log(`  parsed by the end: ${fmt(parsedObjects)} of ${fmt(rawObjects)} raw objects (the parse child runs at a lower priority and catches up after a burst; its CPU above is what it got, not what the whole backlog needs)`);
 console.log(`  on disk after kill -9: ${fmt(stored)} events (acknowledged, warm-ups included: about ${fmt(acknowledged * meanEvents)}, from the mean payload count; the exact check is test/integration/collector-crash.test.ts)`);
+
+/** A free loopback port (s3rver takes no port 0). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** s3rver on a free port with a fresh bucket, as test/support/storage-emulators.ts starts it. */
+async function startS3rver(directory: string): Promise<{ child: ChildProcess; endpoint: string; client: S3Client; bucket: string }> {
+  const port = await freePort();
+  // Its list continuation tokens use DES, which OpenSSL 3 only offers with the legacy provider.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(root, 'node_modules/s3rver/bin/s3rver.js'), '-d', directory, '-a', '127.0.0.1', '-p', String(port), '--silent'], { stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const bucket = 'ferry-bench';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      return { child, endpoint, client, bucket };
+    } catch (err) {
+      if (attempt >= 50 || child.exitCode !== null) throw new Error(`s3rver did not start: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function countObjects(client: S3Client, bucket: string, prefix: string): Promise<number> {
+  let n = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    n += page.KeyCount ?? 0;
+    token = page.NextContinuationToken;
+  } while (token);
+  return n;
+}
+
+/** The container collector in front of s3rver: the same load, and how many PUTs it took. */
+async function benchS3(): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), 'ferry-bench-s3rver-'));
+  const s3 = await startS3rver(directory);
+  const collector = await start([join(root, 'dist/local/ferry.js'), 'serve', '--only', 'collector'], {
+    PORT: '0', FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn', FERRY_STORE_URL: `s3://${s3.bucket}`, FERRY_S3_ENDPOINT: s3.endpoint,
+    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  });
+  let requests = 0;
+  const results: Awaited<ReturnType<typeof drive>>[] = [];
+  for (const connections of connectionCounts) {
+    if (warmup > 0) requests += (await drive(collector.url, bodies, connections, warmup)).ok;
+    const result = await drive(collector.url, bodies, connections, duration, collector.child.pid);
+    requests += result.ok;
+    results.push(result);
+  }
+  // SIGTERM writes what was accepted, so every acknowledged request is in an object counted below.
+  const exited = new Promise((r) => collector.child.on('exit', r));
+  collector.child.kill('SIGTERM');
+  await exited;
+  const objects = await countObjects(s3.client, s3.bucket, 'raw/events/');
+  s3.client.destroy();
+  s3.child.kill('SIGTERM');
+  await rm(directory, { recursive: true, force: true });
+
+  console.log(`collector benchmark, --store s3: ferry serve --only collector writing to s3rver on loopback (s3rver is not S3: its latency and throughput are not S3's), ${duration} s after ${warmup} s of warm-up per point, protobuf bodies of 1–25 payloads (mean ${meanEvents.toFixed(1)}), signed`);
+  connectionCounts.forEach((connections, i) => {
+    const r = results[i]!;
+    const cpu = r.server ? `, collector CPU ${fmt(r.server.ownUs + r.server.childrenUs)} µs per request` : '';
+    console.log(`  ${connections} connections: ${fmt(r.reqPerS)} req/s, ${fmt(r.eventsPerS)} events/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.ok} 2xx, ${r.other} other${cpu}`);
+  });
+  console.log(`  PUTs per request: ${(objects / requests).toFixed(4)} (${fmt(objects)} raw objects for ${fmt(requests)} acknowledged requests, warm-ups included)`);
+}
