@@ -28,6 +28,11 @@ export interface TableDefinition {
    */
   collisionKey?: readonly string[];
   /**
+   * Time columns analysts filter by, each indexed where the warehouse has secondary indexes.
+   * `arrivalOrder`: the column grows with the load order, so a block-range index is enough.
+   */
+  timeIndexes?: readonly { column: string; arrivalOrder?: boolean }[];
+  /**
    * A key column tables created before it existed lack: the loader fills it for their rows from
    * the stored columns `reads` (each read as text) before making it part of the key.
    */

@@ -21,7 +21,8 @@ import {
 } from '../load-dialect.js';
 import { copyFilesFromClient, type Statement } from '../client-copy.js';
 import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
-import { quoteIdent } from '../sql-text.js';
+import { quoteIdent, stringLiteral } from '../sql-text.js';
+import { commentsToWrite, tableComments, type StoredComment, type TableComment } from '../../model/table-docs.js';
 
 const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', double: 'double precision', timestamp: 'timestamp', json: 'jsonb' };
 
@@ -37,6 +38,24 @@ const undefinedTable = '42P01';
  * large for its index). Connection (08), transaction rollback (40), operator intervention (57)
  * and resource (53) classes are transient.
  */
+/**
+ * The comments stored on the tables of schema `$1` (PostgreSQL and Redshift catalogs), `column_name`
+ * '' for a table's own, so `ensureSchema` writes only those missing or changed.
+ */
+export const storedCommentsSql = `SELECT c.relname AS table_name, COALESCE(a.attname, '') AS column_name, d.description
+FROM pg_description d
+INNER JOIN pg_class c ON c.oid = d.objoid
+INNER JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+WHERE n.nspname = $1 AND c.relkind = 'r'`;
+
+/** `COMMENT ON TABLE|COLUMN … IS '…'` for one comment in the quoted schema. */
+export function commentOn(schema: string, comment: TableComment): string {
+  const table = `${schema}.${quoteIdent(comment.table)}`;
+  const target = comment.column === undefined ? `TABLE ${table}` : `COLUMN ${table}.${quoteIdent(comment.column)}`;
+  return `COMMENT ON ${target} IS ${stringLiteral(comment.text)}`;
+}
+
 export function refusedSqlstate(sqlstate: string | undefined): boolean {
   if (sqlstate === undefined) return false;
   return sqlstate.startsWith('22') || (sqlstate.startsWith('23') && sqlstate !== uniqueViolation) || sqlstate === '54000';
@@ -132,8 +151,17 @@ export class PostgresDialect implements LoadDialect {
       for (const c of table.columns) {
         statements.push(`ALTER TABLE ${this.target(table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${pgTypes[c.type]}`);
       }
+      statements.push(...this.timeIndexes(table));
     }
     return statements;
+  }
+
+  /** A B-tree per time column, BRIN where rows arrive in the column's order (small, cheap to keep). */
+  timeIndexes(table: TableDefinition): string[] {
+    return (table.timeIndexes ?? []).map(({ column, arrivalOrder }) => {
+      const name = quoteIdent(`${table.name}_${column}_idx`);
+      return `CREATE INDEX IF NOT EXISTS ${name} ON ${this.target(table)}${arrivalOrder ? ' USING brin' : ''} (${quoteIdent(column)})`;
+    });
   }
 
   async ensureSchema(warehouse: Warehouse, tables: readonly TableDefinition[]): Promise<void> {
@@ -141,6 +169,8 @@ export class PostgresDialect implements LoadDialect {
       await tx.query(this.ddlLock());
       for (const statement of this.createSchema(tables)) await tx.query(statement);
       for (const table of tables) await this.migrateKey(tx, table);
+      const stored = await tx.query<StoredComment>(storedCommentsSql, [this.schemaName]);
+      for (const comment of commentsToWrite(tableComments(tables), stored)) await tx.query(commentOn(this.schema, comment));
     });
   }
 
