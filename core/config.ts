@@ -43,6 +43,16 @@ export interface FerryConfig {
   transform: TransformSettings;
   /** Days `ferry.runs` keeps a stage run's record. */
   runsRetentionDays: number;
+  /** Who may read the run view and `/metrics`, and when a table counts as stale. */
+  ops: OperatorSettings;
+}
+
+/** The run view and metrics pages (`FERRY_OPS_TOKEN`, `FERRY_FRESHNESS_S`). */
+export interface OperatorSettings {
+  /** Bearer token the run view and `/metrics` require; unset: only this machine (local), off (clouds). */
+  token: string | undefined;
+  /** A table whose last load is older than this is shown stale. */
+  freshnessS: number;
 }
 
 /** Where the SQL models are and how their runs retry (`FERRY_MODELS`, `FERRY_TRANSFORM_*`). */
@@ -167,6 +177,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_TRANSFORM_RETRY_DELAY_S', default: '60', description: "Seconds before a failed model's next attempt, doubling with each failure (at most an hour)." },
   { env: 'FERRY_TRANSFORM_PARALLELISM', default: '4', description: 'Models built at the same time, at most (independent branches of the DAG).' },
   { env: 'FERRY_RUNS_RETENTION_DAYS', default: '90', description: 'Days the run records (ferry.runs: loads, parse sweeps, models, checks) are kept.' },
+  { env: 'FERRY_OPS_TOKEN', default: undefined, description: 'Bearer token for the run view (/, /runs/<date>, /api/runs) and /metrics; unset = ferry serve answers them to this machine only and the cloud routes are off (never logged).' },
+  { env: 'FERRY_FRESHNESS_S', default: '7200', description: 'Seconds since its last load after which the run view shows a table stale.' },
   { env: 'FERRY_CORS_ORIGINS', default: undefined, description: 'Comma-separated web origins (https://app.example.com) or * allowed to send events from a browser; preflight OPTIONS answered 204. Unset = CORS off.' },
 ];
 
@@ -241,6 +253,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
       parallelism: integer(env, 'FERRY_TRANSFORM_PARALLELISM', 4, 1, 64, problems),
     },
     runsRetentionDays: integer(env, 'FERRY_RUNS_RETENTION_DAYS', 90, 1, 3660, problems),
+    ops: { token: env.FERRY_OPS_TOKEN?.trim() || undefined, freshnessS: integer(env, 'FERRY_FRESHNESS_S', 7200, 1, 366 * 86400, problems) },
     cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
   };
   // The collector refuses a collection whose raw line the parser would reject as too long.

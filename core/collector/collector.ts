@@ -17,6 +17,7 @@ import { assertLoadable } from './loadable.js';
 import { assertSession } from './session.js';
 import { verifySignature, type SignaturePolicy } from './signature.js';
 import { storageLayout } from '../storage-layout.js';
+import type { CollectorObserver } from '../metrics/collector-metrics.js';
 
 /** Collector behaviour settings (from `FerryConfig.collector`). */
 export interface CollectorSettings {
@@ -33,6 +34,8 @@ export interface CollectorOptions extends CollectorSettings {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
+  /** Hears each track request's answer (metrics, the log line of a refused request). */
+  observer?: CollectorObserver;
 }
 
 const retryAfterSeconds = '5';
@@ -87,9 +90,13 @@ export class Collector {
     if (request.method !== 'POST') return errorResponse(405, 'method not allowed: use POST', { allow: 'POST' });
     this.inFlight++;
     try {
-      return await this.track(request);
+      const response = await this.track(request);
+      this.options.observer?.answered(request, response);
+      return response;
     } catch (err) {
-      return this.failure(err);
+      const response = this.failure(err);
+      this.options.observer?.answered(request, response, err);
+      return response;
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();

@@ -5,6 +5,9 @@ import { findUnparsed } from '../../core/parser/find-unparsed.js';
 import { parseObject, type ParseInput } from '../../core/parser/parse-object.js';
 import { ruleSetFor, type RuleSet } from '../../core/parser/rules/rule-set.js';
 import type { Logger } from '../../core/ports/logger.js';
+import type { Metrics } from '../../core/ports/metrics.js';
+import { recordParse } from '../../core/metrics/stage-metrics.js';
+import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import { errorFields } from '../../core/support/json-logger.js';
 import { ParseProcess, ParseProcessError } from './parse-process.js';
 import { ParseQueue, type TaskFailure } from './parse-queue.js';
@@ -17,6 +20,8 @@ export interface LocalParserOptions {
   logger: Logger;
   /** The built parse script; without it parses run in this process (tests from source). */
   parseWorker?: URL;
+  /** Where each parse's line counts and duration go. */
+  metrics?: Metrics;
 }
 
 /** A failure worth retrying: all but an input that is gone (deleted since it was written). */
@@ -106,7 +111,17 @@ export class LocalParser {
     return () => (this.stopping ? Promise.resolve() : this.parse({ key }));
   }
 
-  private parse(input: ParseInput): Promise<unknown> {
+  private async parse(input: ParseInput): Promise<unknown> {
+    const started = performance.now();
+    const summary = await this.parseOnce(input).catch((err: unknown) => {
+      this.options.metrics?.count('ferry_parser_failures_total');
+      throw err;
+    });
+    if (summary && this.options.metrics) recordParse(this.options.metrics, summary, (performance.now() - started) / 1000);
+    return summary;
+  }
+
+  private parseOnce(input: ParseInput): Promise<ParseSummary | undefined> {
     if (this.process) return this.process.parse(input);
     const { store, logger, ruleSets, config } = this.options;
     return parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);

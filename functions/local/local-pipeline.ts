@@ -31,6 +31,10 @@ import { afterLoad } from '../../core/transform/after-load.js';
 import { prepareTransforms } from '../../core/transform/transforms.js';
 import { OutageLog, WarehouseWatch } from './warehouse-watch.js';
 import { errorResponse, type HttpRequestMessage, type HttpResponseMessage } from '../../core/http/http-message.js';
+import { PrometheusMetrics } from '../../core/metrics/prometheus-metrics.js';
+import { CollectorMetrics } from '../../core/metrics/collector-metrics.js';
+import { recordLoad, timedPuts } from '../../core/metrics/stage-metrics.js';
+import { operatorRoutes } from './run-view/operator-routes.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
@@ -114,10 +118,12 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const runs = new RunRecorder(warehouse, config.warehouse.kind, config.warehouseSchema, logger);
   await watch.check();
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
-  const collector = new Collector({ store: collectorStore(store, mirror, logger), clock, ids: timeSortableIds, logger, ...config.collector });
+  const metrics = new PrometheusMetrics();
+  const observer = new CollectorMetrics({ metrics, logger, clock, maskIp: config.collector.maskIp });
+  const collector = new Collector({ store: timedPuts(collectorStore(store, mirror, logger), metrics), clock, ids: timeSortableIds, logger, observer, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
-  const parser = new LocalParser({ store, ruleSets, config, logger, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
+  const parser = new LocalParser({ store, ruleSets, config, logger, metrics, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
   // notification, so their prefixes are re-scanned before every load; the collector's own raw
   // objects only at start, for notifications a crash lost.
@@ -145,12 +151,16 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     if (await watch.check()) return undefined;
     const startedAt = clock.now();
     const load = await tick.run(runId, startedAt);
+    recordLoad(metrics, load, (clock.now().getTime() - startedAt.getTime()) / 1000);
     // Run records of the tick, then the models whose inputs changed (not on the way out).
     await afterLoad({ warehouse, runs, transforms: stopping ? undefined : transforms, logger, clock, runId, load, loadStartedAt: startedAt });
     return load;
   });
 
+  const operator = operatorRoutes({ config, store, warehouse: () => warehouse, ruleSets, metrics, clock, logger });
   const handle = async (request: HttpRequestMessage): Promise<HttpResponseMessage> => {
+    const page = await operator(request);
+    if (page) return page;
     if (request.path === '/api/ready') {
       const problem = await watch.check();
       if (problem !== undefined) return errorResponse(503, `warehouse unreachable: ${problem}`, { 'retry-after': String(config.loadIntervalS) });

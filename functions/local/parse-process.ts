@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { ParserSettings } from '../../core/config.js';
 import { FerryError } from '../../core/errors.js';
 import type { ParseInput } from '../../core/parser/parse-object.js';
+import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import type { LogLevel } from '../../core/ports/logger.js';
 
 /** What the parse process needs to open the store and compile the rules itself. */
@@ -21,6 +22,8 @@ export interface ParseRequest extends ParseInput {
 /** Parse process → parent: request `id` finished (id 0: the process is ready); `error` holds a failure's log fields. */
 export interface ParseReply {
   id: number;
+  /** The parse's summary, when it succeeded. */
+  summary?: ParseSummary;
   error?: Record<string, unknown>;
 }
 
@@ -42,7 +45,7 @@ export class ParseProcess {
   private child: ChildProcess | undefined;
   private ready: Promise<ChildProcess> | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (summary: ParseSummary | undefined) => void; reject: (err: Error) => void }>();
 
   /** `onExit` hears of each child that exited, killed or stopped. */
   constructor(
@@ -52,10 +55,10 @@ export class ParseProcess {
   ) {}
 
   /** Parses one input in the child; rejects with `ParseProcessError` if the parse failed. */
-  async parse(input: ParseInput): Promise<void> {
+  async parse(input: ParseInput): Promise<ParseSummary | undefined> {
     const child = await this.started();
     const id = this.nextId++;
-    const done = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const done = new Promise<ParseSummary | undefined>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     child.send({ id, ...input } satisfies ParseRequest);
     return done;
   }
@@ -82,7 +85,7 @@ export class ParseProcess {
           const waiter = this.pending.get(reply.id);
           this.pending.delete(reply.id);
           if (reply.error) waiter?.reject(new ParseProcessError(reply.error));
-          else waiter?.resolve();
+          else waiter?.resolve(reply.summary);
         });
         const fail = (err: Error) => {
           if (this.child === child) {

@@ -27,7 +27,7 @@ const ruleSets = await loadRuleSets(data.rulesFiles, data.parser);
 process.on('message', (request: ParseRequest) => {
   const { id, ...input } = request;
   parseObject({ store, logger, ruleSets, maxLineBytes: data.parser.maxLineBytes }, input).then(
-    () => send({ id }),
+    (summary) => send({ id, summary }),
     (err: unknown) => {
       // The failure's own key (an output whose put failed) must not pass for the input's.
       const { key, ...fields } = errorFields(err);

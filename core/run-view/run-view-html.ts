@@ -1,0 +1,124 @@
+import type { RunBar, RunViewData } from './run-view-data.js';
+
+const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text made safe for HTML content and attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => entities[c]!);
+}
+
+function age(seconds: number | null): string {
+  if (seconds === null) return 'never';
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}
+
+const n = (value: number) => value.toLocaleString('en');
+
+const style = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
+td:first-child,th:first-child,td.l{text-align:left}
+.failure{border-left:4px solid #c0392b;background:#fdf0ef;padding:.4em .8em;margin:.6em 0}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.4em;max-height:12em;overflow:auto;font-size:12px}
+.ok{color:#1e7b34}.bad{color:#c0392b;font-weight:600}.warn{color:#b9770e;font-weight:600}
+tr.anomaly td{background:#fdebd0}
+.gantt{position:relative;height:18px;background:#f4f4f4;min-width:500px}
+.bar{position:absolute;top:2px;height:14px;min-width:3px;border-radius:2px}
+.bar.success{background:#2e86c1}.bar.failed{background:#c0392b}.bar.skipped{background:#aaa}
+nav a{margin-right:1em}
+`;
+
+function failuresSection(data: RunViewData): string {
+  if (data.failures.length === 0) return '<section id="failures"><h2>Failures</h2><p class="ok">No failed run and no quarantined file.</p></section>';
+  const items = data.failures.map(
+    (f) => `<article class="failure" data-kind="${f.kind}"><strong>${escapeHtml(f.what)}</strong> at ${escapeHtml(f.at)}<br>${escapeHtml(f.message)}` +
+      (f.log_excerpt ? `<pre>${escapeHtml(f.log_excerpt)}</pre>` : '') +
+      (f.keys.length ? `<div>Files:<ul>${f.keys.map((k) => `<li><code>${escapeHtml(k)}</code></li>`).join('')}</ul></div>` : '') +
+      '</article>',
+  );
+  return `<section id="failures"><h2>Failures (${data.failures.length})</h2>${items.join('\n')}</section>`;
+}
+
+/** A Gantt drawn with positioned boxes over the span of the day's runs (no script). */
+function ganttSection(data: RunViewData): string {
+  const idle = data.idle_load_runs ? ` ${n(data.idle_load_runs)} load ticks found nothing to load and are not drawn.` : '';
+  if (data.runs.length === 0) return `<section id="runs"><h2>Runs of the day</h2><p>No stage run that did something on this day.${idle}</p></section>`;
+  const start = Math.min(...data.runs.map((r) => Date.parse(r.started_at)));
+  const end = Math.max(...data.runs.map((r) => Date.parse(r.finished_at)), start + 1000);
+  const span = end - start;
+  const lanes = new Map<string, RunBar[]>();
+  for (const r of data.runs) {
+    const lane = `${r.stage} ${r.target}`;
+    lanes.set(lane, [...(lanes.get(lane) ?? []), r]);
+  }
+  const rows = [...lanes.entries()].map(([lane, bars]) => {
+    const attempts = Math.max(...bars.map((b) => b.attempt));
+    const failed = bars.filter((b) => b.status === 'failed').length;
+    const boxes = bars.map((b) => {
+      const left = ((Date.parse(b.started_at) - start) / span) * 100;
+      const width = Math.max(0.3, ((Date.parse(b.finished_at) - Date.parse(b.started_at)) / span) * 100);
+      const title = `${b.stage} ${b.target} attempt ${b.attempt}: ${b.status} ${b.started_at} → ${b.finished_at}${b.rows !== null ? `, ${b.rows} rows` : ''}${b.error ? ` — ${b.error}` : ''}`;
+      return `<div class="bar ${b.status}" style="left:${left.toFixed(2)}%;width:${Math.min(width, 100 - left).toFixed(2)}%" title="${escapeHtml(title)}"></div>`;
+    });
+    return `<tr><td class="l">${escapeHtml(lane)}</td><td>${bars.length}</td><td>${attempts}</td><td class="${failed ? 'bad' : 'ok'}">${failed ? `${failed} failed` : 'ok'}</td><td class="l" style="width:60%"><div class="gantt">${boxes.join('')}</div></td></tr>`;
+  });
+  return `<section id="runs"><h2>Runs of the day (${data.runs.length})</h2><p>From ${escapeHtml(new Date(start).toISOString())} to ${escapeHtml(new Date(end).toISOString())}; hover a bar for its times.${idle}</p>
+<table><tr><th>stage and target</th><th>runs</th><th>max attempt</th><th>status</th><th class="l">timeline</th></tr>${rows.join('\n')}</table></section>`;
+}
+
+function backlogSection(data: RunViewData): string {
+  const { parse, unloaded, pending } = data.backlog;
+  const prefixes = parse.prefixes.map(
+    (p) => `<tr class="${p.count > 0 ? 'stuck' : ''}"><td class="l">${escapeHtml(p.prefix)}</td><td>${n(p.count)}</td><td>${age(p.oldest_age_s)}</td><td class="l"><code>${escapeHtml(p.oldest_key ?? '')}</code></td></tr>`,
+  );
+  const tables = unloaded.map((u) => `<tr class="stuck"><td class="l">${escapeHtml(u.table)}</td><td>${n(u.files)}</td><td>${age(u.oldest_age_s)}</td><td class="l"><code>${escapeHtml(u.oldest_key)}</code></td></tr>`);
+  return `<section id="backlog"><h2>Backlog</h2>
+<h3>Unparsed inputs (stored, no parse summary): ${n(parse.count)}</h3>
+<table><tr><th>prefix</th><th>inputs</th><th>oldest</th><th class="l">oldest input</th></tr>${prefixes.join('\n')}</table>
+<h3>Unloaded parsed files (older than the threshold): ${n(unloaded.reduce((s, u) => s + u.files, 0))}; pending ${n(pending)}</h3>
+${tables.length ? `<table><tr><th>table</th><th>files</th><th>oldest</th><th class="l">oldest file</th></tr>${tables.join('\n')}</table>` : '<p class="ok">None.</p>'}</section>`;
+}
+
+function qualitySection(data: RunViewData): string {
+  const sources = data.quality.map((q) => {
+    const rows = q.days.map(
+      (d) => `<tr class="${d.verdict === 'fail' ? 'anomaly' : ''}" data-date="${d.date}"><td>${d.date}</td><td>${n(d.inputs)}</td><td>${n(d.lines)}</td><td>${n(d.accepted)}</td><td>${n(d.ignored)}</td><td class="${d.rejected > 0 ? 'warn' : ''}">${n(d.rejected)}</td><td>${d.median === null ? '' : n(d.median)}</td><td class="${d.verdict === 'fail' ? 'bad' : ''}">${d.verdict === 'fail' ? 'anomaly: outside 0.9×–1.15× median' : d.verdict === 'pass' ? 'ok' : 'not enough history'}</td></tr>`,
+    );
+    return `<h3>${escapeHtml(q.source)}</h3><table><tr><th>date</th><th>inputs</th><th>lines</th><th>accepted</th><th>ignored</th><th>rejected</th><th>7-day median</th><th>volume rule</th></tr>${rows.join('\n')}</table>`;
+  });
+  return `<section id="quality"><h2>Data quality per source</h2><p>The volume rule: ${escapeHtml(data.volume_rule)}.</p>${sources.join('\n') || '<p>No parse summary loaded yet.</p>'}</section>`;
+}
+
+function rejectionsSection(data: RunViewData): string {
+  const rows = data.rejections.map((r) => `<tr><td class="l">${escapeHtml(r.reason)}</td><td>${n(r.requests)}</td></tr>`);
+  return `<section id="rejections"><h2>Rejections by reason</h2>${rows.length ? `<table><tr><th>reason</th><th>count</th></tr>${rows.join('')}</table>` : '<p>None recorded on this day.</p>'}</section>`;
+}
+
+function freshnessSection(data: RunViewData): string {
+  const rows = data.freshness.map(
+    (f) => `<tr><td class="l">${escapeHtml(f.table)}</td><td>${escapeHtml(f.last_loaded_at ?? 'never')}</td><td>${age(f.age_s)}</td><td>${age(f.expected_s)}</td><td class="${f.stale ? 'bad' : 'ok'}">${f.stale ? 'stale' : 'fresh'}</td></tr>`,
+  );
+  return `<section id="freshness"><h2>Freshness per table</h2><table><tr><th>table</th><th>last load</th><th>age</th><th>expected within</th><th>state</th></tr>${rows.join('')}</table></section>`;
+}
+
+/** The run view as one HTML page: readable without JavaScript, failures first. */
+export function runViewHtml(data: RunViewData, basePath = ''): string {
+  const day = Date.parse(`${data.date}T00:00:00Z`);
+  const link = (offset: number) => new Date(day + offset * 86_400_000).toISOString().slice(0, 10);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Ferry runs ${escapeHtml(data.date)}</title><style>${style}</style></head><body>
+<h1>Ferry runs of ${escapeHtml(data.date)}</h1>
+<nav><a href="${basePath}/runs/${link(-1)}">← ${link(-1)}</a><a href="${basePath}/runs/${link(1)}">${link(1)} →</a><a href="${basePath}/api/runs/${escapeHtml(data.date)}">JSON</a><a href="${basePath}/metrics">metrics</a></nav>
+<p>Generated ${escapeHtml(data.generated_at)}.</p>
+${failuresSection(data)}
+${ganttSection(data)}
+${backlogSection(data)}
+${qualitySection(data)}
+${rejectionsSection(data)}
+${freshnessSection(data)}
+</body></html>`;
+}
