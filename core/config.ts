@@ -45,6 +45,10 @@ export interface FerryConfig {
   runsRetentionDays: number;
   /** Who may read the run view and `/metrics`, and when a table counts as stale. */
   ops: OperatorSettings;
+  /** Where the AWS hosts (and an S3 `FERRY_STORE_URL`) keep their data. */
+  aws: AwsSettings;
+  /** Where the Azure hosts (and a Blob `FERRY_STORE_URL`) keep their data, and how the Functions app triggers. */
+  azure: AzureSettings;
 }
 
 /** The run view and metrics pages (`FERRY_OPS_TOKEN`, `FERRY_FRESHNESS_S`). */
@@ -131,6 +135,80 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return fallback;
 }
 
+/**
+ * A setting declared with its parser, so the reader, the README table and `ferry help` all come
+ * from the one declaration. `parse` gets the trimmed value, or the declared default when unset.
+ */
+interface DeclaredSetting<T> extends SettingSpec {
+  parse(raw: string | undefined, env: string, problems: ConfigProblem[]): T;
+}
+
+type Section = Record<string, DeclaredSetting<unknown>>;
+type SectionValues<S extends Section> = { [K in keyof S]: S[K] extends DeclaredSetting<infer T> ? T : never };
+
+function readSection<S extends Section>(section: S, env: Env, problems: ConfigProblem[]): SectionValues<S> {
+  return Object.fromEntries(Object.entries(section).map(([field, s]) => [field, s.parse(env[s.env]?.trim() || s.default, s.env, problems)])) as SectionValues<S>;
+}
+
+const optionalText = (raw: string | undefined): string | undefined => raw;
+// The declared default fills an unset value, so these always have one.
+const text = (raw: string | undefined): string => raw ?? '';
+/** One of `allowed`; a bad value is a problem and reads as the first (the default). */
+function choice<T extends string>(allowed: readonly T[]): (raw: string | undefined, env: string, problems: ConfigProblem[]) => T {
+  return (raw, env, problems) => {
+    if ((allowed as readonly (string | undefined)[]).includes(raw)) return raw as T;
+    problems.push({ key: env, reason: `must be one of ${allowed.join(', ')}, got "${raw}"` });
+    return allowed[0]!;
+  };
+}
+
+const awsSection = {
+  bucket: { env: 'FERRY_S3_BUCKET', default: undefined, description: 'AWS only: the data bucket (raw/, logs/, parsed/, …); required by the Lambda handlers.', parse: optionalText },
+  s3Endpoint: { env: 'FERRY_S3_ENDPOINT', default: undefined, description: 'AWS only: an S3-compatible endpoint instead of AWS (path-style), e.g. an emulator.', parse: optionalText },
+} satisfies Section;
+
+const azureSection = {
+  connectionString: { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account (account key or SAS; Azurite).', parse: optionalText },
+  accountUrl: {
+    env: 'FERRY_AZURE_STORAGE_ACCOUNT_URL',
+    default: undefined,
+    description: 'Azure only: blob endpoint of the data storage account, reached with the managed identity; used when no connection string is set.',
+    parse: (raw: string | undefined, env: string, problems: ConfigProblem[]): string | undefined => {
+      if (raw !== undefined && !/^https:\/\/[^/\s]+\/?$/.test(raw)) problems.push({ key: env, reason: `must be the account's https blob endpoint (https://<account>.blob.core.windows.net/), got "${raw}"` });
+      return raw;
+    },
+  },
+  container: { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).', parse: text },
+  parseTrigger: {
+    env: 'FERRY_AZURE_PARSE_TRIGGER',
+    default: 'eventgrid',
+    description: 'Azure only: eventgrid (Event Grid BlobCreated subscription, one blob per invocation), eventhubs (raw/ forwarded by Event Grid to Event Hubs and parsed in batches; logs/ as eventgrid) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).',
+    parse: choice(['eventgrid', 'eventhubs', 'polling'] as const),
+  },
+  eventHubName: { env: 'FERRY_AZURE_EVENTHUB_NAME', default: 'blob-created', description: 'Azure only, with FERRY_AZURE_PARSE_TRIGGER=eventhubs: the event hub Event Grid forwards raw/ BlobCreated events to (connection: FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace).', parse: text },
+  loadSchedule: { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.', parse: text },
+} satisfies Section;
+
+/** The AWS section: the data bucket, and an S3-compatible endpoint instead of AWS's. */
+export type AwsSettings = SectionValues<typeof awsSection>;
+/** The Azure section: the data account and container, the parse trigger, the load schedule. */
+export type AzureSettings = SectionValues<typeof azureSection>;
+
+/**
+ * The Azure section alone, for what is decided before any invocation (the Functions app's trigger
+ * registrations). Problems go to `problems` when given (the host's `readConfig` reports them on
+ * each invocation), else they throw.
+ */
+export function readAzureSettings(env: Env, problems?: ConfigProblem[]): AzureSettings {
+  const found: ConfigProblem[] = [];
+  const azure = readSection(azureSection, env, found);
+  if (problems) problems.push(...found);
+  else if (found.length > 0) throw new ConfigError(found);
+  return azure;
+}
+
+const specs = (section: Section): SettingSpec[] => Object.values(section).map(({ env, default: fallback, description }) => ({ env, default: fallback, description }));
+
 /** Every setting Ferry reads, with its default; the same names on every host. */
 export const settings: readonly SettingSpec[] = [
   { env: 'PORT', default: '8080', description: 'HTTP port of the local collector.' },
@@ -157,17 +235,11 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_BATCH_WINDOW_MS', default: '20', description: 'Group commit: longest a request waits for others to share its write.' },
   { env: 'FERRY_BATCH_MAX_BYTES', default: '4194304', description: 'Group commit: a batch this large is written at once.' },
   { env: 'FERRY_MAX_PENDING_BYTES', default: '67108864', description: 'Memory bound for accepted-but-unstored events; above it requests get 503.' },
-  { env: 'FERRY_S3_BUCKET', default: undefined, description: 'AWS only: the data bucket (raw/, logs/, parsed/, …); required by the Lambda handlers.' },
-  { env: 'FERRY_S3_ENDPOINT', default: undefined, description: 'AWS only: an S3-compatible endpoint instead of AWS (path-style), e.g. an emulator.' },
-  { env: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', default: undefined, description: 'Azure only: connection string of the data storage account (account key or SAS; Azurite).' },
-  { env: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', default: undefined, description: 'Azure only: blob endpoint of the data storage account, reached with the managed identity; used when no connection string is set.' },
-  { env: 'FERRY_AZURE_CONTAINER', default: 'ferry', description: 'Azure only: the data container (raw/, logs/, parsed/, …).' },
+  ...specs(awsSection),
+  ...specs(azureSection),
   { env: 'FERRY_STORE_URL', default: 'the data dir (file://…/store)', description: 'The store ferry serve writes raw batches to: file:///dir, s3://bucket (FERRY_S3_ENDPOINT for an S3-compatible server) or https://<account>.blob.core.windows.net/<container> (FERRY_AZURE_STORAGE_CONNECTION_STRING, else the managed identity); a cloud store needs ferry serve --only collector, parse and load then run in the cloud functions.' },
   { env: 'FERRY_MIRROR_URL', default: undefined, description: 'A second store the collector mirrors raw batches to (file://, s3://bucket, https://<account>.blob.core.windows.net/<container>); the client is answered on the primary put, refused mirror puts are replayed on each load tick.' },
   { env: 'FERRY_MIRROR_AZURE_CONNECTION_STRING', default: undefined, description: 'Connection string for an Azure mirror (else the managed identity is used).' },
-  { env: 'FERRY_AZURE_PARSE_TRIGGER', default: 'eventgrid', description: 'Azure only: eventgrid (Event Grid BlobCreated subscription, one blob per invocation), eventhubs (raw/ forwarded by Event Grid to Event Hubs and parsed in batches; logs/ as eventgrid) or polling (the blob trigger scanning logs and the container; not on Flex Consumption).' },
-  { env: 'FERRY_AZURE_EVENTHUB_NAME', default: 'blob-created', description: 'Azure only, with FERRY_AZURE_PARSE_TRIGGER=eventhubs: the event hub Event Grid forwards raw/ BlobCreated events to (connection: FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace).' },
-  { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.' },
   { env: 'FERRY_RULES', default: undefined, description: 'Comma-separated YAML rules files for logs (e.g. docs/rules/api-nginx.yml); the built-in event rules always apply to raw/events/.' },
   { env: 'FERRY_CLOCK_SKEW_THRESHOLD_S', default: '300', description: 'Client clock skew (seconds) above which events get at_corrected = at + skew.' },
   { env: 'FERRY_MAX_LINE_BYTES', default: '1048576', description: 'Longest input line the parser reads; longer lines are rejected with a reason.' },
@@ -226,6 +298,8 @@ function flag(env: Env, name: string, problems: ConfigProblem[]): boolean {
  */
 export function readConfig(env: Env = process.env): FerryConfig {
   const problems: ConfigProblem[] = [];
+  const aws = readSection(awsSection, env, problems);
+  const azure = readSection(azureSection, env, problems);
   const config: FerryConfig = {
     port: integer(env, 'PORT', 8080, 0, 65535, problems),
     host: readHost(env, problems),
@@ -235,7 +309,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     loadOverlapS: integer(env, 'FERRY_LOAD_OVERLAP_S', 21600, 60, 30 * 86400, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
-    warehouse: readWarehouseSettings(env, problems),
+    warehouse: readWarehouseSettings(env, aws, azure, problems),
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),
     collector: readCollectorSettings(env, problems),
     parser: {
@@ -255,10 +329,11 @@ export function readConfig(env: Env = process.env): FerryConfig {
     runsRetentionDays: integer(env, 'FERRY_RUNS_RETENTION_DAYS', 90, 1, 3660, problems),
     ops: { token: env.FERRY_OPS_TOKEN?.trim() || undefined, freshnessS: integer(env, 'FERRY_FRESHNESS_S', 7200, 1, 366 * 86400, problems) },
     cors: readCorsOrigins(env.FERRY_CORS_ORIGINS, problems),
+    aws,
+    azure,
   };
   // The collector refuses a collection whose raw line the parser would reject as too long.
   config.collector.limits.maxLineBytes = config.parser.maxLineBytes;
-  oneOf(env, 'FERRY_AZURE_PARSE_TRIGGER', ['eventgrid', 'eventhubs', 'polling'] as const, 'eventgrid', problems);
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.transform.modelsSchema)) {
     problems.push({ key: 'FERRY_MODELS_SCHEMA', reason: `must be a lower-case SQL identifier, got "${config.transform.modelsSchema}"` });
   }
@@ -282,7 +357,7 @@ const postgresSchemes = ['postgres:', 'postgresql:'];
 const sqlServerSchemes = ['sqlserver:', 'mssql:'];
 
 /** The warehouse kind (explicit, or from the URL's scheme) and the settings its dialect requires. */
-function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSettings {
+function readWarehouseSettings(env: Env, aws: AwsSettings, azure: AzureSettings, problems: ConfigProblem[]): WarehouseSettings {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   let scheme: string | undefined;
   if (databaseUrl !== undefined) {
@@ -304,11 +379,11 @@ function readWarehouseSettings(env: Env, problems: ConfigProblem[]): WarehouseSe
     const role = env.FERRY_REDSHIFT_IAM_ROLE?.trim();
     if (!role) problems.push({ key: 'FERRY_REDSHIFT_IAM_ROLE', reason: 'is required for FERRY_WAREHOUSE=redshift (the role COPY assumes to read S3)' });
     else settings.redshiftIamRole = role;
-    if (!env.FERRY_S3_BUCKET?.trim()) problems.push({ key: 'FERRY_S3_BUCKET', reason: 'is required for FERRY_WAREHOUSE=redshift: Redshift loads the parsed files from S3' });
+    if (!aws.bucket) problems.push({ key: 'FERRY_S3_BUCKET', reason: 'is required for FERRY_WAREHOUSE=redshift: Redshift loads the parsed files from S3' });
     const region = env.FERRY_REDSHIFT_REGION?.trim();
     if (region) settings.redshiftRegion = region;
   }
-  if ((kind === 'synapse' || kind === 'fabric') && !env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim() && !env.FERRY_AZURE_STORAGE_ACCOUNT_URL?.trim()) {
+  if ((kind === 'synapse' || kind === 'fabric') && !azure.connectionString && !azure.accountUrl) {
     problems.push({ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: `or FERRY_AZURE_STORAGE_CONNECTION_STRING is required for FERRY_WAREHOUSE=${kind}: it loads the parsed files from Blob Storage` });
   }
   return settings;

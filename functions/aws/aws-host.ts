@@ -8,9 +8,8 @@ export type AwsHost = CloudHost<S3BlobStore>;
 
 async function build(env: Record<string, string | undefined>): Promise<AwsHost> {
   const config = readConfig(env);
-  const bucket = env.FERRY_S3_BUCKET?.trim();
+  const { bucket, s3Endpoint: endpoint } = config.aws;
   if (!bucket) throw new ConfigError([{ key: 'FERRY_S3_BUCKET', reason: 'is required on AWS (the data bucket)' }]);
-  const endpoint = env.FERRY_S3_ENDPOINT?.trim();
   return createCloudHost(config, new S3BlobStore({ bucket, client: endpoint ? { endpoint, forcePathStyle: true } : {} }), 'AWS');
 }
 

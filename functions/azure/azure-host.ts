@@ -1,7 +1,7 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { ContainerClient } from '@azure/storage-blob';
 import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
-import { readConfig } from '../../core/config.js';
+import { readConfig, type AzureSettings } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { cachedHost, createCloudHost, type CloudHost } from '../shared/cloud-host.js';
 
@@ -12,9 +12,8 @@ export interface AzureHost extends CloudHost<AzureBlobStore> {
 
 async function build(env: Record<string, string | undefined>): Promise<AzureHost> {
   const config = readConfig(env);
-  const container = env.FERRY_AZURE_CONTAINER?.trim() || 'ferry';
-  const store = new AzureBlobStore({ container: containerClientFrom(env, container) });
-  return { ...(await createCloudHost(config, store, 'Azure')), container };
+  const store = new AzureBlobStore({ container: containerClientFrom(config.azure) });
+  return { ...(await createCloudHost(config, store, 'Azure')), container: config.azure.container };
 }
 
 /**
@@ -22,15 +21,10 @@ async function build(env: Record<string, string | undefined>): Promise<AzureHost
  * with the app's Entra identity (`DefaultAzureCredential`: the managed identity on Azure), which is
  * what the ARM template sets up so no storage key is ever handed to the app.
  */
-export function containerClientFrom(env: Record<string, string | undefined>, container: string): ContainerClient {
-  const connection = env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim();
-  if (connection) return new ContainerClient(connection, container);
-  const accountUrl = env.FERRY_AZURE_STORAGE_ACCOUNT_URL?.trim();
+export function containerClientFrom({ connectionString, accountUrl, container }: AzureSettings): ContainerClient {
+  if (connectionString) return new ContainerClient(connectionString, container);
   if (!accountUrl) {
     throw new ConfigError([{ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: 'or FERRY_AZURE_STORAGE_CONNECTION_STRING is required on Azure (the data storage account)' }]);
-  }
-  if (!/^https:\/\/[^/\s]+\/?$/.test(accountUrl)) {
-    throw new ConfigError([{ key: 'FERRY_AZURE_STORAGE_ACCOUNT_URL', reason: `must be the account's https blob endpoint (https://<account>.blob.core.windows.net/), got "${accountUrl}"` }]);
   }
   return new ContainerClient(`${accountUrl.replace(/\/$/, '')}/${container}`, new DefaultAzureCredential());
 }

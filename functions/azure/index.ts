@@ -1,6 +1,7 @@
 // The Azure Functions app (v4 programming model): registers the three triggers. The handlers
 // live in their own files so tests can call them without the Functions host.
 import { app } from '@azure/functions';
+import { readAzureSettings } from '../../core/config.js';
 import { httpHandler } from './http.js';
 import { loadHandler } from './load.js';
 import { parseHandler, pollingParseHandler } from './parse.js';
@@ -10,26 +11,27 @@ import { parseBatchHandler } from './parse-batch.js';
 app.http('track', { methods: ['POST', 'OPTIONS'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: httpHandler });
 app.http('ready', { methods: ['GET'], route: 'ready', authLevel: 'anonymous', handler: httpHandler });
-if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'polling') {
+// A bad setting registers the defaults here; the host's configuration check names it on every invocation.
+const azure = readAzureSettings(process.env, []);
+if (azure.parseTrigger === 'polling') {
   // Blob receipts make the polling trigger fire once per blob version; Event Grid is the default
   // (lower latency, and the only blob trigger Flex Consumption supports).
-  const container = process.env.FERRY_AZURE_CONTAINER?.trim() || 'ferry';
   for (const prefix of ['raw', 'logs']) {
-    app.storageBlob(`parse-${prefix}`, { path: `${container}/${prefix}/{name}`, connection: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', source: 'LogsAndContainerScan', handler: pollingParseHandler });
+    app.storageBlob(`parse-${prefix}`, { path: `${azure.container}/${prefix}/{name}`, connection: 'FERRY_AZURE_STORAGE_CONNECTION_STRING', source: 'LogsAndContainerScan', handler: pollingParseHandler });
   }
 } else {
   // Event Grid: one event per invocation (logs/, and raw/ too unless batched below).
   app.eventGrid('parse', { handler: parseHandler });
-  if (process.env.FERRY_AZURE_PARSE_TRIGGER === 'eventhubs') {
+  if (azure.parseTrigger === 'eventhubs') {
     // raw/ BlobCreated forwarded by Event Grid to Event Hubs: hundreds of small objects per
     // invocation (host.json sets the batch size and wait); a failure re-runs the batch with backoff.
     app.eventHub('parse-batch', {
       connection: 'FERRY_AZURE_EVENTHUB',
-      eventHubName: process.env.FERRY_AZURE_EVENTHUB_NAME?.trim() || 'blob-created',
+      eventHubName: azure.eventHubName,
       cardinality: 'many',
       retry: { strategy: 'exponentialBackoff', maxRetryCount: 5, minimumInterval: { seconds: 10 }, maximumInterval: { minutes: 5 } },
       handler: parseBatchHandler,
     });
   }
 }
-app.timer('load', { schedule: process.env.FERRY_LOAD_SCHEDULE ?? '0 */5 * * * *', handler: loadHandler });
+app.timer('load', { schedule: azure.loadSchedule, handler: loadHandler });

@@ -24,7 +24,7 @@ export interface CollectorHost {
 /** The store `ferry serve` writes to: `FERRY_STORE_URL`, else the data dir's. */
 export function serveStore(config: FerryConfig): BlobStore {
   if (!config.storeUrl) return new FsBlobStore(localPaths(config.dataDir).store);
-  return openStoreAt(config.storeUrl, 'FERRY_STORE_URL', process.env.FERRY_AZURE_STORAGE_CONNECTION_STRING?.trim() || undefined, process.env.FERRY_S3_ENDPOINT?.trim() || undefined);
+  return openStoreAt(config.storeUrl, 'FERRY_STORE_URL', config.azure.connectionString, config.aws.s3Endpoint);
 }
 
 /**

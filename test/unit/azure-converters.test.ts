@@ -2,6 +2,7 @@ import { HttpRequest, type EventGridEvent, type HttpRequestInit } from '@azure/f
 import { describe, expect, it } from 'vitest';
 import { fromAzureHttpRequest, toAzureHttpResponse, withoutPort } from '../../functions/azure/azure-http.js';
 import { ConfigError } from '../../core/errors.js';
+import { readAzureSettings } from '../../core/config.js';
 import { containerClientFrom } from '../../functions/azure/azure-host.js';
 import { fromBlobTrigger } from '../../functions/azure/blob-trigger.js';
 import { fromEventGridBlobCreated } from '../../functions/azure/event-grid.js';
@@ -52,13 +53,13 @@ describe('fromEventGridBlobCreated', () => {
 
 describe('containerClientFrom', () => {
   it('uses the connection string when one is set (Azurite, account key, SAS)', () => {
-    const client = containerClientFrom({ FERRY_AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' }, 'ferry');
+    const client = containerClientFrom(readAzureSettings({ FERRY_AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' }));
     expect(client.url).toBe('http://127.0.0.1:10000/devstoreaccount1/ferry');
     expect(client.credential.constructor.name).toBe('StorageSharedKeyCredential');
   });
 
   it('otherwise reaches the account URL with the Entra identity (the managed identity on Azure)', () => {
-    const client = containerClientFrom({ FERRY_AZURE_STORAGE_ACCOUNT_URL: 'https://ferrydata.blob.core.windows.net/' }, 'ferry');
+    const client = containerClientFrom(readAzureSettings({ FERRY_AZURE_STORAGE_ACCOUNT_URL: 'https://ferrydata.blob.core.windows.net/' }));
     expect(client.url).toBe('https://ferrydata.blob.core.windows.net/ferry');
     expect(client.credential.constructor.name).toBe('DefaultAzureCredential');
   });
@@ -69,7 +70,7 @@ describe('containerClientFrom', () => {
   ])('names FERRY_AZURE_STORAGE_ACCOUNT_URL when the account is missing or not https: %j', (env, reason) => {
     const error = (() => {
       try {
-        containerClientFrom(env, 'ferry');
+        containerClientFrom(readAzureSettings(env));
       } catch (err) {
         return err as ConfigError;
       }

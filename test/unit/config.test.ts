@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readConfig, settings, unknownSettings } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
@@ -56,6 +56,8 @@ describe('readConfig', () => {
     [{ FERRY_WAREHOUSE: 'synapse', DATABASE_URL: 'sqlserver://ws.sql.azuresynapse.net/pool?authentication=default' }, ['FERRY_AZURE_STORAGE_ACCOUNT_URL']],
     [{ FERRY_WAREHOUSE: 'postgres', DATABASE_URL: 'sqlserver://h/d' }, ['DATABASE_URL']],
     [{ FERRY_MIRROR_URL: 'ftp://host/dir' }, ['FERRY_MIRROR_URL']],
+    [{ FERRY_AZURE_PARSE_TRIGGER: 'timer' }, ['FERRY_AZURE_PARSE_TRIGGER']],
+    [{ FERRY_AZURE_STORAGE_ACCOUNT_URL: 'http://ferrydata.blob.core.windows.net' }, ['FERRY_AZURE_STORAGE_ACCOUNT_URL']],
   ])('names the bad key in %j', (env, keys) => {
     expect(problemsOf(env)).toEqual(keys);
   });
@@ -78,6 +80,42 @@ describe('readConfig', () => {
 
   it('names every bad key at once', () => {
     expect(problemsOf({ PORT: 'x', FERRY_LOG_LEVEL: 'loud', DATABASE_URL: 'ftp://a' }).sort()).toEqual(['DATABASE_URL', 'FERRY_LOG_LEVEL', 'PORT']);
+  });
+
+  it('reads the cloud settings into the aws and azure sections, with their defaults', () => {
+    expect(readConfig({})).toMatchObject({
+      aws: { bucket: undefined, s3Endpoint: undefined },
+      azure: { connectionString: undefined, accountUrl: undefined, container: 'ferry', parseTrigger: 'eventgrid', eventHubName: 'blob-created', loadSchedule: '0 */5 * * * *' },
+    });
+    const config = readConfig({
+      FERRY_S3_BUCKET: ' data ', FERRY_S3_ENDPOINT: 'http://127.0.0.1:4569', FERRY_AZURE_STORAGE_ACCOUNT_URL: 'https://ferrydata.blob.core.windows.net/',
+      FERRY_AZURE_CONTAINER: 'events', FERRY_AZURE_PARSE_TRIGGER: 'eventhubs', FERRY_AZURE_EVENTHUB_NAME: 'raw-created', FERRY_LOAD_SCHEDULE: '0 */10 * * * *',
+    });
+    expect(config.aws).toEqual({ bucket: 'data', s3Endpoint: 'http://127.0.0.1:4569' });
+    expect(config.azure).toEqual({ connectionString: undefined, accountUrl: 'https://ferrydata.blob.core.windows.net/', container: 'events', parseTrigger: 'eventhubs', eventHubName: 'raw-created', loadSchedule: '0 */10 * * * *' });
+  });
+
+  it('reads every declared setting and no undeclared one', () => {
+    const read = new Set<string>();
+    const recording = (env: Record<string, string>) => new Proxy(env, { get: (target, key) => (typeof key === 'string' && read.add(key), target[key as string]) });
+    // The settings some readers look at only in a given mode (Redshift, Synapse, a mirror, a secret).
+    const modes: Record<string, string>[] = [{}, { FERRY_WAREHOUSE: 'redshift' }, { FERRY_WAREHOUSE: 'synapse' }, { FERRY_MIRROR_URL: 'file:///m' }, { FERRY_SHARED_SECRET: 'k' }];
+    for (const env of modes) problemsOf(recording(env));
+    expect([...read].sort()).toEqual(settings.map((s) => s.env).sort());
+  });
+
+  it('is the only reader of the FERRY_ settings: hosts and core take them from the config', () => {
+    const root = new URL('../../', import.meta.url);
+    const direct: string[] = [];
+    for (const dir of ['core', 'functions']) {
+      for (const file of readdirSync(new URL(dir, root), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+        const path = `${dir}/${file}`;
+        if (path === 'core/config.ts') continue;
+        for (const [, name] of readFileSync(new URL(path, root), 'utf8').matchAll(/\benv(?:\.|\[['"])(FERRY_[A-Z0-9_]+)/g)) direct.push(`${path}: ${name}`);
+      }
+    }
+    // A command's error message says whether FERRY_DATA_DIR was set at all, which the config's value cannot tell.
+    expect(direct).toEqual(['functions/local/commands/command.ts: FERRY_DATA_DIR']);
   });
 
   it('documents every setting in the README configuration table', () => {
