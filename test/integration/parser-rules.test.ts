@@ -5,7 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { DeadlineError } from '../../core/errors.js';
-import { parseObject } from '../../core/parser/parse-object.js';
+import { parseObject, type ParseSummary } from '../../core/parser/parse-object.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureBytes, repoPath } from '../support/fixtures.js';
@@ -151,7 +151,7 @@ describe('one compiled rule set shared by concurrent parses', () => {
     const alone = new FsBlobStore(join(dir, 'alone'));
     const together = new FsBlobStore(join(dir, 'together'));
     for (const store of [alone, together]) for (const input of inputs) await store.put(input.key, Buffer.from(input.text));
-    const sequential = [];
+    const sequential: ParseSummary[] = [];
     for (const input of inputs) sequential.push(await parseObject({ store: alone, logger: silentLogger, ruleSets }, { key: input.key }));
     const concurrent = await Promise.all(inputs.map((input) => parseObject({ store: together, logger: silentLogger, ruleSets }, { key: input.key })));
     // Output names start with each store's upload time of the input; everything else is the same.
