@@ -13,6 +13,9 @@ import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptio
 import { assertPortableMetadata, assertValidKey } from '../support/blob-metadata.js';
 import { requireVersion, unquote } from '../support/blob-version.js';
 
+/** A request with no bytes moving for this long fails (the SDK then retries it). */
+const requestTimeoutMs = 60_000;
+
 /** Where an S3 store lives. */
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -39,7 +42,9 @@ export class S3BlobStore implements BlobStore {
   private readonly pageSize: number;
 
   constructor(options: S3BlobStoreOptions) {
-    this.client = new S3Client(options.client ?? {});
+    // Without timeouts a store that stops answering (a held connection) leaves a put waiting for
+    // ever, and the collector's clients with it; a request silent this long fails and is retried.
+    this.client = new S3Client({ requestHandler: { connectionTimeout: 5_000, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true }, ...options.client });
     this.bucket = options.bucket;
     this.pageSize = options.pageSize ?? 1000;
   }
