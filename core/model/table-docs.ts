@@ -15,7 +15,7 @@ const events: TableDoc = {
   columns: {
     device_id: "The device's identifier, as the client sent it.",
     client_id: 'The app or client that sent the event.',
-    session: 'The session hash: sha256 of device_id, client_id, system_version, product_version and env as its number.',
+    session: 'The session hash: md5 of device_id, client_id, system_version, product_version and env as its number.',
     nr: "The event's number within its session.",
     env: "The collection's environment by name (PRODUCTION, STAGING, ...).",
     system_version: "The operating system's version.",

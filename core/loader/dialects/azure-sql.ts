@@ -3,7 +3,8 @@ import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.js';
 import { copyFilesFromClient } from '../client-copy.js';
 import { backfill, sameKey } from '../key-migration.js';
 import { tableLocked, type BatchCopied, type BatchInput, type LoadDialect } from '../load-dialect.js';
-import { bracketIdent, checkIdentifier } from '../sql-text.js';
+import { bracketIdent, checkIdentifier, stringLiteral } from '../sql-text.js';
+import { commentsToWrite, tableComments, type StoredComment, type TableComment } from '../../model/table-docs.js';
 import { TsqlDialectBase } from './tsql.js';
 
 // A nonclustered key may be 1,700 bytes; NVARCHAR is 2 bytes a character.
@@ -44,9 +45,35 @@ export class AzureSqlDialect extends TsqlDialectBase implements LoadDialect {
       statements.push(
         this.createTableIfMissing(this.target(table), [...this.columnDefinitions(table, false), `  CONSTRAINT ${bracketIdent(`pk_${table.name}`)} PRIMARY KEY NONCLUSTERED (${key})`]),
         ...this.addMissingColumns(table),
+        ...this.timeIndexes(table),
       );
     }
     return statements;
+  }
+
+  /** A nonclustered index per time column analysts filter by (the table is a heap keyed nonclustered). */
+  timeIndexes(table: TableDefinition): string[] {
+    return (table.timeIndexes ?? []).map(({ column }) => {
+      const name = `ix_${table.name}_${column}`;
+      return `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(N'${this.target(table)}') AND name = N'${name}') CREATE NONCLUSTERED INDEX ${bracketIdent(name)} ON ${this.target(table)} (${bracketIdent(column)})`;
+    });
+  }
+
+  /** The `MS_Description` extended properties on the tables of schema `@p1`, `column_name` '' for a table's own. */
+  storedCommentsSql(): string {
+    return `SELECT t.name AS table_name, COALESCE(c.name, N'') AS column_name, CAST(ep.value AS NVARCHAR(4000)) AS description
+FROM sys.extended_properties ep
+INNER JOIN sys.tables t ON t.object_id = ep.major_id
+LEFT JOIN sys.columns c ON c.object_id = ep.major_id AND c.column_id = ep.minor_id AND ep.minor_id > 0
+WHERE ep.class = 1 AND ep.name = N'MS_Description' AND t.schema_id = SCHEMA_ID(@p1)`;
+  }
+
+  /** SQL Server has no COMMENT ON: a description is the `MS_Description` extended property SSMS and Azure Data Studio show. */
+  describe(comment: TableComment & { exists: boolean }): string {
+    const levels = [`@level0type = N'SCHEMA', @level0name = N'${this.schemaName}'`, `@level1type = N'TABLE', @level1name = N'${comment.table}'`];
+    if (comment.column !== undefined) levels.push(`@level2type = N'COLUMN', @level2name = N'${comment.column}'`);
+    const procedure = comment.exists ? 'sp_updateextendedproperty' : 'sp_addextendedproperty';
+    return `EXEC ${procedure} @name = N'MS_Description', @value = ${stringLiteral(comment.text, 'N')}, ${levels.join(', ')}`;
   }
 
   /** Transaction-owned application lock; `@p1` names the resource, `@p2` the wait in ms (0: try). */
@@ -61,6 +88,8 @@ SELECT CASE WHEN @result >= 0 THEN 1 ELSE 0 END AS locked`;
       await tx.query(this.appLock(), [`ferry.ddl.${this.schemaName}`, -1]);
       for (const statement of this.createStatements(tables)) await tx.query(statement);
       for (const table of tables) await this.migrateKey(tx, table);
+      const stored = await tx.query<StoredComment>(this.storedCommentsSql(), [this.schemaName]);
+      for (const comment of commentsToWrite(tableComments(tables), stored)) await tx.query(this.describe(comment));
     });
   }
 

@@ -26,7 +26,8 @@ import {
   type Queryable,
   type tableLocked,
 } from '../load-dialect.js';
-import { refusedSqlstate } from './postgres.js';
+import { commentOn, refusedSqlstate, storedCommentsSql } from './postgres.js';
+import { commentsToWrite, tableComments, type StoredComment } from '../../model/table-docs.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
 import { storageLayout } from '../../storage-layout.js';
 
@@ -137,10 +138,19 @@ export class RedshiftDialect implements LoadDialect {
       // Distributing on the first key column keeps a key's rows on one slice: the NOT EXISTS
       // join against the target stays local.
       statements.push(
-        `CREATE TABLE IF NOT EXISTS ${this.target(table)} (\n${columns.join(',\n')},\n  PRIMARY KEY (${key})\n) DISTKEY (${quoteIdent(table.key[0]!)})`,
+        `CREATE TABLE IF NOT EXISTS ${this.target(table)} (\n${columns.join(',\n')},\n  PRIMARY KEY (${key})\n) DISTKEY (${quoteIdent(table.key[0]!)})${this.sortKey(table)}`,
       );
     }
     return statements;
+  }
+
+  /**
+   * Redshift has no secondary indexes: a time column the rows arrive in order of is the sort key,
+   * so loads append nearly sorted and zone maps skip blocks for that and correlated times (`at`).
+   */
+  private sortKey(table: TableDefinition): string {
+    const column = table.timeIndexes?.find((t) => t.arrivalOrder)?.column;
+    return column === undefined ? '' : ` SORTKEY (${quoteIdent(column)})`;
   }
 
   /** Columns of one table as Redshift lists them: `$1` schema, `$2` table. */
@@ -175,6 +185,8 @@ export class RedshiftDialect implements LoadDialect {
         for (const statement of this.addColumns(table, existing)) await tx.query(statement);
         await this.migrateKey(tx, table);
       }
+      const stored = await tx.query<StoredComment>(storedCommentsSql, [this.schemaName]);
+      for (const comment of commentsToWrite(tableComments(tables), stored)) await tx.query(commentOn(this.schema, comment));
     });
   }
 

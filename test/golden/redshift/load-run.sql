@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS "ferry"."events" (
   "source_key" VARCHAR(65535) NOT NULL,
   "fingerprint" VARCHAR(65535) NOT NULL,
   PRIMARY KEY ("session", "nr", "fingerprint")
-) DISTKEY ("session");
+) DISTKEY ("session") SORTKEY ("received_at");
 CREATE TABLE IF NOT EXISTS "ferry"."source_counts" (
   "summary_key" VARCHAR(65535) NOT NULL,
   "source" VARCHAR(65535) NOT NULL,
@@ -106,6 +106,83 @@ WHERE tc.table_schema = 'ferry' AND tc.table_name = 'source_counts' AND tc.const
 ORDER BY kcu.ordinal_position;
 ALTER TABLE "ferry"."source_counts" DROP CONSTRAINT "source_counts_pkey";
 ALTER TABLE "ferry"."source_counts" ADD PRIMARY KEY ("summary_key", "source_key");
+SELECT c.relname AS table_name, COALESCE(a.attname, '') AS column_name, d.description
+FROM pg_description d
+INNER JOIN pg_class c ON c.oid = d.objoid
+INNER JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+WHERE n.nspname = 'ferry' AND c.relkind = 'r';
+COMMENT ON TABLE "ferry"."load_manifest" IS 'One row per parsed file loaded, written in the same transaction as its rows: a file in it is never loaded again.';
+COMMENT ON COLUMN "ferry"."load_manifest"."file_key" IS 'The parsed file.';
+COMMENT ON COLUMN "ferry"."load_manifest"."etag" IS 'The parsed file''s version (ETag) that was loaded.';
+COMMENT ON COLUMN "ferry"."load_manifest"."table_name" IS 'The table it was loaded into.';
+COMMENT ON COLUMN "ferry"."load_manifest"."rows_expected" IS 'Rows the parser wrote into the file.';
+COMMENT ON COLUMN "ferry"."load_manifest"."rows_loaded" IS 'Rows the warehouse read from it (equal to rows_expected, or the batch rolls back).';
+COMMENT ON COLUMN "ferry"."load_manifest"."run_id" IS 'The load run.';
+COMMENT ON COLUMN "ferry"."load_manifest"."loaded_at" IS 'When it was loaded (UTC).';
+COMMENT ON TABLE "ferry"."load_failures" IS 'One row per rolled-back load batch; ferry status shows the latest.';
+COMMENT ON COLUMN "ferry"."load_failures"."run_id" IS 'The load run.';
+COMMENT ON COLUMN "ferry"."load_failures"."table_name" IS 'The table of the batch.';
+COMMENT ON COLUMN "ferry"."load_failures"."code" IS 'Ferry''s error code.';
+COMMENT ON COLUMN "ferry"."load_failures"."message" IS 'The error message.';
+COMMENT ON COLUMN "ferry"."load_failures"."file_keys" IS 'The parsed files of the batch.';
+COMMENT ON COLUMN "ferry"."load_failures"."failed_at" IS 'When it failed (UTC).';
+COMMENT ON TABLE "ferry"."load_quarantine" IS 'Parsed files the warehouse refused, isolated so the table keeps loading; deleting a row releases the file.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."file_key" IS 'The parsed file.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."etag" IS 'The file''s version (ETag) that was refused.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."table_name" IS 'The table it was meant for.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."code" IS 'Ferry''s error code.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."sqlstate" IS 'The warehouse''s SQLSTATE or error number.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."message" IS 'The warehouse''s message.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."run_id" IS 'The load run that quarantined it.';
+COMMENT ON COLUMN "ferry"."load_quarantine"."quarantined_at" IS 'When (UTC).';
+COMMENT ON TABLE "ferry"."load_collisions" IS 'Collision counts per raw input, kept until its summary loads into source_counts.';
+COMMENT ON COLUMN "ferry"."load_collisions"."source_key" IS 'The raw events object.';
+COMMENT ON COLUMN "ferry"."load_collisions"."collisions" IS 'Event rows of it that share (session, nr) with a stored event of other content.';
+COMMENT ON TABLE "ferry"."events" IS 'One row per collected event, flattened with its collection. Keyed (session, nr, fingerprint): a re-sent identical event is stored once. Loaded by the date the collector received it.';
+COMMENT ON COLUMN "ferry"."events"."device_id" IS 'The device''s identifier, as the client sent it.';
+COMMENT ON COLUMN "ferry"."events"."client_id" IS 'The app or client that sent the event.';
+COMMENT ON COLUMN "ferry"."events"."session" IS 'The session hash: md5 of device_id, client_id, system_version, product_version and env as its number.';
+COMMENT ON COLUMN "ferry"."events"."nr" IS 'The event''s number within its session.';
+COMMENT ON COLUMN "ferry"."events"."env" IS 'The collection''s environment by name (PRODUCTION, STAGING, ...).';
+COMMENT ON COLUMN "ferry"."events"."system_version" IS 'The operating system''s version.';
+COMMENT ON COLUMN "ferry"."events"."product_version" IS 'The app''s version.';
+COMMENT ON COLUMN "ferry"."events"."at" IS 'When the event happened by the device''s clock, UTC. May be wrong by the device''s clock skew; see at_corrected.';
+COMMENT ON COLUMN "ferry"."events"."timezone" IS 'The device''s time zone, e.g. Europe/Berlin; at is UTC regardless.';
+COMMENT ON COLUMN "ferry"."events"."event" IS 'The event''s name.';
+COMMENT ON COLUMN "ferry"."events"."device_make" IS 'The device maker, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."device_model" IS 'The device model, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."system" IS 'The operating system, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."system_language" IS 'The system''s language, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."browser" IS 'The browser, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."browser_version" IS 'The browser''s version, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."product_git_hash" IS 'The app build''s commit, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."product_language" IS 'The app''s language, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."user_id" IS 'The user, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."tenant_id" IS 'The tenant, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."ip" IS 'The client address: the payload''s, else the one the collector saw (masked when FERRY_MASK_IP is on).';
+COMMENT ON COLUMN "ferry"."events"."country" IS 'The country the payload names, NULL when not sent.';
+COMMENT ON COLUMN "ferry"."events"."parameters" IS 'The event''s parameters as one JSON object (a repeated name keeps its last value).';
+COMMENT ON COLUMN "ferry"."events"."received_at" IS 'When the collector received the request, by the server''s clock, UTC. Decides the date partition ferry load --from/--to means.';
+COMMENT ON COLUMN "ferry"."events"."sent_at" IS 'When the client says it sent the request (X-Hamustro-Time), UTC; NULL when it did not say.';
+COMMENT ON COLUMN "ferry"."events"."clock_skew_s" IS 'received_at minus sent_at in whole seconds: how far the device''s clock is behind; NULL without sent_at.';
+COMMENT ON COLUMN "ferry"."events"."at_corrected" IS 'at plus clock_skew_s when the skew is over FERRY_CLOCK_SKEW_THRESHOLD_S, else at. Use it for daily activity.';
+COMMENT ON COLUMN "ferry"."events"."source_key" IS 'The raw object in storage the row was parsed from.';
+COMMENT ON COLUMN "ferry"."events"."fingerprint" IS 'Hex hash of the payload as the client sent it: tells a re-send (same) from a different event sharing (session, nr).';
+COMMENT ON TABLE "ferry"."source_counts" IS 'Data quality per parsed input version, from the parser''s summary: lines = accepted + ignored + rejected.';
+COMMENT ON COLUMN "ferry"."source_counts"."summary_key" IS 'The parser''s summary object this row came from.';
+COMMENT ON COLUMN "ferry"."source_counts"."source" IS 'The source: events, or the rules file that parsed the log.';
+COMMENT ON COLUMN "ferry"."source_counts"."source_key" IS 'The input object (raw events or a log).';
+COMMENT ON COLUMN "ferry"."source_counts"."source_etag" IS 'The input object''s version (ETag).';
+COMMENT ON COLUMN "ferry"."source_counts"."date" IS 'The date partition of the input (YYYY-MM-DD): the receive date of raw events, the date in a log key or its upload date.';
+COMMENT ON COLUMN "ferry"."source_counts"."lines" IS 'Lines (or events) read from the input.';
+COMMENT ON COLUMN "ferry"."source_counts"."accepted" IS 'Lines that became rows.';
+COMMENT ON COLUMN "ferry"."source_counts"."ignored" IS 'Lines skipped on purpose (blank, filtered or matched by no rule); ignored_by splits them.';
+COMMENT ON COLUMN "ferry"."source_counts"."rejected" IS 'Lines refused as malformed (written to rejected/ with the reason).';
+COMMENT ON COLUMN "ferry"."source_counts"."ignored_by" IS 'Ignored lines per reason, as a JSON object.';
+COMMENT ON COLUMN "ferry"."source_counts"."rows" IS 'Rows written per output table, as a JSON object.';
+COMMENT ON COLUMN "ferry"."source_counts"."collisions" IS 'Event rows of this input that share (session, nr) with a stored event of other content.';
+COMMENT ON COLUMN "ferry"."source_counts"."replaced" IS 'Values whose unstorable characters (NUL, lone surrogates, invalid UTF-8) became U+FFFD.';
 COMMIT;
 SELECT file_key FROM "ferry"."load_manifest" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
 SELECT file_key, etag FROM "ferry"."load_quarantine" WHERE file_key IN ('parsed/events/2026-11-23/a.csv.gz', 'parsed/events/2026-11-23/b.csv.gz');
