@@ -3,6 +3,7 @@
  * every module that reads or writes a prefix asks here.
  *
  * - `raw/events/YYYY/MM/DD/HH/<id>.ndjson.gz` — the collector's raw batches, by receive hour;
+ * - `raw/rejections/YYYY/MM/DD/HH/<id>.ndjson.gz` — the requests the collector refused;
  * - `parsed/<table>/<YYYY-MM-DD>/<name>.csv.gz` — load-ready CSV per table and date partition;
  * - `summaries/<YYYY-MM-DD>/<name>.json` — what became of each input (one per parse, or a batch's);
  * - `rejected/<YYYY-MM-DD>/<name>.csv.gz` — refused lines with their line number and reason;
@@ -10,6 +11,7 @@
  */
 export const storageLayout = {
   rawEvents: 'raw/events/',
+  rawRejections: 'raw/rejections/',
   parsed: 'parsed/',
   summaries: 'summaries/',
   rejected: 'rejected/',
@@ -32,5 +34,10 @@ export const storageLayout = {
   rawHour(at: Date): string {
     const iso = at.toISOString();
     return `raw/events/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
+  },
+  /** `raw/rejections/YYYY/MM/DD/HH/`: the refused requests of an hour. */
+  rejectionsHour(at: Date): string {
+    const iso = at.toISOString();
+    return `raw/rejections/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
   },
 } as const;

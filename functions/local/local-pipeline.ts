@@ -35,6 +35,8 @@ import { PrometheusMetrics } from '../../core/metrics/prometheus-metrics.js';
 import { CollectorMetrics } from '../../core/metrics/collector-metrics.js';
 import { recordLoad, timedPuts } from '../../core/metrics/stage-metrics.js';
 import { operatorRoutes } from './run-view/operator-routes.js';
+import { RejectionLog } from '../../core/rejections/rejection-log.js';
+import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
@@ -98,7 +100,8 @@ export interface LocalPipelineOptions {
  */
 export async function startLocalPipeline(config: FerryConfig, logger: Logger, clock: Clock = systemClock, options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const paths = localPaths(config.dataDir);
-  const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
+  // The local runner stores its collector's refused requests, so it parses and loads them too.
+  const ruleSets = withRejectionRules(await loadRuleSets(config.parser.rulesFiles, config.parser), config.parser);
   const tables = outputTables(ruleSets);
   // A model folder with a cycle, an unknown ref() or a broken template stops the start, naming the file.
   const transforms = await prepareTransforms(config, logger, clock);
@@ -119,7 +122,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   await watch.check();
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   const metrics = new PrometheusMetrics();
-  const observer = new CollectorMetrics({ metrics, logger, clock, maskIp: config.collector.maskIp });
+  const rejections = new RejectionLog({ store, clock, ids: timeSortableIds, logger, windowMs: config.loadIntervalS * 1000 });
+  const observer = new CollectorMetrics({ metrics, logger, clock, maskIp: config.collector.maskIp, onRefused: (refused) => rejections.add(refused) });
   const collector = new Collector({ store: timedPuts(collectorStore(store, mirror, logger), metrics), clock, ids: timeSortableIds, logger, observer, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
@@ -195,6 +199,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
         // Requests from now on get 503 + Retry-After; those in flight are answered first.
         await server.drain();
         await collector.close();
+        await rejections.flush();
         await parser.finish();
         await loads.now().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
         await server.close();

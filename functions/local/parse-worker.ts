@@ -5,6 +5,7 @@ import { setPriority } from 'node:os';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { parseObject } from '../../core/parser/parse-object.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
+import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
 import { createJsonLogger, errorFields } from '../../core/support/json-logger.js';
 import type { ParseReply, ParseRequest, ParseWorkerData } from './parse-process.js';
 
@@ -22,7 +23,7 @@ const send = (reply: ParseReply) => process.send!(reply);
 process.on('disconnect', () => process.exit(0));
 const logger = createJsonLogger({ level: data.logLevel });
 const store = new FsBlobStore(data.storeRoot);
-const ruleSets = await loadRuleSets(data.rulesFiles, data.parser);
+const ruleSets = withRejectionRules(await loadRuleSets(data.rulesFiles, data.parser), data.parser);
 
 process.on('message', (request: ParseRequest) => {
   const { id, ...input } = request;

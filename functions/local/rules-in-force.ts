@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { compileRuleSets, readRulesFiles } from '../../core/parser/rules/load-rules.js';
+import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
 import type { RuleSet } from '../../core/parser/rules/rule-set.js';
 import type { Logger } from '../../core/ports/logger.js';
 
@@ -62,10 +63,10 @@ export interface RulesInForce {
 export async function rulesInForce(config: FerryConfig): Promise<RulesInForce> {
   const options = config.parser;
   if (config.parser.rulesFiles.length > 0) {
-    return { ruleSets: compileRuleSets(await readRulesFiles(config.parser.rulesFiles), options), origin: `FERRY_RULES (${config.parser.rulesFiles.join(', ')})` };
+    return { ruleSets: withRejectionRules(compileRuleSets(await readRulesFiles(config.parser.rulesFiles), options), options), origin: `FERRY_RULES (${config.parser.rulesFiles.join(', ')})` };
   }
   const record = await readRecord(config.dataDir);
-  if (!record) return { ruleSets: compileRuleSets([], options), origin: `the built-in event rules only (FERRY_RULES is unset and no ferry serve recorded rules in ${recordPath(config.dataDir)})` };
+  if (!record) return { ruleSets: withRejectionRules(compileRuleSets([], options), options), origin: `the built-in event rules only (FERRY_RULES is unset and no ferry serve recorded rules in ${recordPath(config.dataDir)})` };
   const names = record.files.length > 0 ? record.files.map((f) => f.path).join(', ') : 'the built-in event rules only';
-  return { ruleSets: compileRuleSets(record.files, options), origin: `those ferry serve runs with, recorded in ${recordPath(config.dataDir)}: ${names}` };
+  return { ruleSets: withRejectionRules(compileRuleSets(record.files, options), options), origin: `those ferry serve runs with, recorded in ${recordPath(config.dataDir)}: ${names}` };
 }

@@ -53,6 +53,8 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     const first = await pipeline.loadNow();
     expect(first.tables).toEqual([
       { table: 'events', files: 3, rowsCopied: expected.length, rowsInserted: expected.length },
+      // The refused request's record is written once its window (the load interval) ends.
+      { table: 'rejections', files: 0, rowsCopied: 0, rowsInserted: 0 },
       { table: 'source_counts', files: 3, rowsCopied: 3, rowsInserted: 3 },
     ]);
     // Every parsed input is accounted for in SQL: its lines, and where each went.
@@ -86,7 +88,9 @@ describe.each(targets)('local pipeline end to end into %s', (_name, target) => {
     const [counts] = await pipeline.warehouse.query<{ rows: string; files: string }>(
       `SELECT (SELECT count(*) FROM "${schema}".events)::text AS rows, (SELECT count(*) FROM "${schema}".load_manifest)::text AS files`,
     );
-    expect(counts).toEqual({ rows: String(expected.length), files: '8' }); // 4 parsed files + their 4 summaries
+    // 4 parsed files + their 4 summaries, and the refused request's record (stored on the way out) + its summary.
+    expect(counts).toEqual({ rows: String(expected.length), files: '10' });
+    expect(await pipeline.warehouse.query(`SELECT status::int AS status, reason, requests::int AS requests FROM "${schema}".rejections`)).toEqual([{ status: 400, reason: 'invalid_body', requests: 1 }]);
     await pipeline.stop();
   });
 

@@ -15,7 +15,7 @@ function data(date: string): RunViewData {
     idle_load_runs: 7,
     backlog: { parse: { prefixes: [], count: 0, oldest_age_s: null, oldest_key: null }, unloaded: [], pending: 0 },
     quality: [],
-    rejections: [{ reason: 'signature', requests: 4 }],
+    rejections: [{ status: 401, reason: 'signature', requests: 4 }],
     freshness: [],
     volume_rule: 'rule',
   };
