@@ -18,10 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { hamustroSignature } from '../core/collector/signature.js';
-import { sessionId } from '../core/collector/session.js';
+import { hamustroBody } from './support/hamustro-load.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -37,28 +36,6 @@ const connectionCounts = (() => {
   return (i >= 0 ? args[i + 1]! : '64,128,256').split(',').map(Number);
 })();
 const secret = 'bench-secret';
-
-function makeBody(i: number): { body: Buffer; events: number } {
-  const w = new BinaryWriter();
-  const device = `bench-device-${i}`;
-  const c = { device_id: device, client_id: 'bench-client', system_version: '10.2', product_version: '3.19.4', env: 0 };
-  w.tag(1, WireType.LengthDelimited).string(c.device_id).tag(2, WireType.LengthDelimited).string(c.client_id);
-  w.tag(3, WireType.LengthDelimited).string(sessionId(c)).tag(4, WireType.LengthDelimited).string(c.system_version);
-  w.tag(5, WireType.LengthDelimited).string(c.product_version).tag(6, WireType.Varint).int32(0);
-  w.tag(7, WireType.LengthDelimited).string('Apple').tag(9, WireType.LengthDelimited).string('iOS');
-  const events = 1 + (i % 25);
-  for (let n = 0; n < events; n++) {
-    w.tag(15, WireType.LengthDelimited).fork();
-    w.tag(1, WireType.Varint).uint64(BigInt(1479898800 + n)).tag(2, WireType.LengthDelimited).string(`Task.Action${n % 7}`);
-    w.tag(3, WireType.Varint).uint32(n + 1).tag(4, WireType.LengthDelimited).string('Europe/Berlin');
-    w.tag(6, WireType.LengthDelimited).string(`user-${i}`);
-    for (let p = 0; p < (i + n) % 5; p++) {
-      w.tag(9, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(`param${p}`).tag(2, WireType.LengthDelimited).string(`value-${p}-${n}`).join();
-    }
-    w.join();
-  }
-  return { body: Buffer.from(w.finish()), events };
-}
 
 async function start(command: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -154,7 +131,7 @@ async function countStoredEvents(dir: string): Promise<number> {
 
 // This file runs as the bundle dist/bench/collector.js.
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bodies = Array.from({ length: 100 }, (_, i) => makeBody(i));
+const bodies = Array.from({ length: 100 }, (_, i) => hamustroBody(i));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const external = args.indexOf('--url');
 if (external >= 0) {
