@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { sqsDelivery } from '../support/platform-events.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
 import { collect, readObject } from '../support/streams.js';
+import { switchableProxy } from '../support/tcp-proxy.js';
 
 const secret = 'container-secret';
 
@@ -67,42 +67,6 @@ async function rss(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
-/**
- * A TCP proxy in front of the object store that can be taken down: it then hangs up on every
- * connection under way and on every new one, as an unreachable or restarting endpoint does.
- */
-async function cuttableProxy(targetPort: number): Promise<{ port: number; up: boolean; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const state = { up: true };
-  const server = createServer((client) => {
-    if (!state.up) return client.destroy();
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    get up() {
-      return state.up;
-    },
-    set up(value: boolean) {
-      state.up = value;
-      if (!value) for (const s of sockets) s.destroy();
-    },
-    close: async () => {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
-  };
-}
 
 /** Sends `total` requests (1–3 events each) over `concurrency` connections; answers the acknowledged `device/nr` events. */
 async function drive(url: string, total: number, concurrency: number, prefix: string, stopWhen?: () => boolean): Promise<{ acknowledged: Set<string>; statuses: number[] }> {
@@ -169,7 +133,7 @@ describe('ferry serve --only collector in front of a cloud store', () => {
 
     const store = new S3BlobStore({ bucket, client: config });
     const { objects, events } = await storedEvents(store);
-    expect(objects).toBeLessThan(200); // group commit: many requests per object
+    expect(objects).toBeLessThan(500); // group commit: many requests per object (at least two on average)
     expect([...events.keys()].sort()).toEqual([...acknowledged].sort());
     expect([...events.values()].every((n) => n === 1)).toBe(true);
 
@@ -251,7 +215,7 @@ describe('ferry serve --only collector in front of a cloud store', () => {
 
   it('while the store is unreachable, answers 503 with Retry-After holding no more than FERRY_MAX_PENDING_BYTES, takes requests again once it is back, and stores every acknowledged event once', { timeout: 120_000 }, async () => {
     const { bucket, config } = await s3.fresh();
-    const proxy = await cuttableProxy(Number(new URL(config!.endpoint as string).port));
+    const proxy = await switchableProxy('127.0.0.1', Number(new URL(config!.endpoint as string).port));
     const maxPending = 64 * 1024;
     const collector = await startCollector({
       FERRY_STORE_URL: `s3://${bucket}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +8,7 @@ import { fixtureBytes } from '../support/fixtures.js';
 import { startFerry, type FerryProcess } from '../support/ferry-process.js';
 import { postTrack } from '../support/http-client.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
+import { switchableProxy } from '../support/tcp-proxy.js';
 
 /** What a raw client read back: the status line, the headers (lower case) and the body. */
 interface RawResponse {
@@ -65,42 +66,6 @@ function exited(ferry: FerryProcess): Promise<number | null> {
   return new Promise((resolve) => ferry.child.once('exit', (code) => resolve(code)));
 }
 
-/**
- * A TCP proxy to the test PostgreSQL that can be taken down (it then hangs up on every connection
- * at once, as a database restarting or unreachable behind a firewall would) and brought back.
- */
-async function switchableProxy(target: URL): Promise<{ port: number; up: boolean; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const state = { up: false };
-  const server: Server = createServer((client) => {
-    if (!state.up) return client.destroy();
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    // Either side going away takes the other with it (a killed runner must not leave a session open).
-    client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    get up() {
-      return state.up;
-    },
-    set up(value: boolean) {
-      state.up = value;
-    },
-    close: async () => {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
-  };
-}
 
 describe('ferry serve at the HTTP edges', () => {
   // Each test's runner and helpers go when the test ends: runners left alive slow the others down.
@@ -194,7 +159,8 @@ describe('ferry serve at the HTTP edges', () => {
   }, 60_000);
 
   it('loads what it collected during a warehouse outage once the warehouse answers, with one line when it recovers', async () => {
-    const proxy = await switchableProxy(new URL(testDatabaseUrl()));
+    const database = new URL(testDatabaseUrl());
+    const proxy = await switchableProxy(database.hostname, Number(database.port || 5432), false);
     cleanups.push(() => proxy.close());
     const schema = uniqueSchema('outage');
     cleanups.push(() => dropSchema(schema));
