@@ -106,7 +106,7 @@ export interface ParserSettings {
   maxLineBytes: number;
 }
 
-/** One documented setting: its variable, default and reader. The README's table lists them all. */
+/** One documented setting: its variable, default and reader. docs/configuration.md lists them all. */
 export interface SettingSpec {
   env: string;
   default: string | undefined;
@@ -136,7 +136,7 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 }
 
 /**
- * A setting declared with its parser, so the reader, the README table and `ferry help` all come
+ * A setting declared with its parser, so the reader, docs/configuration.md and `ferry help` all come
  * from the one declaration. `parse` gets the trimmed value, or the declared default when unset.
  */
 interface DeclaredSetting<T> extends SettingSpec {

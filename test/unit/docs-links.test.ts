@@ -67,4 +67,11 @@ describe('documentation links', () => {
     }
     expect(existsSync(repoPath('LICENSE'))).toBe(true);
   });
+
+  it('the README points to every page under docs/', () => {
+    const readme = readFileSync(repoPath('README.md'), 'utf8');
+    const linked = new Set(linksOf(readme).map((l) => l.split('#')[0]));
+    const missing = readdirSync(repoPath('docs')).filter((f) => f.endsWith('.md') && !linked.has(`docs/${f}`));
+    expect(missing).toEqual([]);
+  });
 });
