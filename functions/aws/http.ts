@@ -2,9 +2,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { answerWithCors } from '../../core/http/cors.js';
 import { fromApiGatewayEvent, toApiGatewayResult } from './api-gateway.js';
 import { awsHost } from './aws-host.js';
+import { answerRunView } from '../shared/run-view-route.js';
 
-/** HTTP API → collector: `POST /api/v1/track`, `GET /api/health`, `GET /api/ready`; CORS preflights (`FERRY_CORS_ORIGINS`). */
+/** HTTP API → collector: `POST /api/v1/track`, `GET /api/health`, `GET /api/ready`; CORS preflights (`FERRY_CORS_ORIGINS`); the run view under `/api/ops/` when `FERRY_OPS_TOKEN` is set. */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const host = await awsHost();
-  return toApiGatewayResult(await answerWithCors(host.config.cors, fromApiGatewayEvent(event), (request) => host.collector().handle(request)));
+  const request = fromApiGatewayEvent(event);
+  const view = await answerRunView(host, request);
+  if (view) return toApiGatewayResult(view);
+  return toApiGatewayResult(await answerWithCors(host.config.cors, request, (message) => host.collector().handle(message)));
 }

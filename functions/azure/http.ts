@@ -1,10 +1,14 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { answerWithCors } from '../../core/http/cors.js';
 import { azureHost } from './azure-host.js';
+import { answerRunView } from '../shared/run-view-route.js';
 import { fromAzureHttpRequest, toAzureHttpResponse } from './azure-http.js';
 
-/** HTTP → collector: `POST /api/v1/track`, `GET /api/health`, `GET /api/ready`; CORS preflights (`FERRY_CORS_ORIGINS`). */
+/** HTTP → collector: `POST /api/v1/track`, `GET /api/health`, `GET /api/ready`; CORS preflights (`FERRY_CORS_ORIGINS`); the run view under `/api/ops/` when `FERRY_OPS_TOKEN` is set. */
 export async function httpHandler(request: HttpRequest): Promise<HttpResponseInit> {
   const host = await azureHost();
-  return toAzureHttpResponse(await answerWithCors(host.config.cors, await fromAzureHttpRequest(request), (message) => host.collector().handle(message)));
+  const message = await fromAzureHttpRequest(request);
+  const view = await answerRunView(host, message);
+  if (view) return toAzureHttpResponse(view);
+  return toAzureHttpResponse(await answerWithCors(host.config.cors, message, (m) => host.collector().handle(m)));
 }

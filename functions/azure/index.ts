@@ -11,6 +11,8 @@ import { parseBatchHandler } from './parse-batch.js';
 app.http('track', { methods: ['POST', 'OPTIONS'], route: 'v1/track', authLevel: 'anonymous', handler: httpHandler });
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: httpHandler });
 app.http('ready', { methods: ['GET'], route: 'ready', authLevel: 'anonymous', handler: httpHandler });
+// The run view: 404 unless FERRY_OPS_TOKEN is set, then to its bearer only.
+app.http('ops', { methods: ['GET'], route: 'ops/{*rest}', authLevel: 'anonymous', handler: httpHandler });
 // A bad setting registers the defaults here; the host's configuration check names it on every invocation.
 const azure = readAzureSettings(process.env, []);
 if (azure.parseTrigger === 'polling') {

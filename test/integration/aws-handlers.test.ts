@@ -140,4 +140,27 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(later.tables.find((t) => t.table === 'api_requests')).toMatchObject({ rowsInserted: 12 });
     expect(await lost()).toHaveLength(2);
   });
+
+  it('answers the run view under /api/ops/ only with FERRY_OPS_TOKEN set, to its bearer: off by default (404), a wrong token 401', async () => {
+    const health = fixtureJson<APIGatewayProxyEventV2>('aws/http-api-health.json');
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      httpHandler({ ...health, rawPath: path, routeKey: 'GET /api/ops/{proxy+}', headers: { ...health.headers, ...headers }, requestContext: { ...health.requestContext, http: { ...health.requestContext.http, path } } });
+    expect((await get('/api/ops/')).statusCode).toBe(404);
+    expect((await get('/api/ops/api/runs', { authorization: 'Bearer anything' })).statusCode).toBe(404);
+    try {
+      process.env.FERRY_OPS_TOKEN = 'ops-token-aws';
+      await resetAwsHost();
+      expect((await get('/api/ops/', { authorization: 'Bearer ops-token-awS' })).statusCode).toBe(401);
+      expect((await get('/api/ops/')).statusCode).toBe(401);
+      const page = await get('/api/ops/runs/2026-11-23', { authorization: 'Bearer ops-token-aws' });
+      expect(page).toMatchObject({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
+      expect(page.body).toContain('Ferry runs of 2026-11-23');
+      const json = await get('/api/ops/api/runs/2026-11-23', { authorization: 'Bearer ops-token-aws' });
+      expect(json.statusCode).toBe(200);
+      expect(JSON.parse(json.body!)).toMatchObject({ date: '2026-11-23', failures: [], backlog: { parse: { count: 0 } } });
+    } finally {
+      delete process.env.FERRY_OPS_TOKEN;
+      await resetAwsHost();
+    }
+  });
 });

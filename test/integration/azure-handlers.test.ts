@@ -79,4 +79,25 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
       await db.end();
     }
   });
+
+  it('answers the run view under /api/ops/ only with FERRY_OPS_TOKEN set, to its bearer: off by default (404), a wrong token 401', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => httpHandler(new HttpRequest({ method: 'GET', url: `https://ferry-app.azurewebsites.net${path}`, headers }));
+    expect((await get('/api/ops/')).status).toBe(404);
+    expect((await get('/api/ops/api/runs', { authorization: 'Bearer anything' })).status).toBe(404);
+    try {
+      process.env.FERRY_OPS_TOKEN = 'ops-token-azure';
+      await resetAzureHost();
+      expect((await get('/api/ops/', { authorization: 'Bearer ops-token-azurE' })).status).toBe(401);
+      expect((await get('/api/ops/')).status).toBe(401);
+      const page = await get('/api/ops/runs/2026-11-23', { authorization: 'Bearer ops-token-azure' });
+      expect(page.status).toBe(200);
+      expect(String(page.body)).toContain('Ferry runs of 2026-11-23');
+      const json = await get('/api/ops/api/runs/2026-11-23', { authorization: 'Bearer ops-token-azure' });
+      expect(json.status).toBe(200);
+      expect(JSON.parse(String(json.body))).toMatchObject({ date: '2026-11-23', failures: [], backlog: { parse: { count: 0 } } });
+    } finally {
+      delete process.env.FERRY_OPS_TOKEN;
+      await resetAzureHost();
+    }
+  });
 });
