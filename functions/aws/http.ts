@@ -10,5 +10,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const request = fromApiGatewayEvent(event);
   const view = await answerRunView(host, request);
   if (view) return toApiGatewayResult(view);
-  return toApiGatewayResult(await answerWithCors(host.config.cors, request, (message) => host.collector().handle(message)));
+  const response = await answerWithCors(host.config.cors, request, (message) => host.collector().handle(message));
+  host.metrics.flush?.();
+  return toApiGatewayResult(response);
 }

@@ -25,6 +25,9 @@ import { recordedSweep } from '../../core/runs/stage-records.js';
 import { afterLoad } from '../../core/transform/after-load.js';
 import type { TransformResult } from '../../core/transform/run-transforms.js';
 import { prepareTransforms, type Transforms } from '../../core/transform/transforms.js';
+import { noMetrics, type Metrics } from '../../core/ports/metrics.js';
+import { CollectorMetrics } from '../../core/metrics/collector-metrics.js';
+import { recordLoad, timedPuts } from '../../core/metrics/stage-metrics.js';
 
 /** What a cloud function instance builds once and reuses across invocations, over its store. */
 export interface CloudHost<S extends BlobStore> {
@@ -35,6 +38,8 @@ export interface CloudHost<S extends BlobStore> {
   mirror: BlobStore | undefined;
   ruleSets: RuleSet[];
   tables: TableDefinition[];
+  /** Where the collector's and the load's counts go (CloudWatch EMF on AWS); flushed per invocation. */
+  metrics: Metrics;
   /** Built on first use: only the HTTP function needs it. */
   collector(): Collector;
   /** Opened on first use: only the load function needs it; a missing DATABASE_URL fails there. */
@@ -48,7 +53,7 @@ export interface CloudHost<S extends BlobStore> {
 }
 
 /** Assembles a cloud host from the config and the platform's store (same on AWS and Azure). */
-export async function createCloudHost<S extends BlobStore>(config: FerryConfig, store: S, platform: string): Promise<CloudHost<S>> {
+export async function createCloudHost<S extends BlobStore>(config: FerryConfig, store: S, platform: string, metrics: Metrics = noMetrics): Promise<CloudHost<S>> {
   const logger = createJsonLogger({ level: config.logLevel });
   const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
@@ -64,10 +69,16 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
     mirror,
     ruleSets,
     tables: outputTables(ruleSets),
+    metrics,
     collector: () => {
       // Said once per instance, when its HTTP function starts: an unsigned public collector takes anyone's events.
       if (!collector && config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
-      return (collector ??= new Collector({ store: collectorStore(store, mirror, logger), clock: systemClock, ids: timeSortableIds, logger, ...config.collector }));
+      // Refused requests are counted and logged (rate-limited); storing them is ferry serve's alone so far.
+      collector ??= new Collector({
+        store: timedPuts(collectorStore(store, mirror, logger), metrics), clock: systemClock, ids: timeSortableIds, logger,
+        observer: new CollectorMetrics({ metrics, logger, clock: systemClock, maskIp: config.collector.maskIp }), ...config.collector,
+      });
+      return collector;
     },
     warehouse: () => {
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
@@ -126,6 +137,8 @@ export type ScheduledLoadResult = LoadResult & { transforms?: TransformResult };
 export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, now: Date, remainingMs?: () => number): Promise<ScheduledLoadResult> {
   const startedAt = systemClock.now();
   const result: ScheduledLoadResult = await host.tick().run(runId, now);
+  recordLoad(host.metrics, result, (systemClock.now().getTime() - startedAt.getTime()) / 1000);
+  host.metrics.flush?.();
   const transforms = await afterLoad({
     warehouse: host.warehouse(), runs: host.runs(), transforms: await host.transforms(), logger: host.logger, clock: systemClock,
     runId, load: result, loadStartedAt: startedAt, ...(remainingMs ? { remainingMs } : {}),

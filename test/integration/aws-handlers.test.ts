@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { handler as httpHandler } from '../../functions/aws/http.js';
 import { handler as loadHandler } from '../../functions/aws/load.js';
@@ -162,5 +162,30 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
       delete process.env.FERRY_OPS_TOKEN;
       await resetAwsHost();
     }
+  });
+
+  it('writes the collector\'s counts as CloudWatch EMF lines at the end of each invocation', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (lines.push(String(chunk)), true));
+    try {
+      expect((await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-invalid.json'))).statusCode).toBe(400);
+    } finally {
+      spy.mockRestore();
+    }
+    const documents = lines.filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(documents).toEqual([
+      {
+        _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'Ferry', Dimensions: [['reason', 'status']], Metrics: [{ Name: 'ferry_collector_requests_total', Unit: 'Count' }] }] },
+        status: '400', reason: 'field:client_id', ferry_collector_requests_total: 1,
+      },
+      {
+        _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'Ferry', Dimensions: [['outcome']], Metrics: [{ Name: 'ferry_collector_bytes_total', Unit: 'Bytes' }] }] },
+        outcome: 'refused', ferry_collector_bytes_total: expect.any(Number),
+      },
+      {
+        _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'Ferry', Dimensions: [[]], Metrics: [{ Name: 'ferry_collector_rejections_logged_total', Unit: 'Count' }] }] },
+        ferry_collector_rejections_logged_total: 1,
+      },
+    ]);
   });
 });
