@@ -15,6 +15,7 @@ const entries = [
   { in: 'bench/loader.ts', out: 'dist/bench/loader.js', external: 'packages' },
   { in: 'bench/scale.ts', out: 'dist/bench/scale.js', external: 'packages' },
   { in: 'bench/memory.ts', out: 'dist/bench/memory.js', external: 'packages' },
+  { in: 'bench/pipeline.ts', out: 'dist/bench/pipeline.js', external: 'packages' },
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
   // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
   // functions-core, falls into its test mode and registers nothing.
