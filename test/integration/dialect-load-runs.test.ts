@@ -15,6 +15,7 @@ import { loadStatus } from '../../core/loader/load-status.js';
 import { sourceCountsTable } from '../../core/loader/source-counts.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
+import { tableComments } from '../../core/model/table-docs.js';
 import { flattenRawRecord } from '../../core/model/flatten-event.js';
 import { encodeCsvRow } from '../../core/parser/csv.js';
 import type { BlobInfo, BlobStore } from '../../core/ports/blob-store.js';
@@ -197,7 +198,9 @@ describe.each(cases)('load run through the $name dialect (recording fake driver)
 
   it('rolls back a batch whose row count disagrees with the parser and quarantines the file outside the transaction', async () => {
     const real = await putParsed(store, 'parsed/events/2026-11-23/c.csv.gz', 'ios-two-events', 5);
-    answers = healthy(real);
+    // A deployment whose table descriptions are current but one: the schema step rewrites only that one.
+    const described = tableComments([eventTable, sourceCountsTable]).map((c) => ({ table_name: c.table, column_name: c.column ?? '', description: c.table === 'events' && c.column === 'at' ? 'an older text' : c.text }));
+    answers = (sql, params) => (/pg_description|MS_Description/.test(sql) ? { rows: described } : healthy(real)(sql, params));
     const result = await run('run-mismatch');
     expect(result.tables[0]).toMatchObject({ table: 'events', files: 0, quarantined: [{ key: 'parsed/events/2026-11-23/c.csv.gz', code: 'load_failed', sqlstate: null }] });
     expect(result.tables[0]!.error).toBeUndefined();
