@@ -7,11 +7,12 @@ import type { Logger } from '../ports/logger.js';
 import { errorFields } from '../support/json-logger.js';
 import { storageLayout } from '../storage-layout.js';
 
-/** One line of a `raw/rejections/` object: a refused request, or the sum of those past the bound. */
+/** One line of a `raw/rejections/` object: a refused request, a rejected row, or the sum of those past a bound. */
 export interface RejectionRecord {
   at: string;
-  kind: 'request' | 'aggregate';
-  status: number;
+  kind: 'request' | 'row' | 'aggregate';
+  /** The HTTP status of a refused request; null for a row the parser rejected. */
+  status: number | null;
   reason: string;
   requests: number;
   message: string;
@@ -56,15 +57,20 @@ export class RejectionLog {
 
   /** Takes one refused request; never throws, never waits. */
   add(refused: RefusedRequest): void {
+    this.addRecord({ ...refused, kind: 'request', requests: 1 });
+  }
+
+  /** Takes one record (a refused request, a rejected row); past the window's bound it is summed per status and reason. */
+  addRecord(record: RejectionRecord): void {
     if (this.records.length < this.maxPerWindow) {
-      this.records.push({ ...refused, kind: 'request', requests: 1 });
+      this.records.push(record);
     } else {
-      const key = `${refused.status} ${refused.reason}`;
-      const sum = this.aggregates.get(key) ?? { at: refused.at, kind: 'aggregate', status: refused.status, reason: refused.reason, requests: 0, message: '', request_id: null, bytes: 0, ip: null, body_prefix: null };
-      sum.requests++;
-      sum.bytes += refused.bytes;
-      sum.at = refused.at;
-      sum.message = `${sum.requests} more requests refused for this reason in the window, past the ${this.maxPerWindow} stored one by one`;
+      const key = `${record.status} ${record.reason}`;
+      const sum = this.aggregates.get(key) ?? { at: record.at, kind: 'aggregate', status: record.status, reason: record.reason, requests: 0, message: '', request_id: null, bytes: 0, ip: null, body_prefix: null };
+      sum.requests += record.requests;
+      sum.bytes += record.bytes;
+      sum.at = record.at;
+      sum.message = `${sum.requests} more refused for this reason in the window, past the ${this.maxPerWindow} stored one by one`;
       this.aggregates.set(key, sum);
     }
     this.timer ??= setTimeout(() => void this.flush(), this.windowMs).unref();

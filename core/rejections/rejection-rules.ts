@@ -4,24 +4,27 @@ import type { RuleSet } from '../parser/rules/rule-set.js';
 import { storageLayout } from '../storage-layout.js';
 
 /**
- * The rules that turn the collector's refused-request records (`raw/rejections/`, JSON lines
- * written by `RejectionLog`) into the `rejections` table, through the same parse and load as
- * every other input. `requests` is 1 for a request stored one by one and N for a line that sums
- * the N requests of one reason refused past the per-window bound.
+ * The rules that turn the records of refused requests and rejected rows (`raw/rejections/`,
+ * JSON lines written by `RejectionLog`) into the `rejections` table, through the same parse and
+ * load as every other input. `requests` is 1 for a request or row stored one by one and N for a
+ * line that sums the N of one reason past a bound; `status` is null for a rejected row.
  */
-export const builtinRejectionRules = `source: ferry_rejections
+/** The source name of the rejection records' inputs. */
+export const rejectionSource = 'ferry_rejections';
+
+export const builtinRejectionRules = `source: ${rejectionSource}
 description: requests the collector refused
 prefix: ${storageLayout.rawRejections}
 dialects:
   - name: refused_request
     type: json
-    require: [at, status, reason]
+    require: [at, kind, reason]
 tables:
   rejections:
     columns:
       time: { type: timestamp, from: at, required: true }
       kind: { type: text, required: true }
-      status: { type: bigint, required: true }
+      status: bigint
       reason: { type: text, required: true }
       requests: { type: bigint, required: true }
       message: text

@@ -69,8 +69,8 @@ export interface RunViewData {
     pending: number;
   };
   quality: { source: string; days: QualityDay[] }[];
-  /** Refused requests of the day by status and reason (`<schema>.rejections`). */
-  rejections: { status: number; reason: string; requests: number }[];
+  /** Refused requests (by HTTP status) and rejected rows (status null) of the day by reason (`<schema>.rejections`). */
+  rejections: { status: number | null; reason: string; requests: number }[];
   freshness: Freshness[];
   volume_rule: string;
 }
@@ -166,14 +166,14 @@ async function qualityOf(sources: RunViewSources, date: string): Promise<RunView
     }));
 }
 
-/** Refused requests of the day by status and reason, from `<schema>.rejections` when it exists. */
+/** Refused requests and rejected rows of the day by status and reason, from `<schema>.rejections` when it exists. */
 async function rejectionsOf(sources: RunViewSources, date: string): Promise<RunViewData['rejections']> {
   const s = bookkeepingSql(sources.kind);
   const from = new Date(`${date}T00:00:00Z`);
   const to = new Date(from.getTime() + 86_400_000);
   const sql = `SELECT status, reason, SUM(requests) AS requests FROM ${s.qualified(sources.schema, 'rejections')} WHERE ${s.quote('time')} >= ${s.param(1)} AND ${s.quote('time')} < ${s.param(2)} GROUP BY status, reason ORDER BY SUM(requests) DESC, reason`;
   const rows = await tolerateMissing(sources.dialect, () => sources.warehouse.query<Row>(sql, [sqlTimestamp(from), sqlTimestamp(to)]));
-  return rows.map((r) => ({ status: Number(r.status), reason: String(r.reason), requests: Number(r.requests) }));
+  return rows.map((r) => ({ status: r.status === null || r.status === undefined ? null : Number(r.status), reason: String(r.reason), requests: Number(r.requests) }));
 }
 
 /** The run view of `date` (`YYYY-MM-DD`, UTC): failures first, the day's runs, backlogs, data quality, rejections and freshness. */

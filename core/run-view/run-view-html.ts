@@ -94,8 +94,8 @@ function qualitySection(data: RunViewData): string {
 }
 
 function rejectionsSection(data: RunViewData): string {
-  const rows = data.rejections.map((r) => `<tr><td class="l">${escapeHtml(r.reason)}</td><td>${r.status}</td><td>${n(r.requests)}</td></tr>`);
-  return `<section id="rejections"><h2>Refused requests by reason</h2>${rows.length ? `<table><tr><th>reason</th><th>status</th><th>requests</th></tr>${rows.join('')}</table><p>Each one: <code>select * from rejections</code> in the warehouse schema.</p>` : '<p>None recorded on this day.</p>'}</section>`;
+  const rows = data.rejections.map((r) => `<tr><td class="l">${escapeHtml(r.reason)}</td><td>${r.status ?? 'row'}</td><td>${n(r.requests)}</td></tr>`);
+  return `<section id="rejections"><h2>Refused requests and rejected rows by reason</h2>${rows.length ? `<table><tr><th>reason</th><th>status</th><th>requests</th></tr>${rows.join('')}</table><p>Each one: <code>select * from rejections</code> in the warehouse schema.</p>` : '<p>None recorded on this day.</p>'}</section>`;
 }
 
 function freshnessSection(data: RunViewData): string {

@@ -22,6 +22,8 @@ export interface LocalParserOptions {
   parseWorker?: URL;
   /** Where each parse's line counts and duration go. */
   metrics?: Metrics;
+  /** Hears each parse's summary (the rejected rows go to the rejections table). */
+  onParsed?: (summary: ParseSummary) => void;
 }
 
 /** A failure worth retrying: all but an input that is gone (deleted since it was written). */
@@ -118,6 +120,7 @@ export class LocalParser {
       throw err;
     });
     if (summary && this.options.metrics) recordParse(this.options.metrics, summary, (performance.now() - started) / 1000);
+    if (summary) this.options.onParsed?.(summary);
     return summary;
   }
 

@@ -36,7 +36,9 @@ import { CollectorMetrics } from '../../core/metrics/collector-metrics.js';
 import { recordLoad, timedPuts } from '../../core/metrics/stage-metrics.js';
 import { operatorRoutes } from './run-view/operator-routes.js';
 import { RejectionLog } from '../../core/rejections/rejection-log.js';
-import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
+import { rejectionSource, withRejectionRules } from '../../core/rejections/rejection-rules.js';
+import { rejectedLineRecords } from '../../core/rejections/rejected-lines.js';
+import type { ParseSummary } from '../../core/parser/parse-summary.js';
 
 /** A running local pipeline. */
 export interface LocalPipeline {
@@ -127,7 +129,15 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const collector = new Collector({ store: timedPuts(collectorStore(store, mirror, logger), metrics), clock, ids: timeSortableIds, logger, observer, ...config.collector });
   if (config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
 
-  const parser = new LocalParser({ store, ruleSets, config, logger, metrics, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
+  const onParsed = (summary: ParseSummary) => {
+    // Rows a parse rejected go to the rejections table too (not those of the rejections' own parse).
+    if (summary.rejected + (summary.rejected_records ?? 0) === 0 || summary.source === rejectionSource) return;
+    rejectedLineRecords(store, summary, clock.now()).then(
+      (records) => records.forEach((r) => rejections.addRecord(r)),
+      (err: unknown) => logger.warn('could not read the rejected rows of a parse', { key: summary.source_key, ...errorFields(err) }),
+    );
+  };
+  const parser = new LocalParser({ store, ruleSets, config, logger, metrics, onParsed, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
   // notification, so their prefixes are re-scanned before every load; the collector's own raw
   // objects only at start, for notifications a crash lost.

@@ -22,7 +22,7 @@ describe('RejectionLog', () => {
     expect(lines.filter((l) => l.kind === 'request').map((l) => l.request_id)).toEqual(['req-0', 'req-1', 'req-2']);
     const sums = lines.filter((l) => l.kind === 'aggregate');
     expect(sums.map((l) => [l.reason, l.requests, l.bytes])).toEqual([['content_type', 7, 700], ['signature', 1, 100]]);
-    expect(sums[0]!.message).toMatch(/past the 3 stored one by one/);
+    expect(sums[0]!.message).toMatch(/^7 more refused .* past the 3 stored one by one/);
     // Every refused request is accounted for, one by one or summed.
     expect(lines.reduce((s, l) => s + l.requests, 0)).toBe(11);
     await log.flush();
