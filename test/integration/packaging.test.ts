@@ -92,7 +92,7 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
 
   it('wires the events: HTTP API routes, the raw/ queue in batches and the logs/ queue one by one with partial batch responses, a schedule', () => {
     const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['GET /api/health', 'GET /api/ready', 'OPTIONS /api/v1/track', 'POST /api/v1/track']);
+    expect(routes).toEqual(['GET /api/health', 'GET /api/ops/{proxy+}', 'GET /api/ready', 'OPTIONS /api/v1/track', 'POST /api/v1/track']);
     // The bucket's notifications go to queues the data stack owns; no custom resource edits the bucket.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'Custom::S3')).toEqual([]);
     const mappings = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping').map((r) => r.Properties);
@@ -214,7 +214,7 @@ describe('npm run package:azure', () => {
     expect(host).toMatchObject({ version: '2.0', extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' } });
   });
 
-  it('registers its five functions with the host when loaded as the worker loads it', async () => {
+  it('registers its functions with the host when loaded as the worker loads it (the batch parser with the eventhubs trigger)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-func-'));
     try {
       await extract(files, dir);
@@ -243,9 +243,15 @@ module.exports = {
         track: { type: 'httpTrigger', route: 'v1/track', methods: ['POST', 'OPTIONS'], schedule: undefined },
         health: { type: 'httpTrigger', route: 'health', methods: ['GET'], schedule: undefined },
         ready: { type: 'httpTrigger', route: 'ready', methods: ['GET'], schedule: undefined },
+        ops: { type: 'httpTrigger', route: 'ops/{*rest}', methods: ['GET'], schedule: undefined },
         parse: { type: 'eventGridTrigger', route: undefined, methods: undefined, schedule: undefined },
         load: { type: 'timerTrigger', route: undefined, methods: undefined, schedule: '0 */10 * * * *' },
       });
+      // With the eventhubs trigger (what azuredeploy.json sets): raw/ batches from the hub, logs/ still from Event Grid.
+      const batched = await registrations({ FERRY_AZURE_PARSE_TRIGGER: 'eventhubs', FERRY_AZURE_EVENTHUB_NAME: 'blob-created' });
+      const hub = batched.find((f) => f.name === 'parse-batch')!;
+      expect(Object.values(hub.bindings).find((b) => b.direction === 'in')).toMatchObject({ type: 'eventHubTrigger', eventHubName: 'blob-created', connection: 'FERRY_AZURE_EVENTHUB', cardinality: 'many' });
+      expect(batched.map((f) => f.name)).toContain('parse');
       // The polling blob trigger instead of Event Grid, on the container's raw/ and logs/.
       const polling = await registrations({ FERRY_AZURE_PARSE_TRIGGER: 'polling', FERRY_AZURE_CONTAINER: 'data' });
       const blobTriggers = polling.map((f) => [f.name, Object.values(f.bindings).find((b) => b.direction === 'in')!]).filter(([, b]) => (b as { type: string }).type === 'blobTrigger');

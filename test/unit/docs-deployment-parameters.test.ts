@@ -88,6 +88,7 @@ describe('rules files as a deployment parameter', () => {
       for (const file of ['host.json', 'app.js', 'app.js.map']) await writeFile(join(dir, file), '{}');
       await mkdir(join(dir, 'docs'));
       await symlink(repoPath('docs/rules'), join(dir, 'docs/rules'));
+      await symlink(repoPath('examples'), join(dir, 'examples'));
       await mkdir(join(dir, 'rules/team'), { recursive: true });
       await writeFile(join(dir, 'rules/shop-nginx.yml'), 'source: shop\n');
       await writeFile(join(dir, 'rules/team/checkout.yml'), 'source: checkout\n');

@@ -22,7 +22,7 @@ describe('openStoreAt', () => {
     ['ftp://host/dir', 'must be file://'],
     ['s3://', 'names no bucket'],
     ['https://ferrydata.blob.core.windows.net/', 'names no container'],
-    ['http://127.0.0.1:10000/devstoreaccount1/ferry', 'needs FERRY_MIRROR_AZURE_CONNECTION_STRING'],
+    ['http://127.0.0.1:10000/devstoreaccount1/ferry', 'needs a connection string'],
   ])('names the setting for %s', (url, reason) => {
     let error: unknown;
     try {
