@@ -16,6 +16,7 @@ import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.j
 /** The warehouse with every statement sent through it, in or out of a transaction, recorded. */
 function recording(inner: Warehouse, log: string[]): Warehouse {
   return {
+    description: inner.description,
     query: (sql, params) => {
       log.push(sql);
       return inner.query(sql, params);

@@ -68,12 +68,15 @@ LEFT JOIN sys.columns c ON c.object_id = ep.major_id AND c.column_id = ep.minor_
 WHERE ep.class = 1 AND ep.name = N'MS_Description' AND t.schema_id = SCHEMA_ID(@p1)`;
   }
 
-  /** SQL Server has no COMMENT ON: a description is the `MS_Description` extended property SSMS and Azure Data Studio show. */
+  /**
+   * SQL Server has no COMMENT ON: a description is the `MS_Description` extended property SSMS and
+   * Azure Data Studio show. Arguments by position (name, value, then the level type/name pairs).
+   */
   describe(comment: TableComment & { exists: boolean }): string {
-    const levels = [`@level0type = N'SCHEMA', @level0name = N'${this.schemaName}'`, `@level1type = N'TABLE', @level1name = N'${comment.table}'`];
-    if (comment.column !== undefined) levels.push(`@level2type = N'COLUMN', @level2name = N'${comment.column}'`);
+    const levels = [`N'SCHEMA', N'${this.schemaName}'`, `N'TABLE', N'${comment.table}'`];
+    if (comment.column !== undefined) levels.push(`N'COLUMN', N'${comment.column}'`);
     const procedure = comment.exists ? 'sp_updateextendedproperty' : 'sp_addextendedproperty';
-    return `EXEC ${procedure} @name = N'MS_Description', @value = ${stringLiteral(comment.text, 'N')}, ${levels.join(', ')}`;
+    return `EXEC ${procedure} N'MS_Description', ${stringLiteral(comment.text, 'N')}, ${levels.join(', ')}`;
   }
 
   /** Transaction-owned application lock; `@p1` names the resource, `@p2` the wait in ms (0: try). */

@@ -157,7 +157,7 @@ FROM sys.extended_properties ep
 INNER JOIN sys.tables t ON t.object_id = ep.major_id
 LEFT JOIN sys.columns c ON c.object_id = ep.major_id AND c.column_id = ep.minor_id AND ep.minor_id > 0
 WHERE ep.class = 1 AND ep.name = N'MS_Description' AND t.schema_id = SCHEMA_ID(N'ferry');
-EXEC sp_updateextendedproperty @name = N'MS_Description', @value = N'When the event happened by the device''s clock, UTC. May be wrong by the device''s clock skew; see at_corrected.', @level0type = N'SCHEMA', @level0name = N'ferry', @level1type = N'TABLE', @level1name = N'events', @level2type = N'COLUMN', @level2name = N'at';
+EXEC sp_updateextendedproperty N'MS_Description', N'When the event happened by the device''s clock, UTC. May be wrong by the device''s clock skew; see at_corrected.', N'SCHEMA', N'ferry', N'TABLE', N'events', N'COLUMN', N'at';
 COMMIT TRANSACTION;
 SELECT file_key FROM [ferry].[load_manifest] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
 SELECT file_key, etag FROM [ferry].[load_quarantine] WHERE file_key IN (N'parsed/events/2026-11-23/c.csv.gz');
