@@ -79,7 +79,7 @@ describe('golden warehouse SQL parsed by sqlfluff', () => {
     expect(results.filter((r) => /^(synapse|fabric)\/load/.test(r.file)).every((r) => r.copies > 0)).toBe(true);
   });
 
-  it.skipIf(noSqlfluff)('parses every golden statement but COPY INTO with sqlfluff', { timeout: 300_000 }, async () => {
+  it.skipIf(noSqlfluff)('parses every golden statement but COPY INTO with sqlfluff', { timeout: 900_000 }, async () => {
     const files = await goldenFiles();
     const results = await Promise.all(
       files.map(async ({ name, dialect, sql }) => {
@@ -90,7 +90,7 @@ describe('golden warehouse SQL parsed by sqlfluff', () => {
     for (const r of results) expect({ file: r.name, problems: r.problems, code: r.code }).toEqual({ file: r.name, problems: [], code: 0 });
   });
 
-  it.skipIf(noSqlfluff)('can fail: the parser rejects LIMIT in T-SQL and an unbound placeholder in Redshift, even in a large file', { timeout: 120_000 }, async () => {
+  it.skipIf(noSqlfluff)('can fail: the parser rejects LIMIT in T-SQL and an unbound placeholder in Redshift, even in a large file', { timeout: 600_000 }, async () => {
     const files = await goldenFiles();
     const tsql = files.find((f) => f.name === 'synapse/load-run.sql')!;
     const redshift = files.find((f) => f.name === 'redshift/load-run.sql')!;

@@ -156,7 +156,7 @@ describe('golden transform SQL parsed by sqlfluff', () => {
     for (const { kind } of cases) expect((await readdir(repoPath(`test/golden/transform/${kind}`))).sort()).toEqual(materializations.map((m) => `${m}.sql`).sort());
   });
 
-  it.skipIf(noSqlfluff)('parses every golden transform statement with sqlfluff', { timeout: 300_000 }, async () => {
+  it.skipIf(noSqlfluff)('parses every golden transform statement with sqlfluff', { timeout: 900_000 }, async () => {
     const results = await Promise.all(
       cases.flatMap(({ kind, render }) =>
         materializations.map(async (m) => {
