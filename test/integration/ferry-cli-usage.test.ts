@@ -240,5 +240,5 @@ describe('ferry CLI as people use it (the built bundle, in a child process)', ()
     const json = JSON.parse(ferry(['status', '--json'], env).stdout) as { quarantined: { key: string }[]; parse_backlog: { count: number; oldest_key: string } };
     expect(json.quarantined.map((q) => q.key)).toEqual([key]);
     expect(json.parse_backlog).toMatchObject({ count: 1, oldest_key: 'logs/nginx/api-1.log' });
-  });
+  }, 240_000); // ten commands, each opening the embedded warehouse
 });
