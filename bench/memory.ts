@@ -10,7 +10,7 @@
 // PSS splits them among the processes that map them, so the tree's PSS is what it costs the box.
 //   npm run bench:memory [-- --modes pglite,postgres --settle 20 --duration 15 --connections 64]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startNpmPostgres, type NpmPostgres } from '../test/support/npm-postgres.js';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
+import { processTree } from './support/process-tree.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -55,18 +56,6 @@ interface Sample {
   rootRssMiB: number;
 }
 
-/** `pid` and its live descendants. */
-function tree(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) out.push(...tree(Number(child)));
-    }
-  } catch {
-    // exited while walking
-  }
-  return out;
-}
 
 function kib(file: string, field: string): number {
   try {
@@ -79,7 +68,7 @@ function kib(file: string, field: string): number {
 
 function sample(pid: number | undefined): Sample {
   if (pid === undefined) return { rssMiB: 0, pssMiB: 0, processes: 0, rootRssMiB: 0 };
-  const pids = tree(pid);
+  const pids = processTree(pid);
   const rss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/status`, 'VmRSS'), 0);
   const pss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/smaps_rollup`, 'Pss'), 0);
   return { rssMiB: rss / 1024, pssMiB: pss / 1024, processes: pids.length, rootRssMiB: kib(`/proc/${pid}/status`, 'VmRSS') / 1024 };

@@ -10,7 +10,7 @@
 //   npm run bench:pipeline [-- --modes pglite,postgres --requests 20000 --connections 64
 //                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340]
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
+import { processTree } from './support/process-tree.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -41,18 +42,6 @@ const idleShare = 0.05;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `pid` and its live descendants. */
-function tree(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) out.push(...tree(Number(child)));
-    }
-  } catch {
-    // exited while walking
-  }
-  return out;
-}
 
 /** CPU seconds of one process: its own, and (with `reaped`) its waited-for children's. */
 function cpuOf(pid: number, reaped = true): number {
@@ -69,7 +58,7 @@ function cpuOf(pid: number, reaped = true): number {
 /** CPU seconds of the tree under `pid`, per process name (the root as `serve`). */
 function treeCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const p of tree(pid)) {
+  for (const p of processTree(pid)) {
     let name = 'serve';
     if (p !== pid) {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
@@ -102,7 +91,7 @@ class ServerCpu {
 
   private async sample(): Promise<void> {
     const ours = new Set((await this.client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rows.map((r) => r.pid));
-    for (const pid of tree(this.postmaster)) {
+    for (const pid of processTree(this.postmaster)) {
       if (pid === this.postmaster) continue;
       let cmd = '';
       try {

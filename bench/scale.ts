@@ -358,29 +358,26 @@ function bill(shape: string, run: Run, replay: Replay, tick: HistoryTick): { tot
   const tickGetsPerDay = seedVolume.loadTicksPerDay * tick.getsPerDailyRaw * rawPerDay;
   const invocations = Object.values(run.invocations).reduce((a, b) => a + b, 0) - (run.invocations.load ?? 0);
   const invocationsPerDay = invocations * scale + (run.invocations.load !== undefined ? seedVolume.loadTicksPerDay : 0);
+  // The parse and load side on AWS, the same behind either collector.
+  const awsDownstream = {
+    lambda: invocationsPerDay * prices.aws.lambdaRequest,
+    s3Put: c.puts * scale * prices.aws.s3PutOrList,
+    s3List: listsPerDay * prices.aws.s3PutOrList,
+    s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
+    // S3 sends one message per object; Lambda's pollers receive and delete ten per request.
+    sqs: run.parsedInputs * scale * 1.2 * prices.aws.sqsRequest,
+  };
   if (shape === 'aws-container') {
     // Two 1 vCPU / 2 GB Fargate tasks and the load balancer are the fixed part; no API Gateway, no collector invocations.
     const parts = {
       fargate: 2 * 24 * (prices.aws.fargateVcpuHour + 2 * prices.aws.fargateGbHour),
       loadBalancer: 24 * (prices.aws.albHour + prices.aws.albLcuHour * 5),
-      lambda: invocationsPerDay * prices.aws.lambdaRequest,
-      s3Put: c.puts * scale * prices.aws.s3PutOrList,
-      s3List: listsPerDay * prices.aws.s3PutOrList,
-      s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
-      sqs: run.parsedInputs * scale * 1.2 * prices.aws.sqsRequest,
+      ...awsDownstream,
     };
     return { total: sum(parts), parts };
   }
   if (shape === 'aws-lambda') {
-    const parts = {
-      apiGateway: requests * prices.aws.apiGatewayRequest,
-      lambda: invocationsPerDay * prices.aws.lambdaRequest,
-      s3Put: c.puts * scale * prices.aws.s3PutOrList,
-      s3List: listsPerDay * prices.aws.s3PutOrList,
-      s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
-      // S3 sends one message per object; Lambda's pollers receive and delete ten per request.
-      sqs: run.parsedInputs * scale * 1.2 * prices.aws.sqsRequest,
-    };
+    const parts = { apiGateway: requests * prices.aws.apiGatewayRequest, ...awsDownstream };
     return { total: sum(parts), parts };
   }
   if (shape === 'azure-functions') {
