@@ -241,6 +241,18 @@ export function sqlstateOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Adds per-input collision counts from the derived table `pairs` (columns `source_key`, `n`) to
+ * `table`, for warehouses without an upsert (Redshift, the SQL Server family): the update of the
+ * inputs it holds, then the insert of the others.
+ */
+export function addCollisionsSql(table: string, pairs: string): [update: string, insert: string] {
+  return [
+    `UPDATE ${table} SET collisions = ${table}.collisions + u.n FROM ${pairs} WHERE ${table}.source_key = u.source_key`,
+    `INSERT INTO ${table} (source_key, collisions) SELECT u.source_key, u.n FROM ${pairs} WHERE NOT EXISTS (SELECT 1 FROM ${table} c WHERE c.source_key = u.source_key)`,
+  ];
+}
+
 /** Splits `items` into chunks of at most `size` (statement parameter limits). */
 export function chunked<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

@@ -25,6 +25,7 @@ import {
   type QuarantineRow,
   type Queryable,
   type tableLocked,
+  addCollisionsSql,
 } from '../load-dialect.js';
 import { commentOn, refusedSqlstate, storedCommentsSql } from './postgres.js';
 import { commentsToWrite, tableComments, type StoredComment } from '../../model/table-docs.js';
@@ -263,11 +264,7 @@ ${selects.join('\nUNION ALL ')}
   async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
     for (const chunk of chunked([...collisions], 1000)) {
       const { sql: u, params } = this.pairs(new Map(chunk));
-      await tx.query(`UPDATE ${this.collisions} SET collisions = ${this.collisions}.collisions + u.n FROM ${u} WHERE ${this.collisions}.source_key = u.source_key`, params);
-      await tx.query(
-        `INSERT INTO ${this.collisions} (source_key, collisions) SELECT u.source_key, u.n FROM ${u} WHERE NOT EXISTS (SELECT 1 FROM ${this.collisions} c WHERE c.source_key = u.source_key)`,
-        params,
-      );
+      for (const statement of addCollisionsSql(this.collisions, u)) await tx.query(statement, params);
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type QuarantineEntry,
   type QuarantineRow,
   type Queryable,
+  addCollisionsSql,
 } from '../load-dialect.js';
 import { collisionCountSql, collisionsFrom } from '../collision-sql.js';
 import { bracketIdent } from '../sql-text.js';
@@ -217,11 +218,7 @@ export abstract class TsqlDialectBase {
   async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
     for (const chunk of chunked([...collisions], 1000)) {
       const { sql: u, params } = this.pairs(chunk);
-      await tx.query(`UPDATE ${this.collisions} SET collisions = ${this.collisions}.collisions + u.n FROM ${u} WHERE ${this.collisions}.source_key = u.source_key`, params);
-      await tx.query(
-        `INSERT INTO ${this.collisions} (source_key, collisions) SELECT u.source_key, u.n FROM ${u} WHERE NOT EXISTS (SELECT 1 FROM ${this.collisions} c WHERE c.source_key = u.source_key)`,
-        params,
-      );
+      for (const statement of addCollisionsSql(this.collisions, u)) await tx.query(statement, params);
     }
   }
 
