@@ -9,12 +9,14 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdSource } from '../ports/id-source.js';
 import type { Logger } from '../ports/logger.js';
-import { errorFields } from '../support/json-logger.js';
+import { childLogger, errorFields } from '../support/json-logger.js';
+import { timeSortableIds } from '../support/time-sortable-id.js';
 import { clientIp, maskIp } from './client-ip.js';
 import { assertLineFits, assertWithinLimits, decodeBody, type CollectorLimits } from './collector-limits.js';
 import { GroupCommitter } from './group-commit.js';
 import { assertLoadable } from './loadable.js';
 import { assertSession } from './session.js';
+import { requestIdOf } from './request-id.js';
 import { verifySignature, type SignaturePolicy } from './signature.js';
 import { storageLayout } from '../storage-layout.js';
 import type { CollectorObserver } from '../metrics/collector-metrics.js';
@@ -36,6 +38,8 @@ export interface CollectorOptions extends CollectorSettings {
   logger: Logger;
   /** Hears each track request's answer (metrics, the log line of a refused request). */
   observer?: CollectorObserver;
+  /** Ids of requests that come without an `X-Request-Id` (time-sortable ids by default). */
+  requestIds?: IdSource;
 }
 
 const retryAfterSeconds = '5';
@@ -88,14 +92,18 @@ export class Collector {
     if (request.path !== '/api/v1/track') return errorResponse(404, `no route for ${request.path}`);
     if (this.closing) return errorResponse(503, 'shutting down', { 'retry-after': retryAfterSeconds });
     if (request.method !== 'POST') return errorResponse(405, 'method not allowed: use POST', { allow: 'POST' });
+    const receivedAt = this.options.clock.now();
+    const requestId = requestIdOf(request.headers, this.options.requestIds ?? timeSortableIds, receivedAt);
+    // Every line this request causes carries its id, as its raw record and its refusal record do.
+    const logger = childLogger(this.options.logger, { request_id: requestId });
     this.inFlight++;
     try {
-      const response = await this.track(request);
-      this.options.observer?.answered(request, response);
+      const response = withRequestId(await this.track(request, receivedAt, requestId, logger), requestId);
+      this.options.observer?.answered(request, response, { requestId });
       return response;
     } catch (err) {
-      const response = this.failure(err);
-      this.options.observer?.answered(request, response, err);
+      const response = withRequestId(this.failure(err, logger), requestId);
+      this.options.observer?.answered(request, response, { requestId, error: err });
       return response;
     } finally {
       this.inFlight--;
@@ -120,12 +128,11 @@ export class Collector {
     }
   }
 
-  private async track(request: HttpRequestMessage): Promise<HttpResponseMessage> {
+  private async track(request: HttpRequestMessage, receivedAt: Date, requestId: string, logger: Logger): Promise<HttpResponseMessage> {
     const { limits } = this.options;
     if (request.body.byteLength > limits.maxBodyBytes) {
       throw new InvalidInputError(`body of ${request.body.byteLength} bytes exceeds FERRY_MAX_BODY_BYTES=${limits.maxBodyBytes}`, { limit: 'FERRY_MAX_BODY_BYTES' }, 413);
     }
-    const receivedAt = this.options.clock.now();
     const sentAt = verifySignature(this.options.signature, request.headers, request.body, receivedAt);
     const type = mediaType(request.headers['content-type']);
     if (type !== 'application/json' && type !== 'application/protobuf' && type !== 'application/x-protobuf') {
@@ -143,6 +150,7 @@ export class Collector {
       received_at: receivedAt.toISOString(),
       sent_at: sentAt ? sentAt.toISOString() : null,
       ip: ip && this.options.maskIp ? maskIp(ip) : ip,
+      request_id: requestId,
       collection: this.options.maskIp ? { ...collection, payloads: collection.payloads.map((p) => (p.ip ? { ...p, ip: maskIp(p.ip) } : p)) } : collection,
     };
     if (replaced.count > 0) record.replaced = replaced.count;
@@ -150,18 +158,23 @@ export class Collector {
     assertLineFits(line.byteLength - 1, limits);
     await this.committer.submit(line);
     if (replaced.count === 0) return jsonResponse(200, { stored: collection.payloads.length });
-    this.options.logger.info('stored with characters no warehouse can store replaced by U+FFFD', { session: collection.session, replaced: replaced.count, fields: replaced.fields });
+    logger.info('stored with characters no warehouse can store replaced by U+FFFD', { session: collection.session, replaced: replaced.count, fields: replaced.fields });
     return jsonResponse(200, { stored: collection.payloads.length, replaced: replaced.count });
   }
 
-  private failure(err: unknown): HttpResponseMessage {
+  private failure(err: unknown, logger: Logger = this.options.logger): HttpResponseMessage {
     if (err instanceof InvalidInputError) return errorResponse(err.status, err.message);
     if (err instanceof SignatureError) return errorResponse(401, err.message);
     if (err instanceof StorageError || err instanceof UnavailableError) {
-      this.options.logger.warn('collector unavailable', errorFields(err));
+      logger.warn('collector unavailable', errorFields(err));
       return errorResponse(503, err.message, { 'retry-after': retryAfterSeconds });
     }
-    this.options.logger.error('collector failed', errorFields(err));
+    logger.error('collector failed', errorFields(err));
     return errorResponse(500, err instanceof FerryError ? err.message : 'internal error');
   }
+}
+
+/** The answer with the request's id, so a client (or its proxy's log) can quote it. */
+function withRequestId(response: HttpResponseMessage, requestId: string): HttpResponseMessage {
+  return { ...response, headers: { ...response.headers, 'x-request-id': requestId } };
 }

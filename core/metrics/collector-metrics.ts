@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { FerryError, InvalidInputError, SignatureError } from '../errors.js';
 import type { HttpRequestMessage, HttpResponseMessage } from '../http/http-message.js';
 import type { Clock } from '../ports/clock.js';
@@ -6,9 +5,16 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import { clientIp, maskIp } from '../collector/client-ip.js';
 
+/** What the collector knows of a request it answered besides the response: its id and why it failed. */
+export interface AnsweredRequest {
+  /** The request's id (`X-Request-Id`, else the collector's own), as in its log lines and raw record. */
+  requestId: string;
+  error?: unknown;
+}
+
 /** What a host hears of each track request the collector answered. */
 export interface CollectorObserver {
-  answered(request: HttpRequestMessage, response: HttpResponseMessage, error?: unknown): void;
+  answered(request: HttpRequestMessage, response: HttpResponseMessage, outcome: AnsweredRequest): void;
 }
 
 /** One refused track request, as logged (and as a `rejections` row). */
@@ -70,7 +76,7 @@ export interface CollectorMetricsOptions {
 
 /**
  * Counts the collector's answers (`ferry_collector_*`) and logs each refused request once at
- * info with its reason and request id (the client's `x-request-id`, else a new one). A flood of
+ * info with its reason and request id (the collector's: the client's `x-request-id`, else a new one). A flood of
  * bad requests costs a counter increment each past `logPerMinute`: the lines not written are
  * summed into one line when the minute turns.
  */
@@ -86,7 +92,7 @@ export class CollectorMetrics implements CollectorObserver {
     this.prefixBytes = options.bodyPrefixBytes ?? 256;
   }
 
-  answered(request: HttpRequestMessage, response: HttpResponseMessage, error?: unknown): void {
+  answered(request: HttpRequestMessage, response: HttpResponseMessage, { requestId, error }: AnsweredRequest): void {
     const { metrics } = this.options;
     const bytes = request.body.byteLength;
     if (response.status < 400) {
@@ -106,7 +112,7 @@ export class CollectorMetrics implements CollectorObserver {
       status: response.status,
       reason,
       message: error instanceof Error ? error.message : response.body,
-      request_id: request.headers['x-request-id']?.slice(0, 128) || randomUUID(),
+      request_id: requestId,
       bytes,
       ip: ip && this.options.maskIp ? maskIp(ip) : ip,
       body_prefix: Buffer.from(request.body.subarray(0, this.prefixBytes)).toString('utf8'),

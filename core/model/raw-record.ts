@@ -12,6 +12,11 @@ export interface RawRecord {
   sent_at: string | null;
   /** Client IP the server saw (first public `X-Forwarded-For`, `X-Real-Ip`, then peer); null if unknown. */
   ip: string | null;
+  /**
+   * The request's id (the client's `X-Request-Id`, else the collector's own), as in the
+   * request's log lines; absent from records written before it was stored.
+   */
+  request_id?: string;
   collection: Collection;
   /**
    * Values in which the collector replaced characters no warehouse can store with U+FFFD

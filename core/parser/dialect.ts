@@ -21,6 +21,8 @@ export interface LineContext {
    * while the line's other records are kept. Without it, a reader throws and the line is rejected.
    */
   rejectRecord?: (reason: string) => void;
+  /** Hears the request id a collector line carries (for the input's summary). */
+  requestId?: (id: string) => void;
 }
 
 /**

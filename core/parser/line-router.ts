@@ -2,7 +2,7 @@ import { FerryError, ParseError } from '../errors.js';
 import { encodeCsvRow } from './csv.js';
 import type { LineContext } from './dialect.js';
 import type { GzipDamage } from './input-stream.js';
-import type { ParseSummary } from './parse-summary.js';
+import { noteRequestId, type ParseSummary } from './parse-summary.js';
 import type { RulePlan, TablePlan } from './rules/rule-plan.js';
 import type { RuleSet } from './rules/rule-set.js';
 import type { InputLine } from './split-lines.js';
@@ -39,7 +39,7 @@ export class LineRouter {
     private readonly maxLineBytes: number,
   ) {
     this.rows = plan.tables.map(() => []);
-    this.context = { sourceKey: summary.source_key, lineNumber: 0, replaced: 0, rejectRecord: (reason) => this.lineRejects.push(reason) };
+    this.context = { sourceKey: summary.source_key, lineNumber: 0, replaced: 0, rejectRecord: (reason) => this.lineRejects.push(reason), requestId: (id) => noteRequestId(summary, id) };
   }
 
   /** Reads, classifies and keeps one line. */

@@ -33,6 +33,23 @@ export interface ParseSummary {
    * keeps one row per input version however often, and in whichever batches, it was parsed.
    */
   summary_key?: string;
+  /**
+   * The request ids of the collector lines read (`raw/events/` objects written since raw records
+   * carry them): how many lines had one, and the first `maxSummaryRequestIds` in line order, so a
+   * request id found in a log leads to the input, its outputs and its `source_counts` row.
+   * Absent when no line had one (logs, older raw objects).
+   */
+  request_ids?: { count: number; first: string[] };
+}
+
+/** Request ids a summary lists per input; the rest are only counted (a batch of thousands stays small). */
+export const maxSummaryRequestIds = 100;
+
+/** Notes one line's request id in its input's summary (bounded by `maxSummaryRequestIds`). */
+export function noteRequestId(summary: ParseSummary, requestId: string): void {
+  const ids = (summary.request_ids ??= { count: 0, first: [] });
+  ids.count++;
+  if (ids.first.length < maxSummaryRequestIds) ids.first.push(requestId);
 }
 
 /**

@@ -39,5 +39,18 @@ export function createJsonLogger(options: {
   };
 }
 
+/**
+ * `logger` with `fields` on every line it writes (a request's `request_id`); a line's own fields
+ * of the same name win.
+ */
+export function childLogger(logger: Logger, fields: Record<string, unknown>): Logger {
+  return {
+    debug: (m, f) => logger.debug(m, { ...fields, ...f }),
+    info: (m, f) => logger.info(m, { ...fields, ...f }),
+    warn: (m, f) => logger.warn(m, { ...fields, ...f }),
+    error: (m, f) => logger.error(m, { ...fields, ...f }),
+  };
+}
+
 /** A logger that drops everything (tests that do not inspect logs). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

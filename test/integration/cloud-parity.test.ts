@@ -204,6 +204,12 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     for (const [key, bytes] of awsOutputs) expect({ key, same: azureOutputs.get(key)!.equals(bytes) }).toEqual({ key, same: true });
     // The summaries agree on every count; only the ETag (and the output names derived from it) differ.
     expect(await summariesOf(azureStore)).toEqual(await summariesOf(s3Store));
+    // Each raw input's summary names the request it holds: the collector's id, carried in the raw record.
+    const rawSummaries = Object.entries(await summariesOf(s3Store)).filter(([key]) => key.startsWith('raw/'));
+    expect(rawSummaries.map(([, s]) => (s as { request_ids?: { count: number; first: string[] } }).request_ids)).toEqual([
+      { count: 1, first: [expect.stringMatching(/^01JPARTY0/)] },
+      { count: 1, first: [expect.stringMatching(/^01JPARTY0/)] },
+    ]);
 
     // Each loader loaded the same rows once; the second timer tick loaded nothing.
     const loaded = (r: typeof awsFirst) => r.tables.map((t) => [t.table, t.rowsInserted]).sort();

@@ -44,6 +44,26 @@ describe('parseObject (collector raw objects)', () => {
     expect(head.metadata).toMatchObject({ ferry_rows: '4', ferry_source_key: encodeURIComponent(key) });
   });
 
+  it('lists the request ids of the lines in the summary, bounded, and reads raw lines written before request ids', async () => {
+    const key = 'raw/events/2026/11/23/10/01REQ.ndjson.gz';
+    const withId = (i: number) => JSON.stringify({ ...JSON.parse(rawLine('ios-two-events')), request_id: `req-${i}` });
+    // An old line (no request_id) first, then 150 lines with one: 100 listed, every one counted.
+    await store.put(key, gzipSync([rawLine('android-env-number'), ...Array.from({ length: 150 }, (_, i) => withId(i))].join('\n') + '\n'));
+    const summary = await parseObject({ store, logger: silentLogger }, { key });
+    expect(summary).toMatchObject({ lines: 151, accepted: 151, rejected: 0 });
+    expect(summary.request_ids).toEqual({ count: 150, first: Array.from({ length: 100 }, (_, i) => `req-${i}`) });
+    const [summaryKey] = await listKeys(store, 'summaries/');
+    expect(JSON.parse((await readObject(store, summaryKey!)).toString()).request_ids.count).toBe(150);
+    // The rows are those of the same lines without ids: the id is not an events column.
+    const oldKey = 'raw/events/2026/11/23/10/01OLD.ndjson.gz';
+    await store.put(oldKey, gzipSync([rawLine('android-env-number'), ...Array.from({ length: 150 }, () => rawLine('ios-two-events'))].join('\n') + '\n'));
+    const old = await parseObject({ store, logger: silentLogger }, { key: oldKey });
+    expect(old).not.toHaveProperty('request_ids');
+    expect({ ...old.rows, lines: old.lines }).toEqual({ ...summary.rows, lines: summary.lines });
+    const events = (s: typeof summary) => readObject(store, s.outputs.find((k) => k.startsWith('parsed/events/'))!).then((b) => gunzipSync(b).toString('utf8').replaceAll(oldKey, key));
+    expect(await events(old)).toBe(await events(summary));
+  });
+
   it('rejects bad lines with their line number and reason, and the accounting balances', async () => {
     const key = 'raw/events/2026/11/23/11/01BAD.ndjson.gz';
     const lines = [

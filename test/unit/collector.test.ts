@@ -138,9 +138,69 @@ describe('Collector', () => {
       received_at: '2026-11-23T12:34:56.789Z',
       sent_at: new Date((Number(nowSeconds) - 30) * 1000).toISOString(),
       ip: '198.51.100.23',
+      request_id: response.headers['x-request-id'],
       collection: { ...source, env: 0, payloads },
     });
+    expect(response.headers['x-request-id']).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(await listKeys(store, 'raw/')).toEqual([expect.stringMatching(/^raw\/events\/2026\/11\/23\/12\/ID\d{4}\.ndjson\.gz$/)]);
+  });
+
+  describe('request ids', () => {
+    const recording = () => {
+      const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+      const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => lines.push({ level, msg, fields });
+      return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+    };
+    const requestIds = { next: (at: Date) => `REQ-${at.toISOString()}` };
+
+    it('keeps the client\'s X-Request-Id in the raw record and the answer', async () => {
+      const response = await make({}, { requestIds }).handle(request('json', fixtureBytes('collections/ios-two-events.json'), { 'x-request-id': 'client-req-7' }));
+      expect([response.status, response.headers['x-request-id']]).toEqual([200, 'client-req-7']);
+      expect((await readRawLines(store)).map((l) => l.request_id)).toEqual(['client-req-7']);
+    });
+
+    it('gives a request without one its own id, one per request of a shared raw object', async () => {
+      let n = 0;
+      const collector = make({ FERRY_BATCH_WINDOW_MS: '50' }, { requestIds: { next: () => `own-${++n}` } });
+      const body = fixtureBytes('collections/ios-two-events.json');
+      const responses = await Promise.all([1, 2, 3].map(() => collector.handle(request('json', body))));
+      expect(responses.map((r) => [r.status, r.headers['x-request-id']])).toEqual([[200, 'own-1'], [200, 'own-2'], [200, 'own-3']]);
+      expect(await listKeys(store, 'raw/')).toHaveLength(1);
+      expect((await readRawLines(store)).map((l) => l.request_id).sort()).toEqual(['own-1', 'own-2', 'own-3']);
+    });
+
+    it('keeps a sent id printable and bounded: control and non-ASCII characters dropped, 128 characters at most', async () => {
+      const collector = make({}, { requestIds });
+      const body = fixtureBytes('collections/ios-two-events.json');
+      const odd = await collector.handle(request('json', body, { 'x-request-id': 'a\nb c\u00e9d' }));
+      const long = await collector.handle(request('json', body, { 'x-request-id': 'x'.repeat(300) }));
+      const blank = await collector.handle(request('json', body, { 'x-request-id': ' \t' }));
+      expect([odd, long, blank].map((r) => r.headers['x-request-id'])).toEqual(['abcd', 'x'.repeat(128), `REQ-${now.toISOString()}`]);
+    });
+
+    it('puts the id on every line a request causes, refused or stored', async () => {
+      const { lines, logger } = recording();
+      const failing = withPut(store, () => Promise.reject(new Error('disk on fire')));
+      const collector = make({}, { logger, requestIds, store: failing });
+      const unavailable = await collector.handle(request('json', fixtureBytes('collections/ios-two-events.json'), { 'x-request-id': 'req-503' }));
+      expect([unavailable.status, unavailable.headers['x-request-id']]).toEqual([503, 'req-503']);
+      const replaced = Buffer.from(JSON.stringify(fixtureJson('collections/ios-two-events.json')).replace('"lst-77"', '"lst\\u000077"'));
+      const stored = await make({}, { logger, requestIds }).handle(request('json', replaced, { 'x-request-id': 'req-fffd' }));
+      expect(stored.status).toBe(200);
+      expect(lines.map((l) => [l.msg, l.fields.request_id])).toEqual([
+        ['collector unavailable', 'req-503'],
+        ['stored with characters no warehouse can store replaced by U+FFFD', 'req-fffd'],
+      ]);
+    });
+
+    it('hands the id to the observer, which logs a refusal with it', async () => {
+      const seen: [number, string][] = [];
+      const observer = { answered: (_r: HttpRequestMessage, response: HttpResponseMessage, outcome: { requestId: string }) => seen.push([response.status, outcome.requestId]) };
+      const collector = make({}, { observer, requestIds });
+      await collector.handle(request('json', Buffer.from('{"broken'), { 'x-request-id': 'req-400' }));
+      await collector.handle(request('json', fixtureBytes('collections/ios-two-events.json')));
+      expect(seen).toEqual([[400, 'req-400'], [200, `REQ-${now.toISOString()}`]]);
+    });
   });
 
   it('masks client IPs when asked', async () => {
@@ -330,7 +390,7 @@ describe('Collector', () => {
       expect(line!.replaced).toBe(1);
       const payloads = (line!.collection as { payloads: { parameters: { name: string; value: string }[] }[] }).payloads;
       expect(payloads[0]!.parameters).toContainEqual(parameter);
-      expect(lines).toEqual([['stored with characters no warehouse can store replaced by U+FFFD', { session: ios().session, replaced: 1, fields: [field] }]]);
+      expect(lines).toEqual([['stored with characters no warehouse can store replaced by U+FFFD', { request_id: line!.request_id, session: ios().session, replaced: 1, fields: [field] }]]);
     });
 
     it.each(['json', 'protobuf'] as const)('%s: a device_id with a NUL keeps the session the client computed over it', async (encoding) => {

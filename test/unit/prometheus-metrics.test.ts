@@ -72,9 +72,9 @@ describe('Prometheus metrics', () => {
     let now = new Date('2026-11-23T12:00:00Z');
     const observer = new CollectorMetrics({ metrics, logger, clock: { now: () => now }, maskIp: false, logPerMinute: 5 });
     const request = { method: 'POST', path: '/api/v1/track', headers: {}, body: new Uint8Array(10) };
-    for (let i = 0; i < 50; i++) observer.answered(request, { status: 401, headers: {}, body: '{"error":"bad signature"}' }, new SignatureError('bad signature'));
+    for (let i = 0; i < 50; i++) observer.answered(request, { status: 401, headers: {}, body: '{"error":"bad signature"}' }, { requestId: `r${i}`, error: new SignatureError('bad signature') });
     now = new Date(now.getTime() + 61_000);
-    observer.answered(request, { status: 401, headers: {}, body: '' }, new SignatureError('bad signature'));
+    observer.answered(request, { status: 401, headers: {}, body: '' }, { requestId: 'r50', error: new SignatureError('bad signature') });
     expect(lines.filter((l) => l.msg === 'request refused')).toHaveLength(6);
     expect(lines.find((l) => l.msg.startsWith('refused requests not logged'))?.fields.requests).toBe(45);
   });

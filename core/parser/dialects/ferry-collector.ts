@@ -48,6 +48,7 @@ export function ferryCollectorDialect(name: string, skewThresholdS: number): Dia
         }
         if (typeof value !== 'object' || value === null || !('collection' in value)) return undefined;
         const raw = value as Record<string, unknown>;
+        if (typeof raw.request_id === 'string') context.requestId?.(raw.request_id);
         const before = replaced.count;
         const rows: RecordValues[] = flattenRawRecord(decodeRawRecord(raw, replaced), context.sourceKey, skewThresholdS, context.rejectRecord);
         const count = replaced.count - before + (typeof raw.replaced === 'number' ? raw.replaced : 0);
