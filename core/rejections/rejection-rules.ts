@@ -42,5 +42,6 @@ rules:
  */
 export function withRejectionRules(sets: readonly RuleSet[], options: DialectOptions): RuleSet[] {
   if (sets.some((s) => s.prefix === storageLayout.rawRejections)) return [...sets];
-  return [...sets, compileRules(builtinRejectionRules, 'built-in rejection rules', options)];
+  // `rejections` is reserved: no rules file but these may write to it.
+  return [...sets, compileRules(builtinRejectionRules, 'built-in rejection rules', options, new Set(['rejections']))];
 }

@@ -1,7 +1,19 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
+import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
+import { sourceCountsTable } from '../../core/loader/source-counts.js';
+import type { TableDefinition } from '../../core/model/table-definition.js';
 import { compileRules } from '../../core/parser/rules/compile-rules.js';
-import { compileRuleSets } from '../../core/parser/rules/load-rules.js';
+import { compileRuleSets, loadRuleSets } from '../../core/parser/rules/load-rules.js';
+import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
+import { bookkeepingSql } from '../../core/runs/bookkeeping-sql.js';
+import { RunRecordsSql } from '../../core/runs/run-records.js';
+import { transformDialectFor } from '../../core/transform/dialects/transform-dialect-for.js';
+import { RecordingWarehouse } from '../support/recording-warehouse.js';
 import { planFor, type Decision } from '../../core/parser/rules/rule-plan.js';
 import { ruleSetFor } from '../../core/parser/rules/rule-set.js';
 
@@ -159,10 +171,19 @@ describe('rules file errors name the file, rule index, key and reason', () => {
     ['a prefix with a backslash', rules('  - table: out\n').replace('logs/app/', '"logs\\\\..\\\\x/"'), [expect.stringMatching(/^test\.yml: prefix: .* has a backslash$/)]],
     ['a prefix with an empty segment', rules('  - table: out\n').replace('logs/app/', 'logs//app/'), [expect.stringMatching(/has an empty segment/)]],
     ['a table named like Ferry\'s own', rules('  - table: load_manifest\n').replace('  out:\n', '  load_manifest:\n'), [
-      'test.yml: tables.load_manifest: "load_manifest" is one of Ferry\'s own tables (load_manifest, load_failures, load_quarantine, load_collisions, load_leases, source_counts); choose another name',
+      'test.yml: tables.load_manifest: "load_manifest" is one of Ferry\'s own tables (load_manifest, load_failures, load_quarantine, load_collisions, load_leases, source_counts, runs, rejections, transform_state, transform_inputs, transform_changes, transform_lease, ferry_staging_…); choose another name',
       'test.yml: rules[0].table: "load_manifest" is one of Ferry\'s own tables; rows cannot be routed to it',
     ]],
     ['a rule routing to source_counts', rules('  - table: source_counts\n'), ['test.yml: rules[0].table: "source_counts" is one of Ferry\'s own tables; rows cannot be routed to it']],
+    ['a table named rejections (the refused requests\')', rules('  - table: rejections\n').replace('  out:\n', '  rejections:\n'), [
+      expect.stringMatching(/^test\.yml: tables\.rejections: "rejections" is one of Ferry's own tables \(.*\); choose another name$/),
+      'test.yml: rules[0].table: "rejections" is one of Ferry\'s own tables; rows cannot be routed to it',
+    ]],
+    ['a rule routing to runs, undeclared', rules('  - table: runs\n'), ['test.yml: rules[0].table: "runs" is one of Ferry\'s own tables; rows cannot be routed to it']],
+    ['a table named like a Synapse staging table', rules('  - table: ferry_staging_out\n').replace('  out:\n', '  ferry_staging_out:\n'), [
+      expect.stringMatching(/^test\.yml: tables\.ferry_staging_out: "ferry_staging_out" is one of Ferry's own tables/),
+      'test.yml: rules[0].table: "ferry_staging_out" is one of Ferry\'s own tables; rows cannot be routed to it',
+    ]],
     ['a declared events table (the collector\'s, routed to by name)', rules('  - table: out\n').replace('  out:\n', '  events:\n'), [
       expect.stringMatching(/^test\.yml: tables\.events: "events" is a built-in table; route to it without declaring it$/),
       expect.stringMatching(/^test\.yml: rules\[0\]\.table: "out" is not a table of this file/),
@@ -197,5 +218,55 @@ rules:
     const b = a.replace('source: app', 'source: other').replace('event: text', 'event: bigint');
     expect(() => compileRuleSets([{ path: 'a.yml', text: a }, { path: 'b.yml', text: a }], options)).toThrow(/already used by a\.yml/);
     expect(() => compileRuleSets([{ path: 'a.yml', text: a }, { path: 'b.yml', text: b.replace('logs/app/', 'logs/b/') }], options)).toThrow(/b\.yml: tables\.out: is declared differently in a\.yml/);
+  });
+});
+
+describe('reserved table names', () => {
+  const warehouseKinds = ['postgres', 'redshift', 'azuresql', 'synapse', 'fabric'] as const;
+
+  /** Every table Ferry itself creates in its schema, from the DDL each warehouse is sent. */
+  async function ferryTables(): Promise<Set<string>> {
+    const names = new Set<string>([sourceCountsTable.name]);
+    const add = (statement: string) => {
+      for (const m of statement.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(?:"ferry"|\[ferry\]|ferry)\.(?:"([a-z_]+)"|\[([a-z_]+)\]|([a-z_]+))/g)) names.add(m[1] ?? m[2] ?? m[3]!);
+    };
+    const target: TableDefinition = { name: 'out', columns: [{ name: 'id', type: 'text', required: true }], key: ['id'] };
+    for (const kind of warehouseKinds) {
+      const warehouse = new RecordingWarehouse();
+      await dialectFor({ warehouse: { kind, redshiftIamRole: 'arn:aws:iam::123456789012:role/ferry-copy' } as FerryConfig['warehouse'], warehouseSchema: 'ferry' }).ensureSchema(warehouse, [target]);
+      for (const entry of warehouse.log) if (entry.kind === 'query' || entry.kind === 'execute') add(entry.sql.replace(/IF OBJECT_ID\([^)]*\) IS NULL /, ''));
+      new RunRecordsSql(bookkeepingSql(kind), 'ferry').createStatements('ferry').forEach(add);
+      transformDialectFor(kind, 'ferry', 'models').createStatements().forEach(add);
+    }
+    for (const set of withRejectionRules(compileRuleSets([], options), options)) for (const table of set.tables.keys()) if (table !== 'events') names.add(table);
+    names.delete('out'); // the target table itself
+    return names;
+  }
+
+  it('are every table Ferry keeps in its schema, on every warehouse, and a rules file declaring any of them is refused', async () => {
+    const tables = await ferryTables();
+    expect([...tables].sort()).toEqual(expect.arrayContaining(['load_manifest', 'rejections', 'runs', 'source_counts', 'transform_state']));
+    for (const name of tables) {
+      const yaml = rules(`  - table: ${name}\n`).replace('  out:\n', `  ${name}:\n`);
+      expect(problems(yaml), name).toEqual([
+        expect.stringMatching(new RegExp(`^test\\.yml: tables\\.${name}: "${name}" is one of Ferry's own tables`)),
+        `test.yml: rules[0].table: "${name}" is one of Ferry's own tables; rows cannot be routed to it`,
+      ]);
+    }
+  });
+
+  it('leave Ferry\'s own rejection rules their table, and refuse a rules file naming it at load, with the file', async () => {
+    const sets = withRejectionRules(compileRuleSets([], options), options);
+    expect(sets.map((s) => [...s.tables.keys()])).toEqual([['events'], ['rejections']]);
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-rules-'));
+    try {
+      const file = join(dir, 'refusals.yml');
+      await writeFile(file, rules('  - table: rejections\n').replace('  out:\n', '  rejections:\n'));
+      const refused = await loadRuleSets([file], options).then(() => undefined, (err: unknown) => err);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect((refused as ConfigError).problems.map((p) => p.key)).toEqual([`${file}: tables.rejections`, `${file}: rules[0].table`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,10 +12,24 @@ export const builtinTables: ReadonlyMap<string, OutputTable> = new Map([
 ]);
 
 /**
- * Ferry's own tables in the warehouse schema (the loader's bookkeeping and per-input counts): a
- * rules file writing to one would corrupt it and fail every load.
+ * Ferry's own tables in the warehouse schema: the loader's bookkeeping (`core/loader/dialects`),
+ * the per-input counts, the stage runs (`core/runs`), the refused requests and rejected rows
+ * (`core/rejections`, loaded from Ferry's own rules) and the transforms' bookkeeping
+ * (`core/transform/dialects`). A rules file writing to one would corrupt it and fail every load.
  */
-export const reservedTableNames: ReadonlySet<string> = new Set(['load_manifest', 'load_failures', 'load_quarantine', 'load_collisions', 'load_leases', 'source_counts']);
+export const reservedTableNames: ReadonlySet<string> = new Set([
+  'load_manifest', 'load_failures', 'load_quarantine', 'load_collisions', 'load_leases', 'source_counts',
+  'runs', 'rejections', 'transform_state', 'transform_inputs', 'transform_changes', 'transform_lease',
+]);
+
+/** Synapse and Fabric stage each table's load in `ferry_staging_<table>` beside it. */
+const reservedTablePrefix = 'ferry_staging_';
+
+function isReserved(name: string, own: ReadonlySet<string>): boolean {
+  return !own.has(name) && (reservedTableNames.has(name) || name.startsWith(reservedTablePrefix));
+}
+
+const reservedList = `${[...reservedTableNames].join(', ')}, ${reservedTablePrefix}…`;
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 const topLevelKeys = new Set(['source', 'description', 'prefix', 'dialects', 'tables', 'filter', 'rules', 'unmatched']);
@@ -102,7 +116,7 @@ function compileColumn(name: string, value: Yaml, path: string, problems: Proble
   return { column: { name, type: spec.type as ColumnType, ...(spec.required === true ? { required: true } : {}) }, from: typeof spec.from === 'string' ? spec.from : name };
 }
 
-function compileTables(value: Yaml, problems: Problems): Map<string, OutputTable> {
+function compileTables(value: Yaml, own: ReadonlySet<string>, problems: Problems): Map<string, OutputTable> {
   const tables = new Map<string, OutputTable>();
   if (value === undefined) return tables;
   if (!isMap(value)) {
@@ -113,8 +127,8 @@ function compileTables(value: Yaml, problems: Problems): Map<string, OutputTable
     const path = `tables.${name}`;
     if (!identifier.test(name)) problems.add(path, 'table names must be lower-case identifiers');
     else if (builtinTables.has(name)) problems.add(path, `"${name}" is a built-in table; route to it without declaring it`);
-    else if (reservedTableNames.has(name)) {
-      problems.add(path, `"${name}" is one of Ferry's own tables (${[...reservedTableNames].join(', ')}); choose another name`);
+    else if (isReserved(name, own)) {
+      problems.add(path, `"${name}" is one of Ferry's own tables (${reservedList}); choose another name`);
       continue;
     }
     if (!isMap(spec) || !isMap(spec.columns) || Object.keys(spec.columns).length === 0) {
@@ -235,7 +249,7 @@ function compileTemplate(value: Yaml, groups: number, path: string, problems: Pr
   return parts;
 }
 
-function compileRuleList(value: Yaml, tables: ReadonlyMap<string, OutputTable>, knownFields: ReadonlySet<string> | undefined, problems: Problems): Rule[] {
+function compileRuleList(value: Yaml, tables: ReadonlyMap<string, OutputTable>, own: ReadonlySet<string>, knownFields: ReadonlySet<string> | undefined, problems: Problems): Rule[] {
   if (!Array.isArray(value) || value.length === 0) {
     problems.add('rules', 'must be a non-empty list of rules');
     return [];
@@ -252,7 +266,7 @@ function compileRuleList(value: Yaml, tables: ReadonlyMap<string, OutputTable>, 
     let table: OutputTable | undefined;
     if (spec.table !== undefined) {
       table = typeof spec.table === 'string' ? tables.get(spec.table) : undefined;
-      if (typeof spec.table === 'string' && reservedTableNames.has(spec.table)) problems.add(`${path}.table`, `"${spec.table}" is one of Ferry's own tables; rows cannot be routed to it`);
+      if (typeof spec.table === 'string' && isReserved(spec.table, own)) problems.add(`${path}.table`, `"${spec.table}" is one of Ferry's own tables; rows cannot be routed to it`);
       else if (!table) problems.add(`${path}.table`, `"${String(spec.table)}" is not a table of this file (${[...tables.keys()].join(', ')})`);
       if (ignore) problems.add(path, 'has both table and ignore: true');
     } else if (!ignore) problems.add(path, 'needs a table to route to, or ignore: true');
@@ -286,8 +300,9 @@ function keyPrefixProblem(prefix: string): string | undefined {
 /**
  * Compiles one YAML rules file. Every mistake is collected and thrown as one `ConfigError` whose
  * keys name the file, the rule index and the key (`rules/api.yml: rules[3].pattern_path`).
+ * `ownTables`: reserved tables this file may declare — only Ferry's own rules (the rejections').
  */
-export function compileRules(text: string, file: string, options: DialectOptions): RuleSet {
+export function compileRules(text: string, file: string, options: DialectOptions, ownTables: ReadonlySet<string> = new Set()): RuleSet {
   const problems = new Problems(file);
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -306,7 +321,7 @@ export function compileRules(text: string, file: string, options: DialectOptions
   const unmatched = root.unmatched ?? 'ignore';
   if (unmatched !== 'ignore' && unmatched !== 'reject') problems.add('unmatched', 'must be ignore or reject');
   const dialects = compileDialects(root.dialects, options, problems);
-  const declared = compileTables(root.tables, problems);
+  const declared = compileTables(root.tables, ownTables, problems);
   const tables = new Map([...builtinTables, ...declared]);
   // Fields can only be checked when every dialect compiled and all have fixed fields.
   const open = dialects.some((d) => d.fields === undefined) || !Array.isArray(root.dialects) || dialects.length < root.dialects.length;
@@ -314,7 +329,7 @@ export function compileRules(text: string, file: string, options: DialectOptions
   if (root.filter !== undefined && !isMap(root.filter)) problems.add('filter', 'must be a map of match_<field> / pattern_<field> conditions');
   const filter = isMap(root.filter) ? compileConditions(root.filter, 'filter', knownFields, problems).conditions : [];
   if (isMap(root.filter)) for (const key of Object.keys(root.filter)) if (!/^(match|pattern)_/.test(key)) problems.add(`filter.${key}`, 'filters take only match_<field> and pattern_<field>');
-  const rules = compileRuleList(root.rules, tables, knownFields, problems);
+  const rules = compileRuleList(root.rules, tables, ownTables, knownFields, problems);
   // A column must read a field some dialect has or some rule sets, or it could never be filled.
   if (knownFields) {
     const setFields = new Set(rules.flatMap((r) => r.set.map((s) => s.field)));
