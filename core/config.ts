@@ -187,11 +187,17 @@ const azureSection = {
   },
   eventHubName: { env: 'FERRY_AZURE_EVENTHUB_NAME', default: 'blob-created', description: 'Azure only, with FERRY_AZURE_PARSE_TRIGGER=eventhubs: the event hub Event Grid forwards raw/ BlobCreated events to (connection: FERRY_AZURE_EVENTHUB__fullyQualifiedNamespace).', parse: text },
   loadSchedule: { env: 'FERRY_LOAD_SCHEDULE', default: '0 */5 * * * *', description: 'Azure only: NCRONTAB schedule of the load timer.', parse: text },
+  appInsightsConnectionString: {
+    env: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    default: undefined,
+    description: "Azure only: the platform's Application Insights connection string (the ARM template sets it); Ferry's ferry_* metrics go there as custom metrics through OpenTelemetry, exported at most once a minute per instance. Unset = no metrics.",
+    parse: optionalText,
+  },
 } satisfies Section;
 
 /** The AWS section: the data bucket, and an S3-compatible endpoint instead of AWS's. */
 export type AwsSettings = SectionValues<typeof awsSection>;
-/** The Azure section: the data account and container, the parse trigger, the load schedule. */
+/** The Azure section: the data account and container, the parse trigger, the load schedule, Application Insights. */
 export type AzureSettings = SectionValues<typeof azureSection>;
 
 /**

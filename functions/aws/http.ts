@@ -11,6 +11,6 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const view = await answerRunView(host, request);
   if (view) return toApiGatewayResult(view);
   const response = await answerWithCors(host.config.cors, request, (message) => host.collector().handle(message));
-  host.metrics.flush?.();
+  await host.metrics.flush?.();
   return toApiGatewayResult(response);
 }

@@ -4,6 +4,10 @@ import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
 import { readConfig, type AzureSettings } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { cachedHost, createCloudHost, type CloudHost } from '../shared/cloud-host.js';
+import type { Logger } from '../../core/ports/logger.js';
+import { noMetrics } from '../../core/ports/metrics.js';
+import type { OtelMetrics } from '../../core/metrics/otel-metrics.js';
+import { appInsightsMetrics } from './app-insights-metrics.js';
 
 /** Everything a Functions worker builds once and reuses across invocations. */
 export interface AzureHost extends CloudHost<AzureBlobStore> {
@@ -13,8 +17,20 @@ export interface AzureHost extends CloudHost<AzureBlobStore> {
 async function build(env: Record<string, string | undefined>): Promise<AzureHost> {
   const config = readConfig(env);
   const store = new AzureBlobStore({ container: containerClientFrom(config.azure) });
-  return { ...(await createCloudHost(config, store, 'Azure')), container: config.azure.container };
+  // The host's logger, once built, hears failed exports.
+  const log: { to?: Logger } = {};
+  const exported = appInsightsMetrics(config.azure.appInsightsConnectionString, (err) => log.to?.warn('metrics: export to Application Insights failed', { error: err.message }), env.WEBSITE_SITE_NAME);
+  const host = await createCloudHost(config, store, 'Azure', exported ?? noMetrics).catch(async (err: unknown) => {
+    await exported?.shutdown();
+    throw err;
+  });
+  log.to = host.logger;
+  metrics = exported;
+  return { ...host, container: config.azure.container };
 }
+
+/** The worker's Application Insights metrics, if any: shut down (the rest exported) when the worker stops. */
+let metrics: OtelMetrics | undefined;
 
 /**
  * The data container: by connection string (account key or SAS; Azurite), else by account URL
@@ -39,4 +55,12 @@ export function azureHost(): Promise<AzureHost> {
 /** Forgets the worker's host (tests change the environment between cases). */
 export async function resetAzureHost(): Promise<void> {
   await host.reset();
+  await closeAzureMetrics();
+}
+
+/** Exports the metrics not yet sent and stops their exporter (the worker is stopping). */
+export async function closeAzureMetrics(): Promise<void> {
+  const closing = metrics;
+  metrics = undefined;
+  await closing?.shutdown();
 }

@@ -10,5 +10,7 @@ export async function httpHandler(request: HttpRequest): Promise<HttpResponseIni
   const message = await fromAzureHttpRequest(request);
   const view = await answerRunView(host, message);
   if (view) return toAzureHttpResponse(view);
-  return toAzureHttpResponse(await answerWithCors(host.config.cors, message, (m) => host.collector().handle(m)));
+  const response = await answerWithCors(host.config.cors, message, (m) => host.collector().handle(m));
+  await host.metrics.flush?.();
+  return toAzureHttpResponse(response);
 }

@@ -2,6 +2,7 @@
 // live in their own files so tests can call them without the Functions host.
 import { app } from '@azure/functions';
 import { readAzureSettings } from '../../core/config.js';
+import { closeAzureMetrics } from './azure-host.js';
 import { httpHandler } from './http.js';
 import { loadHandler } from './load.js';
 import { parseHandler, pollingParseHandler } from './parse.js';
@@ -37,3 +38,5 @@ if (azure.parseTrigger === 'polling') {
   }
 }
 app.timer('load', { schedule: azure.loadSchedule, handler: loadHandler });
+// A worker stopping gracefully sends the metrics gathered since the last export.
+app.hook.appTerminate(() => closeAzureMetrics());

@@ -13,7 +13,7 @@ export async function parseBatchHandler(messages: unknown[], _context: Invocatio
   const host = await azureHost();
   const { inputs, unreadable } = fromEventHubMessages(messages, host.container);
   if (unreadable > 0) host.logger.warn('event hub messages that are not Event Grid events were skipped', { count: unreadable });
-  const result = await queuedParse(host, inputs);
+  const result = await queuedParse(host, inputs).finally(() => host.metrics.flush?.());
   if (result.failed.length > 0) throw new Error(`parse failed for ${result.failed.map((f) => `${f.key} (${f.code}: ${f.message})`).join('; ')}`);
   return result;
 }

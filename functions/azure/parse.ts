@@ -9,7 +9,7 @@ import { fromEventGridBlobCreated } from './event-grid.js';
 export async function parseHandler(event: EventGridEvent, _context: InvocationContext): Promise<ParseInputsResult> {
   const host = await azureHost();
   const input = fromEventGridBlobCreated(event, host.container);
-  return notifiedParse(host, input ? [input] : []);
+  return notifiedParse(host, input ? [input] : []).finally(() => host.metrics.flush?.());
 }
 
 /**
@@ -20,5 +20,5 @@ export async function parseHandler(event: EventGridEvent, _context: InvocationCo
 export async function pollingParseHandler(_blob: unknown, context: InvocationContext): Promise<ParseInputsResult> {
   const host = await azureHost();
   const input = fromBlobTrigger(context.triggerMetadata, host.container);
-  return notifiedParse(host, input ? [input] : []);
+  return notifiedParse(host, input ? [input] : []).finally(() => host.metrics.flush?.());
 }

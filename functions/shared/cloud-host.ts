@@ -138,7 +138,7 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
   const startedAt = systemClock.now();
   const result: ScheduledLoadResult = await host.tick().run(runId, now);
   recordLoad(host.metrics, result, (systemClock.now().getTime() - startedAt.getTime()) / 1000);
-  host.metrics.flush?.();
+  await host.metrics.flush?.();
   const transforms = await afterLoad({
     warehouse: host.warehouse(), runs: host.runs(), transforms: await host.transforms(), logger: host.logger, clock: systemClock,
     runId, load: result, loadStartedAt: startedAt, ...(remainingMs ? { remainingMs } : {}),
