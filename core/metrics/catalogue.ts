@@ -13,6 +13,8 @@ export interface MetricDefinition {
 }
 
 const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+// Transform runs and model builds take minutes where a parse takes seconds.
+const longSeconds = [...seconds, 600, 1800, 3600];
 const sizes = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 
 /**
@@ -42,6 +44,10 @@ export const metricCatalogue = {
   ferry_loader_tick_seconds: { kind: 'histogram', help: 'Duration of one load tick (every table).', labels: [], buckets: seconds, unit: 'Seconds' },
   ferry_loader_unloaded_files: { kind: 'gauge', help: 'Parsed files not yet loaded nor quarantined, by table (at the last scrape).', labels: ['table'], unit: 'Count' },
   ferry_loader_unloaded_oldest_seconds: { kind: 'gauge', help: 'Age of the oldest parsed file not yet loaded, by table (0 when none).', labels: ['table'], unit: 'Seconds' },
+  ferry_transform_models_total: { kind: 'counter', help: 'Models due in a transform run, by outcome (built, failed, skipped, waiting, exhausted, deferred).', labels: ['outcome'], unit: 'Count' },
+  ferry_transform_checks_total: { kind: 'counter', help: 'Checks run on freshly built models, by result (pass, fail).', labels: ['result'], unit: 'Count' },
+  ferry_transform_model_seconds: { kind: 'histogram', help: 'Duration of one model\'s build and its checks.', labels: [], buckets: longSeconds, unit: 'Seconds' },
+  ferry_transform_run_seconds: { kind: 'histogram', help: 'Duration of one transform run (every due model), including a run another held the lease for.', labels: [], buckets: longSeconds, unit: 'Seconds' },
 } as const satisfies Record<string, MetricDefinition>;
 
 /** The name of a metric in the catalogue. */

@@ -4,6 +4,7 @@ import type { ParseBacklog } from '../parser/parse-backlog.js';
 import type { ParseSummary } from '../parser/parse-summary.js';
 import type { BlobBody, BlobMetadata, BlobStore } from '../ports/blob-store.js';
 import type { Metrics } from '../ports/metrics.js';
+import type { TransformResult } from '../transform/run-transforms.js';
 
 /** `store` with each put timed into `ferry_collector_put_seconds` (the collector's store). */
 export function timedPuts(store: BlobStore, metrics: Metrics, now: () => number = () => performance.now()): BlobStore {
@@ -47,6 +48,19 @@ export function recordLoad(metrics: Metrics, result: LoadResult, seconds: number
     if (t.error) metrics.count('ferry_loader_failures_total', table);
   }
   metrics.observe('ferry_loader_tick_seconds', seconds);
+}
+
+/** Counts one transform run: its due models by outcome, their checks by result, and its duration. */
+export function recordTransforms(metrics: Metrics, result: TransformResult, seconds: number): void {
+  const outcomes = new Map<string, number>();
+  const checks = { pass: 0, fail: 0 };
+  for (const m of result.models) {
+    outcomes.set(m.outcome, (outcomes.get(m.outcome) ?? 0) + 1);
+    for (const c of m.checks ?? []) checks[c.passed ? 'pass' : 'fail']++;
+  }
+  for (const [outcome, n] of outcomes) metrics.count('ferry_transform_models_total', { outcome }, n);
+  for (const [result, n] of Object.entries(checks)) if (n > 0) metrics.count('ferry_transform_checks_total', { result }, n);
+  metrics.observe('ferry_transform_run_seconds', seconds);
 }
 
 /** Sets the backlog gauges: unparsed inputs per prefix, unloaded files per table, and their oldest ages. */

@@ -1,6 +1,7 @@
 import type { LoadResult } from '../loader/load-run.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import type { RunRecorder } from '../runs/run-records.js';
 import { loadRecords } from '../runs/stage-records.js';
@@ -21,6 +22,8 @@ export interface AfterLoadOptions {
   loadStartedAt: Date;
   /** Time left before the host stops the invocation (the clouds' timers). */
   remainingMs?: () => number;
+  /** Where the transform run is counted (`ferry_transform_*`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function afterLoad(options: AfterLoadOptions): Promise<TransformRes
       warehouse: options.warehouse,
       runId: options.runId,
       ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   } catch (err) {
     logger.error('transform run failed', { run_id: options.runId, ...errorFields(err) });

@@ -1,5 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import { recordTransforms } from '../metrics/stage-metrics.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import { ensureTables, sqlTimestamp, type RunRecord, type RunRecorder } from '../runs/run-records.js';
 import { errorFields } from '../support/json-logger.js';
@@ -40,6 +42,8 @@ export interface TransformOptions {
   reserveMs?: number;
   /** Lease length; renewed while the run lasts, so a crashed run blocks others at most this long. */
   leaseSeconds?: number;
+  /** Where the run's models, checks and durations are counted (`ferry_transform_*`). */
+  metrics?: Metrics;
 }
 
 /** What happened to one model in a run. */
@@ -116,6 +120,13 @@ async function takeLease(options: TransformOptions, seconds: number): Promise<((
  * still runs. Every model run and check is a row in `ferry.runs`.
  */
 export async function runTransforms(options: TransformOptions): Promise<TransformResult> {
+  const startedAt = options.clock.now();
+  const result = await leasedRun(options);
+  if (options.metrics) recordTransforms(options.metrics, result, (options.clock.now().getTime() - startedAt.getTime()) / 1000);
+  return result;
+}
+
+async function leasedRun(options: TransformOptions): Promise<TransformResult> {
   const { logger, runId } = options;
   await ensureBookkeeping(options);
   const release = await takeLease(options, options.leaseSeconds ?? defaultLeaseSeconds);
@@ -178,9 +189,11 @@ async function runUnderLease(options: TransformOptions): Promise<TransformResult
       }
       if (running.size >= Math.max(1, options.parallelism)) break;
       const attempt = (attempts.get(model.name)?.failures ?? 0) + 1;
+      const started = clock.now();
       running.set(
         model.name,
         runModel(context, model, attempt).then((result) => {
+          options.metrics?.observe('ferry_transform_model_seconds', (clock.now().getTime() - started.getTime()) / 1000);
           running.delete(model.name);
           settle(result);
         }),

@@ -1,6 +1,7 @@
 import type { FerryConfig } from '../config.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import { RunRecorder } from '../runs/run-records.js';
 import { transformDialectFor } from './dialects/transform-dialect-for.js';
@@ -16,6 +17,8 @@ export interface TransformRunRequest {
   select?: readonly string[];
   fullRefresh?: boolean;
   manual?: boolean;
+  /** Where the run is counted (`ferry_transform_*`); none when omitted. */
+  metrics?: Metrics;
 }
 
 /** The configured models, checked at start, and how to run them. */
@@ -55,6 +58,7 @@ export async function prepareTransforms(config: FerryConfig, logger: Logger, clo
         ...(request.fullRefresh ? { fullRefresh: true } : {}),
         ...(request.manual ? { manual: true } : {}),
         ...(request.remainingMs ? { remainingMs: request.remainingMs } : {}),
+        ...(request.metrics ? { metrics: request.metrics } : {}),
       }),
   };
 }
