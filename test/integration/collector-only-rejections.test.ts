@@ -33,7 +33,7 @@ describe('ferry serve --only collector: refused requests', () => {
 
   const start = (env: Record<string, string> = {}) => startCollectorOnly(readConfig({ FERRY_DATA_DIR: dir, PORT: '0', FERRY_HOST: '127.0.0.1', FERRY_MASK_IP: 'true', ...env }), logger, systemClock);
   const post = async (url: string, body: Uint8Array, headers: Record<string, string>) => {
-    const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers, body });
+    const response = await fetch(`${url}/api/v1/track`, { method: 'POST', headers, body: new Uint8Array(body) });
     await response.arrayBuffer();
     return response.status;
   };
