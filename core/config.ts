@@ -20,8 +20,10 @@ export interface FerryConfig {
   loadIntervalS: number;
   /** Days of date partitions a timer's load run lists; 0 lists every partition. */
   loadLookbackDays: number;
-  /** PostgreSQL URL; when unset the embedded warehouse (PGlite) under the data dir is used. */
+  /** PostgreSQL URL; when unset the embedded warehouse (a PostgreSQL server under the data dir) is used. */
   databaseUrl: string | undefined;
+  /** Port of the embedded warehouse's server; undefined keeps the one chosen when it was made. */
+  embeddedPort: number | undefined;
   /** Warehouse schema for Ferry's tables and manifest. */
   warehouseSchema: string;
   /** Which warehouse `DATABASE_URL` points at, and what its bulk path needs. */
@@ -223,7 +225,8 @@ export const settings: readonly SettingSpec[] = [
   { env: 'FERRY_LOAD_INTERVAL_S', default: '10', description: 'Seconds between load runs of the local runner.' },
   { env: 'FERRY_LOAD_OVERLAP_S', default: '21600', description: 'A timed load lists, in each partition of its look-back, the parsed files whose input arrived this many seconds before it or later (and every file at start and hourly); a file parsed later than that is loaded by the next whole listing or ferry load --from/--to.' },
   { env: 'FERRY_LOAD_LOOKBACK_DAYS', default: '7', description: 'Days of parsed date partitions each timed load lists (0 = all); older files need ferry load --from.' },
-  { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse, Fabric; ?authentication=default for managed identity); unset = embedded PostgreSQL (PGlite) under the data dir.' },
+  { env: 'DATABASE_URL', default: undefined, description: 'Warehouse connection URL: postgres://… (PostgreSQL, Redshift) or sqlserver://…/db (Azure SQL, Synapse, Fabric; ?authentication=default for managed identity); unset = the embedded warehouse, a PostgreSQL server under the data dir.' },
+  { env: 'FERRY_EMBEDDED_PORT', default: 'a free port, chosen when the embedded warehouse is made and kept', description: 'Port on 127.0.0.1 of the embedded warehouse (when DATABASE_URL is unset); its password is in <data dir>/pgpass.' },
   { env: 'FERRY_WAREHOUSE', default: 'postgres, or azuresql for a sqlserver:// URL', description: 'postgres, redshift, azuresql, synapse or fabric: the warehouse dialect DATABASE_URL speaks.' },
   { env: 'FERRY_REDSHIFT_IAM_ROLE', default: undefined, description: 'Redshift only: ARN of the IAM role COPY assumes to read parsed files from FERRY_S3_BUCKET (required).' },
   { env: 'FERRY_REDSHIFT_REGION', default: undefined, description: "Redshift only: the bucket's region, when it differs from the cluster's." },
@@ -314,6 +317,7 @@ export function readConfig(env: Env = process.env): FerryConfig {
     loadLookbackDays: integer(env, 'FERRY_LOAD_LOOKBACK_DAYS', 7, 0, 3660, problems),
     loadOverlapS: integer(env, 'FERRY_LOAD_OVERLAP_S', 21600, 60, 30 * 86400, problems),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    embeddedPort: env.FERRY_EMBEDDED_PORT?.trim() ? integer(env, 'FERRY_EMBEDDED_PORT', 0, 1, 65535, problems) : undefined,
     warehouseSchema: env.FERRY_WAREHOUSE_SCHEMA?.trim() || 'ferry',
     warehouse: readWarehouseSettings(env, aws, azure, problems),
     logLevel: oneOf(env, 'FERRY_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info', problems),

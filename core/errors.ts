@@ -103,8 +103,8 @@ export class ConfigError extends FerryError {
 
 /** Ferry is shutting down or over a resource bound; callers answer 503 with Retry-After. */
 export class UnavailableError extends FerryError {
-  constructor(message: string, context: ErrorContext = {}) {
-    super('unavailable', message, context);
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super('unavailable', message, context, options);
   }
 }
 

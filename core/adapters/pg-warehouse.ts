@@ -39,12 +39,12 @@ export class PgWarehouse implements Warehouse {
   readonly description: string;
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string, options: { max?: number } = {}) {
+  constructor(connectionString: string, options: { max?: number; description?: string } = {}) {
     this.pool = new pg.Pool({ connectionString, max: options.max ?? 4, types: typeParsers });
     // An idle client's connection dropping must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
     const url = new URL(connectionString);
-    this.description = `postgresql://${url.host}${url.pathname}`;
+    this.description = options.description ?? `postgresql://${url.host}${url.pathname}`;
   }
 
   async transaction<T>(fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { Collector, shuttingDownResponse } from '../../core/collector/collector.js';
 import { answerWithCors } from '../../core/http/cors.js';
 import { collectorStore } from '../shared/cloud-host.js';
@@ -20,7 +19,7 @@ import type { Warehouse } from '../../core/ports/warehouse.js';
 import { openWarehouseAt } from '../shared/open-warehouse.js';
 import { errorFields } from '../../core/support/json-logger.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
-import { startAdminSocket } from './admin-socket.js';
+import { openEmbeddedWarehouse } from './embedded-warehouse.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordRulesInForce } from './rules-in-force.js';
 import { startCollectorServer } from './collector-server.js';
@@ -48,6 +47,8 @@ export interface LocalPipeline {
   listening: AddressInfo;
   store: FsBlobStore;
   warehouse: Warehouse;
+  /** The embedded warehouse's address and password file (undefined with DATABASE_URL). */
+  embedded?: { url: string; passfile: string };
   /** Resolves when every queued parse has finished (inputs waiting for a retry aside). */
   parsed(): Promise<void>;
   /** Runs one load now (after any running one) and returns its result. */
@@ -59,7 +60,7 @@ export interface LocalPipeline {
 /** Where the local pipeline keeps things inside the data dir. */
 export function localPaths(dataDir: string) {
   const root = resolve(dataDir);
-  return { root, store: join(root, 'store'), warehouse: join(root, 'warehouse'), socket: join(root, 'ferry.sock') };
+  return { root, store: join(root, 'store') };
 }
 
 /** Where the collector listens, for the start banner: `0.0.0.0:8080 (every IPv4 interface)`. */
@@ -73,15 +74,19 @@ export function describeListening(address: AddressInfo): string {
   return `${host}:${address.port}${reach}`;
 }
 
-/** Opens the configured warehouse: the one `DATABASE_URL` names, else embedded PostgreSQL. */
-export async function openWarehouse(config: FerryConfig): Promise<Warehouse> {
+/**
+ * Opens the configured warehouse: the one `DATABASE_URL` names, else the data dir's embedded
+ * server, which `ferry serve` owns (stopped on close) and other commands use or start briefly.
+ */
+export async function openWarehouse(config: FerryConfig, logger: Logger, owner: 'serve' | 'command'): Promise<{ warehouse: Warehouse; embedded?: { url: string; passfile: string } }> {
   const kind = config.warehouse.kind;
   if (kind === 'redshift' || kind === 'synapse' || kind === 'fabric') {
     // Their COPY reads parsed files from the cloud store; the local runner's store is a directory.
     throw new ConfigError([{ key: 'FERRY_WAREHOUSE', reason: `${kind} loads from cloud storage, which the local runner does not use; deploy to ${kind === 'redshift' ? 'AWS' : 'Azure'} for it` }]);
   }
-  if (config.databaseUrl) return openWarehouseAt(config, config.databaseUrl);
-  return PgliteWarehouse.open(localPaths(config.dataDir).warehouse);
+  if (config.databaseUrl) return { warehouse: openWarehouseAt(config, config.databaseUrl) };
+  const { warehouse, server } = await openEmbeddedWarehouse(localPaths(config.dataDir).root, { port: config.embeddedPort, logger, stopOnClose: owner === 'serve' ? 'always' : 'if-started' });
+  return { warehouse, embedded: { url: server.url, passfile: server.passfile } };
 }
 
 /** How the local pipeline runs its parts. */
@@ -111,10 +116,11 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   await recordRulesInForce(paths.root, config.parser.rulesFiles, logger).catch(async (err: unknown) => { await unlock(); throw err; });
   const store = new FsBlobStore(paths.store);
   let warehouse: Warehouse;
+  let embedded: { url: string; passfile: string } | undefined;
   try {
     const leftovers = await store.removeAbandonedTemp();
     if (leftovers.length > 0) logger.info('removed temp files of interrupted puts', { files: leftovers.length });
-    warehouse = await openWarehouse(config);
+    ({ warehouse, embedded } = await openWarehouse(config, logger, 'serve'));
   } catch (err) {
     await unlock();
     throw err;
@@ -190,7 +196,6 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     await unlock();
     throw err;
   }
-  const admin = await startAdminSocket(paths.socket, warehouse, logger);
   loads.start();
   logger.info('ferry local pipeline started', { listening: `${server.address.address}:${server.address.port}`, data_dir: paths.root, warehouse: warehouse.description, load_interval_s: config.loadIntervalS });
 
@@ -200,6 +205,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     listening: server.address,
     store,
     warehouse,
+    ...(embedded ? { embedded } : {}),
     parsed: () => parser.idle(),
     loadNow: () => loads.now(),
     stop: () =>
@@ -214,7 +220,6 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
         await loads.now().catch((err: unknown) => logger.error('final load failed', errorFields(err)));
         await server.close();
         await parser.close();
-        await admin.close();
         await warehouse.close();
         await unlock();
         logger.info('ferry local pipeline stopped');

@@ -5,7 +5,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
+import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
+import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { runLoad } from '../../core/loader/load-run.js';
 import { parseObject } from '../../core/parser/parse-object.js';
@@ -64,7 +65,8 @@ describe('the same pipeline on every store', () => {
     const stores = { filesystem: new FsBlobStore(dir), s3: s3Store, azure: new AzureBlobStore({ container: await azurite.fresh() }) };
     const ruleSets = await loadRuleSets([repoPath('docs/rules/api-nginx.yml')], { clockSkewThresholdS: 300 });
     const raw = JSON.stringify({ received_at: '2026-11-23T10:00:00.000Z', sent_at: '2026-11-23T08:00:00.000Z', ip: '198.51.100.7', collection: fixtureJson('collections/ios-two-events.json') });
-    const warehouse = await PgliteWarehouse.open();
+    const warehouse = new PgWarehouse(testDatabaseUrl());
+    const suffix = uniqueSchema('parity');
     try {
       const outputs: Record<string, string[]> = {};
       const rows: Record<string, unknown[]> = {};
@@ -74,11 +76,11 @@ describe('the same pipeline on every store', () => {
         const parsed = [];
         for (const key of ['raw/events/2026/11/23/10/01PARITY.ndjson.gz', 'logs/nginx/2026/11/23/api-1.log.gz']) parsed.push(...(await parseObject({ store, logger: silentLogger, ruleSets }, { key })).outputs);
         outputs[name] = await Promise.all(parsed.sort().map(async (k) => `${k.split('/')[0]}/${k.split('/')[1]}:${gunzipSync(await readObject(store, k)).toString('utf8')}`));
-        const result = await runLoad({ store, warehouse, logger: silentLogger, tables: outputTables(ruleSets), schema: `parity_${name}`, runId: name });
+        const result = await runLoad({ store, warehouse, logger: silentLogger, tables: outputTables(ruleSets), schema: `${suffix}_${name}`, runId: name });
         expect(result.tables.every((t) => !t.error)).toBe(true);
         rows[name] = await warehouse.query(
-          `SELECT (SELECT json_agg(e ORDER BY session, nr) FROM (SELECT session, nr, event, at, at_corrected, clock_skew_s, ip, parameters FROM parity_${name}.events) e) AS events,
-                  (SELECT json_agg(a ORDER BY line_number) FROM (SELECT line_number, time, event, object_id, status FROM parity_${name}.api_requests) a) AS api`,
+          `SELECT (SELECT json_agg(e ORDER BY session, nr) FROM (SELECT session, nr, event, at, at_corrected, clock_skew_s, ip, parameters FROM ${suffix}_${name}.events) e) AS events,
+                  (SELECT json_agg(a ORDER BY line_number) FROM (SELECT line_number, time, event, object_id, status FROM ${suffix}_${name}.api_requests) a) AS api`,
         );
       }
       expect(outputs.s3).toEqual(outputs.filesystem);
@@ -91,6 +93,7 @@ describe('the same pipeline on every store', () => {
     } finally {
       s3Store.client.destroy();
       await warehouse.close();
+      for (const name of Object.keys(stores)) await dropSchema(`${suffix}_${name}`);
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -106,10 +106,10 @@ describe('ferry CLI as people use it (the built bundle, in a child process)', ()
     }
     const named = join(elsewhere, 'nothing-here');
     expect(ferry(['status'], { FERRY_DATA_DIR: named }).stderr).toContain(`FERRY_DATA_DIR: is ${named}: ${named} does not exist`);
-    // A directory that is not a data dir (no store/, no warehouse/) is not turned into one either.
-    expect(ferry(['query', 'select 1'], { FERRY_DATA_DIR: elsewhere }).stderr).toContain(`${elsewhere} is not a Ferry data dir (it has no store/ or warehouse/)`);
+    // A directory that is not a data dir (no store/, no embedded warehouse) is not turned into one either.
+    expect(ferry(['query', 'select 1'], { FERRY_DATA_DIR: elsewhere }).stderr).toContain(`${elsewhere} is not a Ferry data dir (it has no store/ and no postgres/)`);
     expect(existsSync(join(elsewhere, 'data'))).toBe(false);
-    expect(existsSync(join(elsewhere, 'warehouse'))).toBe(false);
+    expect(existsSync(join(elsewhere, 'postgres'))).toBe(false);
     const noMirror = ferry(['mirror-replay'], { FERRY_DATA_DIR: elsewhere });
     expect(noMirror.status).toBe(2);
     expect(noMirror.stderr).toBe('ferry: invalid configuration\n  FERRY_MIRROR_URL: is not set: there is no mirror to replay to\n');
@@ -140,13 +140,13 @@ describe('ferry CLI as people use it (the built bundle, in a child process)', ()
     const dataDir = await tempDir();
     const serve = await startFerry({ FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '3600' });
     servers.push(serve);
-    // Through the running serve's admin socket…
+    // On the server the running serve started…
     const viaServe = ferry(['query', 'select 1 as a; select 2 as b'], { FERRY_DATA_DIR: dataDir });
     expect(viaServe.stderr).toBe(`ferry: data dir ${dataDir}\n`);
     expect(viaServe.stdout).toBe(' a\n---\n 1\n(1 row)\n\n b\n---\n 2\n(1 row)\n');
     serve.child.kill('SIGTERM');
     await new Promise((resolve) => serve.child.on('exit', resolve));
-    // …and on the embedded warehouse itself once serve stopped.
+    // …and on one the command starts for itself once serve stopped.
     const direct = ferry(['query', 'select 1 as a; select 2 as b'], { FERRY_DATA_DIR: dataDir });
     expect(direct.status).toBe(0);
     expect(direct.stdout).toBe(viaServe.stdout);

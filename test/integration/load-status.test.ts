@@ -5,7 +5,6 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
-import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { runLoad } from '../../core/loader/load-run.js';
 import { loadStatus } from '../../core/loader/load-status.js';
 import { datesBetween, lookbackDates } from '../../core/loader/load-window.js';
@@ -16,6 +15,7 @@ import { encodeCsvRow } from '../../core/parser/csv.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
+import { embeddedTestWarehouse } from '../support/embedded-warehouse.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
@@ -42,9 +42,9 @@ const warehouses: [string, () => Promise<{ warehouse: Warehouse; schema: string;
     const warehouse = new PgWarehouse(testDatabaseUrl());
     return { warehouse, schema, cleanup: async () => { await warehouse.close(); await dropSchema(schema); } };
   }],
-  ['PGlite', async () => {
-    const warehouse = await PgliteWarehouse.open();
-    return { warehouse, schema: 'ferry', cleanup: () => warehouse.close() };
+  ['the embedded warehouse', async () => {
+    const { warehouse, cleanup } = await embeddedTestWarehouse();
+    return { warehouse, schema: 'ferry', cleanup };
   }],
 ];
 

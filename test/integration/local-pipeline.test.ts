@@ -17,7 +17,7 @@ const eventColumns = 'device_id, client_id, session, nr, env, system_version, pr
 
 
 const targets: [string, () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>][] = [
-  ['embedded PGlite', async () => ({ env: {}, cleanup: async () => {} })],
+  ['the embedded warehouse', async () => ({ env: {}, cleanup: async () => {} })],
   ['PostgreSQL', async () => {
     const schema = uniqueSchema('pipe');
     return { env: { DATABASE_URL: testDatabaseUrl(), FERRY_WAREHOUSE_SCHEMA: schema }, cleanup: () => dropSchema(schema) };

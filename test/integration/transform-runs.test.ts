@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
-import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { RunRecorder } from '../../core/runs/run-records.js';
 import { silentLogger } from '../../core/support/json-logger.js';
@@ -12,6 +11,7 @@ import { PostgresTransform } from '../../core/transform/dialects/postgres.js';
 import { loadProject, type Project } from '../../core/transform/project.js';
 import { runTransforms, type TransformOptions } from '../../core/transform/run-transforms.js';
 import { repoPath } from '../support/fixtures.js';
+import { embeddedTestWarehouse } from '../support/embedded-warehouse.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { parseAndLoad, putCollection, putNginxLog } from '../support/transform-fixtures.js';
 
@@ -29,9 +29,9 @@ const warehouses: [string, () => Promise<{ warehouse: Warehouse; ferry: string; 
     const warehouse = new PgWarehouse(testDatabaseUrl());
     return { warehouse, ferry, models, cleanup: async () => { await warehouse.close(); await dropSchema(ferry); await dropSchema(models); } };
   }],
-  ['PGlite', async () => {
-    const warehouse = await PgliteWarehouse.open();
-    return { warehouse, ferry: 'ferry', models: 'analytics', cleanup: () => warehouse.close() };
+  ['the embedded warehouse', async () => {
+    const { warehouse, cleanup } = await embeddedTestWarehouse();
+    return { warehouse, ferry: 'ferry', models: 'analytics', cleanup };
   }],
 ];
 

@@ -2,7 +2,6 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../../core/adapters/memory-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
-import { PgliteWarehouse } from '../../core/adapters/pglite-warehouse.js';
 import { runLoad } from '../../core/loader/load-run.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
@@ -11,6 +10,7 @@ import { parseObject } from '../../core/parser/parse-object.js';
 import type { Warehouse } from '../../core/ports/warehouse.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { fixtureJson } from '../support/fixtures.js';
+import { embeddedTestWarehouse } from '../support/embedded-warehouse.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
 /** The warehouse with every statement sent through it, in or out of a transaction, recorded. */
@@ -39,9 +39,9 @@ const warehouses: [string, () => Promise<{ warehouse: Warehouse; schema: string;
     const warehouse = new PgWarehouse(testDatabaseUrl());
     return { warehouse, schema, cleanup: async () => { await warehouse.close(); await dropSchema(schema); } };
   }],
-  ['PGlite', async () => {
-    const warehouse = await PgliteWarehouse.open();
-    return { warehouse, schema: 'ferry', cleanup: () => warehouse.close() };
+  ['the embedded warehouse', async () => {
+    const { warehouse, cleanup } = await embeddedTestWarehouse();
+    return { warehouse, schema: 'ferry', cleanup };
   }],
 ];
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { Row } from '../../core/ports/warehouse.js';
 import { ferryCli } from './ferry-process.js';
 
-/** Rows of `ferry query --json` run as a user would (through a running serve's admin socket). */
+/** Rows of `ferry query --json` run as a user would (on a running serve's embedded server, or one it starts). */
 export function ferryQuery(env: Record<string, string>, sql: string): Row[] {
   const result = spawnSync(process.execPath, [ferryCli, 'query', sql, '--json'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
   if (result.status !== 0) throw new Error(`ferry query failed (${result.status}): ${result.stderr}`);

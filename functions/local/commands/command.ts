@@ -2,8 +2,10 @@ import { stat } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
 import type { FerryConfig } from '../../../core/config.js';
 import { ConfigError, FerryError } from '../../../core/errors.js';
-import type { Row, Warehouse } from '../../../core/ports/warehouse.js';
-import { queryAdminSocket } from '../admin-socket.js';
+import type { Warehouse } from '../../../core/ports/warehouse.js';
+import { createJsonLogger } from '../../../core/support/json-logger.js';
+import { embeddedPaths, hasCluster, runningServer } from '../embedded-postgres.js';
+import { hasLegacyWarehouse } from '../pglite-migration.js';
 import { lockDataDir } from '../data-dir-lock.js';
 import { localPaths, openWarehouse } from '../local-pipeline.js';
 import { rulesInForce } from '../rules-in-force.js';
@@ -48,13 +50,17 @@ export function commandHelp(command: Command): string {
 }
 
 /**
- * Runs `fn` with the configured warehouse; the embedded one is locked to this process meanwhile,
- * since PGlite admits one process at a time.
+ * Runs `fn` with the configured warehouse. The embedded one is used through its running server
+ * (a `ferry serve`'s) when there is one; otherwise this command starts it, holding the data dir
+ * meanwhile, and stops it after.
  */
 export async function withWarehouse<T>(config: FerryConfig, fn: (warehouse: Warehouse) => Promise<T>): Promise<T> {
-  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(localPaths(config.dataDir).root);
+  const logger = createJsonLogger({ level: config.logLevel });
+  const root = localPaths(config.dataDir).root;
+  const serving = !config.databaseUrl && (await runningServer(embeddedPaths(root).cluster)) !== undefined;
+  const unlock = config.databaseUrl || serving ? async () => {} : await lockDataDir(root);
   try {
-    const warehouse = await openWarehouse(config);
+    const { warehouse } = await openWarehouse(config, logger, 'command');
     try {
       return await fn(warehouse);
     } finally {
@@ -81,17 +87,18 @@ export async function existingDataDir(config: FerryConfig): Promise<ReturnType<t
   if (!(await isDirectory(paths.root))) {
     throw new ConfigError([{ key: 'FERRY_DATA_DIR', reason: `${where}: ${paths.root} does not exist; set FERRY_DATA_DIR to the data dir ferry serve uses` }]);
   }
-  if (!(await isDirectory(paths.store)) && !(await isDirectory(paths.warehouse))) {
-    throw new ConfigError([{ key: 'FERRY_DATA_DIR', reason: `${where}: ${paths.root} is not a Ferry data dir (it has no store/ or warehouse/); set FERRY_DATA_DIR to the data dir ferry serve uses` }]);
+  if (!(await isDirectory(paths.store)) && !(await hasEmbeddedWarehouse(config))) {
+    throw new ConfigError([{ key: 'FERRY_DATA_DIR', reason: `${where}: ${paths.root} is not a Ferry data dir (it has no store/ and no postgres/); set FERRY_DATA_DIR to the data dir ferry serve uses` }]);
   }
   if (!announced.has(paths.root)) process.stderr.write(`ferry: data dir ${paths.root}\n`);
   announced.add(paths.root);
   return paths;
 }
 
-/** Whether the embedded warehouse has been created (by a serve or a load) in the data dir. */
-export function hasEmbeddedWarehouse(config: FerryConfig): Promise<boolean> {
-  return isDirectory(localPaths(config.dataDir).warehouse);
+/** Whether the embedded warehouse has been created (by a serve or a load) in the data dir, by this version or as PGlite by an earlier one. */
+export async function hasEmbeddedWarehouse(config: FerryConfig): Promise<boolean> {
+  const root = localPaths(config.dataDir).root;
+  return (await hasCluster(root)) || (await hasLegacyWarehouse(root));
 }
 
 /** The rules in force for a command (see `rulesInForce`), announced on stderr. */
@@ -102,22 +109,12 @@ export async function announcedRules(config: FerryConfig): ReturnType<typeof rul
 }
 
 /**
- * Runs `fn` with queries on the configured warehouse: through a running `ferry serve`'s admin
- * socket while it owns the embedded warehouse, else on a connection of this process. Reads only:
- * the embedded warehouse of a data dir where nothing was ever loaded is not created.
+ * Runs `fn` with queries on the configured warehouse. Reads only: the embedded warehouse of a
+ * data dir where nothing was ever loaded is not created.
  */
 export async function withWarehouseQueries<T>(config: FerryConfig, fn: (warehouse: Pick<Warehouse, 'query'>) => Promise<T>): Promise<T> {
   if (!config.databaseUrl) {
     const paths = await existingDataDir(config);
-    if ((await queryAdminSocket(paths.socket, 'SELECT 1')) !== undefined) {
-      return fn({
-        query: async <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
-          const rows = await queryAdminSocket(paths.socket, sql, params);
-          if (rows === undefined) throw new FerryError('unavailable', `ferry serve stopped while this command ran (${paths.socket})`);
-          return rows as R[];
-        },
-      });
-    }
     if (!(await hasEmbeddedWarehouse(config))) {
       throw new FerryError('no_load_yet', `no load has run yet in ${paths.root}: its embedded warehouse is created by the first ferry serve or ferry load`);
     }

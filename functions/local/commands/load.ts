@@ -1,12 +1,10 @@
 import type { FerryConfig } from '../../../core/config.js';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
-import { FerryError } from '../../../core/errors.js';
 import { dialectFor } from '../../../core/loader/dialects/dialect-for.js';
 import { runLoad } from '../../../core/loader/load-run.js';
 import { datesBetween } from '../../../core/loader/load-window.js';
 import { outputTables } from '../../../core/parser/rules/rule-set.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
-import { queryAdminSocket } from '../admin-socket.js';
 import { announcedRules, existingDataDir, usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
 import { storageLayout } from '../../../core/storage-layout.js';
 
@@ -45,9 +43,6 @@ async function loadOnce(config: FerryConfig, args: CommandArgs): Promise<void> {
   const paths = await existingDataDir(config);
   const store = new FsBlobStore(paths.store);
   const tables = outputTables((await announcedRules(config)).ruleSets);
-  if (!config.databaseUrl && (await queryAdminSocket(paths.socket, 'SELECT 1')) !== undefined) {
-    throw new FerryError('usage', 'ferry serve owns the embedded warehouse and loads every FERRY_LOAD_INTERVAL_S; stop it to run a load or backfill here');
-  }
   // Count the files in range first so the progress bar has a total (the manifest makes re-runs no-ops).
   let total = 0;
   for (const table of tables) {

@@ -37,7 +37,7 @@ async function runStatements(config: FerryConfig, statements: readonly string[])
 export const queryCommand: Command = {
   name: 'query',
   synopsis: ['query "<sql>" [--json]'],
-  summary: 'Runs SQL on the configured warehouse and prints the rows (through a running ferry serve\nwhen it owns the embedded warehouse). Several statements separated by ; run in turn.',
+  summary: 'Runs SQL on the configured warehouse and prints the rows (on the embedded warehouse, through\nthe server a running ferry serve started). Several statements separated by ; run in turn.',
   optionHelp: [['--json', 'print the rows as a JSON array (one line per statement)']],
   options: { json: { type: 'boolean' } },
   positionals: true,

@@ -50,7 +50,9 @@ async function serve(args: CommandArgs): Promise<void> {
         }))
       : startLocalPipeline(config, logger, systemClock, { parseWorker: new URL('./parse-worker.js', import.meta.url) }).then((p) => ({
           stop: () => p.stop(),
-          banner: `listening on ${describeListening(p.listening)}: collecting on ${p.url}/api/v1/track, loading into ${p.warehouse.description} (Ctrl-C to stop)`,
+          banner:
+            `listening on ${describeListening(p.listening)}: collecting on ${p.url}/api/v1/track, loading into ${p.warehouse.description} (Ctrl-C to stop)` +
+            (p.embedded ? `\nferry: warehouse for psql and BI tools: ${p.embedded.url} (password in ${p.embedded.passfile}; PGPASSFILE=${p.embedded.passfile} psql ${p.embedded.url})` : ''),
         }));
   const running = await ready;
   if (signals > 0) return;

