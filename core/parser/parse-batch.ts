@@ -98,12 +98,14 @@ async function parseGroup(options: BatchParseOptions, ruleSet: RuleSet, members:
   const outputs = new TableOutputs(plan, options.spoolDir);
   const maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
   const summaries: ParseSummary[] = [];
+  const seconds: number[] = [];
   const done: Member[] = [];
   try {
     for (const member of members.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
       try {
         // The rest of the batch is left for the queue's retry once publishing time runs short.
         deadlineCheck(options, member.key)('before the next input of the batch');
+        const started = performance.now();
         const router = new LineRouter(plan, ruleSet, emptySummary(ruleSet, member.key, member.etag, member.date), maxLineBytes);
         const input = await openInput(await options.store.get(member.key, { etag: member.etag }), maxLineBytes, member.size);
         for await (const lines of splitLineBatches(input.body, maxLineBytes)) for (const line of lines) router.route(line);
@@ -114,6 +116,7 @@ async function parseGroup(options: BatchParseOptions, ruleSet: RuleSet, members:
         }
         await outputs.write(router.takeRows(), router.summary);
         summaries.push(router.finish());
+        seconds.push((performance.now() - started) / 1000);
         done.push(member);
       } catch (err) {
         fail(options, result, member.key, err);
@@ -134,6 +137,7 @@ async function parseGroup(options: BatchParseOptions, ruleSet: RuleSet, members:
       : { [parsedMetadata.sourceKey]: encodeURIComponent(keys.summary) };
     await publishOutputs(options.store, finished, source, { key: keys.summary, body: `${JSON.stringify(body)}\n`, ...(single ? {} : { rows: summaries.length }) });
     for (const m of done) result.parsed.push(m.key);
+    if (options.onParsed) summaries.forEach((s, i) => options.onParsed!(s, seconds[i]!));
     options.logger.info('parsed a batch', { source: ruleSet.source, inputs: done.length, summary: keys.summary, rows: rowTotals(summaries) });
   } catch (err) {
     // Publishing failed: nothing of the batch is marked parsed, so every member is retried.

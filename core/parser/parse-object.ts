@@ -28,6 +28,8 @@ export interface ParseOptions {
   remainingMs?: () => number;
   /** Time kept in hand to publish the outputs; below it the parse is abandoned (default 10 s). */
   reserveMs?: number;
+  /** Hears each input once its outputs are published, with the seconds its parse took (the metrics). */
+  onParsed?: (summary: ParseSummary, seconds: number) => void;
 }
 
 /**
@@ -75,6 +77,7 @@ export function deadlineCheck(options: ParseOptions, key: string): (stage: strin
  */
 export async function parseObject(options: ParseOptions, input: ParseInput): Promise<ParseSummary> {
   const { store, logger } = options;
+  const started = performance.now();
   const ruleSet = ruleSetHandling(ruleSetsOf(options), input.key);
   const maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
   const checkDeadline = deadlineCheck(options, input.key);
@@ -106,6 +109,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
     const source = { [parsedMetadata.sourceKey]: encodeURIComponent(input.key), [parsedMetadata.sourceEtag]: etag };
     await publishOutputs(store, finished, source, { key: keys.summary, body: `${JSON.stringify(summary)}\n` });
     logger.info('parsed', { key: input.key, source: ruleSet.source, lines: summary.lines, rows: summary.rows, ignored: summary.ignored, rejected: summary.rejected });
+    options.onParsed?.(summary, (performance.now() - started) / 1000);
     return summary;
   } finally {
     await outputs.dispose();

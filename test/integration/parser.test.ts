@@ -11,6 +11,8 @@ import { CountingBlobStore } from '../../bench/support/counting-blob-store.js';
 import { parseInputs } from '../../core/parser/parse-inputs.js';
 import { lostNotificationAfterMs, parseLostInputs } from '../../core/parser/parse-lost-inputs.js';
 import { parseObject } from '../../core/parser/parse-object.js';
+import { parseBatch } from '../../core/parser/parse-batch.js';
+import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import { silentLogger } from '../../core/support/json-logger.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
@@ -62,6 +64,24 @@ describe('parseObject (collector raw objects)', () => {
     expect({ ...old.rows, lines: old.lines }).toEqual({ ...summary.rows, lines: summary.lines });
     const events = (s: typeof summary) => readObject(store, s.outputs.find((k) => k.startsWith('parsed/events/'))!).then((b) => gunzipSync(b).toString('utf8').replaceAll(oldKey, key));
     expect(await events(old)).toBe(await events(summary));
+  });
+
+  it('tells onParsed of each input once its outputs are published, alone or in a batch (how the clouds count parses)', async () => {
+    const heard: [ParseSummary, number][] = [];
+    const onParsed = (summary: ParseSummary, seconds: number) => heard.push([summary, seconds]);
+    const keys = ['raw/events/2026/11/23/10/01HOOKA.ndjson.gz', 'raw/events/2026/11/23/10/01HOOKB.ndjson.gz'];
+    for (const key of keys) await store.put(key, gzipSync(`${rawLine('ios-two-events')}\n`));
+    const alone = await parseObject({ store, logger: silentLogger, onParsed }, { key: keys[0]! });
+    expect(heard).toEqual([[alone, expect.any(Number)]]);
+    heard.length = 0;
+    const etags = await Promise.all(keys.map(async (key) => ({ key, etag: (await store.head(key)).etag, size: 1 })));
+    expect((await parseBatch({ store, logger: silentLogger, onParsed }, etags)).parsed).toEqual(keys);
+    expect(heard.map(([s, seconds]) => [s.source_key, s.lines, seconds >= 0])).toEqual(keys.map((key) => [key, 1, true]));
+    // Nothing is heard of an input whose publishing failed.
+    heard.length = 0;
+    const failing = Object.assign(Object.create(store) as FsBlobStore, { put: () => Promise.reject(new Error('disk on fire')) });
+    await expect(parseObject({ store: failing, logger: silentLogger, onParsed }, { key: keys[1]! })).rejects.toThrow();
+    expect(heard).toEqual([]);
   });
 
   it('rejects bad lines with their line number and reason, and the accounting balances', async () => {
