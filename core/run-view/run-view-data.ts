@@ -1,5 +1,6 @@
 import type { LoadDialect, WarehouseKind } from '../loader/load-dialect.js';
 import { loadStatus, type QuarantinedFile } from '../loader/load-status.js';
+import { eventTable } from '../model/event-table.js';
 import type { TableDefinition } from '../model/table-definition.js';
 import { parseBacklog, type ParseBacklog } from '../parser/parse-backlog.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -45,6 +46,13 @@ export interface QualityDay {
   median: number | null;
 }
 
+/** Events received in one UTC hour (`events.received_at`). */
+export interface HourCount {
+  /** The hour's start, `YYYY-MM-DDTHH:00:00.000Z`. */
+  hour: string;
+  events: number;
+}
+
 /** How recent a table's data is against the expectation. */
 export interface Freshness {
   table: string;
@@ -71,6 +79,8 @@ export interface RunViewData {
   quality: { source: string; days: QualityDay[] }[];
   /** Refused requests (by HTTP status) and rejected rows (status null) of the day by reason (`<schema>.rejections`). */
   rejections: { status: number | null; reason: string; requests: number }[];
+  /** Events received per UTC hour of the day, every hour up to now (zeros included). */
+  events_per_hour: HourCount[];
   freshness: Freshness[];
   volume_rule: string;
 }
@@ -176,6 +186,27 @@ async function rejectionsOf(sources: RunViewSources, date: string): Promise<RunV
   return rows.map((r) => ({ status: r.status === null || r.status === undefined ? null : Number(r.status), reason: String(r.reason), requests: Number(r.requests) }));
 }
 
+/**
+ * Events received per hour of `date`, counted in the warehouse over the day's `received_at`
+ * range (indexed on every dialect: BRIN on PostgreSQL, the sort key on Redshift, an index on
+ * the SQL Server family). Hours after `now` are left out; hours without events are zeros.
+ */
+async function eventsPerHour(sources: RunViewSources, date: string): Promise<HourCount[]> {
+  const from = new Date(`${date}T00:00:00Z`);
+  const hours = Math.min(24, Math.max(0, Math.floor((sources.now.getTime() - from.getTime()) / 3_600_000) + 1));
+  if (hours === 0) return [];
+  const counts = new Map<number, number>();
+  if (sources.tables.some((t) => t.name === eventTable.name)) {
+    const s = bookkeepingSql(sources.kind);
+    const received = s.quote('received_at');
+    const hour = s.family === 'tsql' ? `DATEPART(hour, ${received})` : `EXTRACT(HOUR FROM ${received})`;
+    const sql = `SELECT ${hour} AS hour_of_day, COUNT(*) AS events FROM ${s.qualified(sources.schema, eventTable.name)} WHERE ${received} >= ${s.param(1)} AND ${received} < ${s.param(2)} GROUP BY ${hour}`;
+    const rows = await tolerateMissing(sources.dialect, () => sources.warehouse.query<Row>(sql, [sqlTimestamp(from), sqlTimestamp(new Date(from.getTime() + 86_400_000))]));
+    for (const r of rows) counts.set(Number(r.hour_of_day), Number(r.events));
+  }
+  return Array.from({ length: hours }, (_, h) => ({ hour: new Date(from.getTime() + h * 3_600_000).toISOString(), events: counts.get(h) ?? 0 }));
+}
+
 /** The run view of `date` (`YYYY-MM-DD`, UTC): failures first, the day's runs, backlogs, data quality, rejections and freshness. */
 export async function runViewData(sources: RunViewSources, date: string): Promise<RunViewData> {
   const { now } = sources;
@@ -212,6 +243,7 @@ export async function runViewData(sources: RunViewSources, date: string): Promis
     backlog: { parse, unloaded: [...unloaded.values()], pending: status.pending },
     quality: await qualityOf(sources, date),
     rejections: await rejectionsOf(sources, date),
+    events_per_hour: await eventsPerHour(sources, date),
     freshness,
     volume_rule: `a day's accepted lines outside ${anomalyBounds.low}×–${anomalyBounds.high}× the median of the 7 days before (5 of them needed) is flagged`,
   };

@@ -30,6 +30,8 @@ tr.anomaly td{background:#fdebd0}
 .bar{position:absolute;top:2px;height:14px;min-width:3px;border-radius:2px}
 .bar.success{background:#2e86c1}.bar.failed{background:#c0392b}.bar.skipped{background:#aaa}
 nav a{margin-right:1em}
+.chart{margin:.5em 0}
+table.hours td,table.hours th{padding:2px 4px;font-size:12px}
 `;
 
 function failuresSection(data: RunViewData): string {
@@ -83,12 +85,23 @@ function backlogSection(data: RunViewData): string {
 ${tables.length ? `<table><tr><th>table</th><th>files</th><th>oldest</th><th class="l">oldest file</th></tr>${tables.join('\n')}</table>` : '<p class="ok">None.</p>'}</section>`;
 }
 
+/** Events received per hour of the day: a row of hours over a row of counts, and a bar chart where script runs. */
+function hourlySection(data: RunViewData): string {
+  const hours = data.events_per_hour;
+  if (hours.length === 0) return '<section id="hourly"><h2>Events received per hour</h2><p>No hour of this day has begun.</p></section>';
+  const total = hours.reduce((sum, h) => sum + h.events, 0);
+  const head = hours.map((h) => `<th>${h.hour.slice(11, 13)}</th>`).join('');
+  const cells = hours.map((h) => `<td>${n(h.events)}</td>`).join('');
+  return `<section id="hourly"><h2>Events received per hour (UTC): ${n(total)}</h2><div class="chart" id="hourly-chart"></div>
+<table class="hours"><tr><th>hour</th>${head}</tr><tr><td>events</td>${cells}</tr></table></section>`;
+}
+
 function qualitySection(data: RunViewData): string {
   const sources = data.quality.map((q) => {
     const rows = q.days.map(
       (d) => `<tr class="${d.verdict === 'fail' ? 'anomaly' : ''}" data-date="${d.date}"><td>${d.date}</td><td>${n(d.inputs)}</td><td>${n(d.lines)}</td><td>${n(d.accepted)}</td><td>${n(d.ignored)}</td><td class="${d.rejected > 0 ? 'warn' : ''}">${n(d.rejected)}</td><td>${d.median === null ? '' : n(d.median)}</td><td class="${d.verdict === 'fail' ? 'bad' : ''}">${d.verdict === 'fail' ? 'anomaly: outside 0.9×–1.15× median' : d.verdict === 'pass' ? 'ok' : 'not enough history'}</td></tr>`,
     );
-    return `<h3>${escapeHtml(q.source)}</h3><table><tr><th>date</th><th>inputs</th><th>lines</th><th>accepted</th><th>ignored</th><th>rejected</th><th>7-day median</th><th>volume rule</th></tr>${rows.join('\n')}</table>`;
+    return `<h3>${escapeHtml(q.source)}</h3><div class="chart" data-source="${escapeHtml(q.source)}"></div><table><tr><th>date</th><th>inputs</th><th>lines</th><th>accepted</th><th>ignored</th><th>rejected</th><th>7-day median</th><th>volume rule</th></tr>${rows.join('\n')}</table>`;
   });
   return `<section id="quality"><h2>Data quality per source</h2><p>The volume rule: ${escapeHtml(data.volume_rule)}.</p>${sources.join('\n') || '<p>No parse summary loaded yet.</p>'}</section>`;
 }
@@ -105,20 +118,83 @@ function freshnessSection(data: RunViewData): string {
   return `<section id="freshness"><h2>Freshness per table</h2><table><tr><th>table</th><th>last load</th><th>age</th><th>expected within</th><th>state</th></tr>${rows.join('')}</table></section>`;
 }
 
-/** The run view as one HTML page: readable without JavaScript, failures first. */
-export function runViewHtml(data: RunViewData, basePath = ''): string {
+/**
+ * The charts' figures, as JSON a script element can hold (`<` escaped, so no `</script>` in a
+ * source name can end it): per source the days oldest first, and the hours.
+ */
+function chartData(data: RunViewData): string {
+  const figures = {
+    quality: data.quality.map((q) => ({ source: q.source, days: [...q.days].reverse().map((d) => ({ date: d.date, lines: d.lines, accepted: d.accepted, rejected: d.rejected, anomaly: d.verdict === 'fail' })) })),
+    hours: data.events_per_hour,
+  };
+  return JSON.stringify(figures).replace(/</g, '\\u003c');
+}
+
+/**
+ * Draws the charts with uPlot (served by ferry serve under /assets/): per source lines, accepted
+ * and rejected per day with the days the volume rule flags as points, and events per hour as
+ * bars. Without script, or without uPlot, the tables say the same.
+ */
+const chartScript = `(function () {
+  var U = window.uPlot, holder = document.getElementById('chart-data');
+  if (!U || !holder) return;
+  var figures = JSON.parse(holder.textContent);
+  var iso = function (ts) { return new Date(ts * 1e3).toISOString(); };
+  // x in seconds, labelled in UTC: days as MM-DD, hours as HH:00.
+  var x = {
+    day: { label: 'day', step: 86400, text: function (ts) { return iso(ts).slice(5, 10); } },
+    hour: { label: 'hour', step: 3600, text: function (ts) { return iso(ts).slice(11, 16); } },
+  };
+  function draw(el, title, unit, series, columns, extra) {
+    var width = Math.max(320, Math.min(1150, el.parentNode.clientWidth - 10));
+    var label = function (u, v) { return v == null ? '--' : unit.text(v); };
+    var ticks = function (u, splits) { return splits.map(unit.text); };
+    var incrs = [1, 2, 3, 4, 6, 7, 12, 14, 28].map(function (k) { return k * unit.step; });
+    new U(Object.assign({ title: title, width: width, height: 220, series: [{ label: unit.label, value: label }].concat(series), axes: [{ values: ticks, incrs: incrs }, { size: 70 }] }, extra || {}), columns, el);
+    el.setAttribute('data-drawn', 'true');
+  }
+  var day = function (d) { return Date.parse(d.date + 'T00:00:00Z') / 1e3; };
+  figures.quality.forEach(function (q) {
+    var el = document.querySelector('.chart[data-source="' + CSS.escape(q.source) + '"]');
+    if (!el || q.days.length === 0) return;
+    var col = function (k) { return q.days.map(function (d) { return d[k]; }); };
+    draw(el, q.source + ': lines per day', x.day, [
+      { label: 'lines', stroke: '#7f8c8d' },
+      { label: 'accepted', stroke: '#2e86c1', width: 2 },
+      { label: 'rejected', stroke: '#d68910' },
+      { label: 'outside 0.9×–1.15× median', stroke: '#c0392b', fill: '#c0392b', paths: function () { return null; }, points: { show: true, size: 11, fill: '#c0392b' } },
+    ], [q.days.map(day), col('lines'), col('accepted'), col('rejected'), q.days.map(function (d) { return d.anomaly ? d.accepted : null; })]);
+  });
+  var hourly = document.getElementById('hourly-chart');
+  if (hourly && figures.hours.length > 0) {
+    draw(hourly, 'events received per hour (UTC)', x.hour, [{ label: 'events', stroke: '#2e86c1', fill: 'rgba(46,134,193,0.35)', paths: U.paths.bars({ size: [0.8, 60] }), points: { show: false } }],
+      [figures.hours.map(function (h) { return Date.parse(h.hour) / 1e3; }), figures.hours.map(function (h) { return h.events; })],
+      { scales: { x: { range: function (u, min, max) { return [min - 1800, max + 1800]; } } } });
+  }
+})();`;
+
+/** How the page is served: `charts` where uPlot's files are answered under `<basePath>/assets/` (ferry serve). */
+export interface RunViewPageOptions {
+  charts?: boolean;
+}
+
+/** The run view as one HTML page: readable without JavaScript, failures first; charts where script runs and `charts` is set. */
+export function runViewHtml(data: RunViewData, basePath = '', options: RunViewPageOptions = {}): string {
   const day = Date.parse(`${data.date}T00:00:00Z`);
+  const assets = `${basePath}/assets`;
   const link = (offset: number) => new Date(day + offset * 86_400_000).toISOString().slice(0, 10);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Ferry runs ${escapeHtml(data.date)}</title><style>${style}</style></head><body>
+<title>Ferry runs ${escapeHtml(data.date)}</title><style>${style}</style>${options.charts ? `<link rel="stylesheet" href="${assets}/uplot.min.css">` : ''}</head><body>
 <h1>Ferry runs of ${escapeHtml(data.date)}</h1>
 <nav><a href="${basePath}/runs/${link(-1)}">← ${link(-1)}</a><a href="${basePath}/runs/${link(1)}">${link(1)} →</a><a href="${basePath}/api/runs/${escapeHtml(data.date)}">JSON</a><a href="${basePath}/metrics">metrics</a></nav>
 <p>Generated ${escapeHtml(data.generated_at)}.</p>
 ${failuresSection(data)}
 ${ganttSection(data)}
 ${backlogSection(data)}
+${hourlySection(data)}
 ${qualitySection(data)}
 ${rejectionsSection(data)}
 ${freshnessSection(data)}
+${options.charts ? `<script type="application/json" id="chart-data">${chartData(data)}</script><script src="${assets}/uplot.min.js"></script><script>${chartScript}</script>` : ''}
 </body></html>`;
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { errorResponse, jsonResponse, type HttpRequestMessage, type HttpResponseMessage } from '../http/http-message.js';
 import type { RunViewData } from './run-view-data.js';
-import { runViewHtml } from './run-view-html.js';
+import { runViewHtml, type RunViewPageOptions } from './run-view-html.js';
 
 /** Who may read the operator pages (run view, `/metrics`). */
 export interface OperatorAccess {
@@ -48,14 +48,14 @@ const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * Answers a run view path: the page (HTML) or its data (JSON) for a day, today (UTC) when the
  * path names none. `show` builds the day's data. `basePath` prefixes the page's links (a cloud
- * route's mount point).
+ * route's mount point); `page` whether the page draws charts.
  */
-export async function runViewResponse(request: HttpRequestMessage, show: (date: string) => Promise<RunViewData>, now: Date, basePath = ''): Promise<HttpResponseMessage> {
+export async function runViewResponse(request: HttpRequestMessage, show: (date: string) => Promise<RunViewData>, now: Date, basePath = '', page: RunViewPageOptions = {}): Promise<HttpResponseMessage> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return errorResponse(405, 'method not allowed: use GET', { allow: 'GET' });
   const json = request.path.startsWith('/api/');
   const date = request.path.replace(/^\/(api\/)?runs\/?/, '').replace(/^\/$/, '') || now.toISOString().slice(0, 10);
   if (!datePattern.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) return errorResponse(400, `not a date: "${date}" (use YYYY-MM-DD)`);
   const data = await show(date);
   if (json) return jsonResponse(200, data, { 'cache-control': 'no-store' });
-  return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: runViewHtml(data, basePath) };
+  return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: runViewHtml(data, basePath, page) };
 }

@@ -52,6 +52,7 @@ describe('the run view of ferry serve in headless Chromium', () => {
   let dir: string;
   let ferry: FerryProcess;
   let context: BrowserContext;
+  let scripted: BrowserContext;
   let db: pg.Client;
 
   beforeAll(async () => {
@@ -84,18 +85,22 @@ describe('the run view of ferry serve in headless Chromium', () => {
       );
     }
     const { chromium: browserType } = await import('playwright-core');
-    context = await browserType.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: chromium,
-      headless: true,
-      viewport: { width: 1280, height: 1000 },
-      // The page must be usable without script.
-      javaScriptEnabled: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const launch = (profile: string, javaScriptEnabled: boolean) =>
+      browserType.launchPersistentContext(join(dir, profile), {
+        executablePath: chromium,
+        headless: true,
+        viewport: { width: 1280, height: 1000 },
+        javaScriptEnabled,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+    // The page must be usable without script; with script it draws charts.
+    context = await launch('profile', false);
+    scripted = await launch('profile-js', true);
   }, 120_000);
 
   afterAll(async () => {
     await context?.close();
+    await scripted?.close();
     await db?.end();
     if (ferry) {
       ferry.child.kill('SIGTERM');
@@ -132,6 +137,41 @@ describe('the run view of ferry serve in headless Chromium', () => {
     await page.close();
   });
 
+  it.skipIf(!browserFound)('draws the charts with JavaScript on: lines per day of each source and events per hour, with uPlot served by ferry serve', async () => {
+    const page = await scripted.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    const assets: string[] = [];
+    page.on('response', (r) => r.url().includes('/assets/') && assets.push(`${r.status()} ${new URL(r.url()).pathname}`));
+    expect((await page.goto(`${ferry.url}/`))?.status()).toBe(200);
+
+    const quality = page.locator('#quality .chart[data-source="events"]');
+    await expect.poll(() => quality.getAttribute('data-drawn')).toBe('true');
+    const hourly = page.locator('#hourly-chart');
+    await expect.poll(() => hourly.getAttribute('data-drawn')).toBe('true');
+    // Drawn, not only made: the canvases have painted pixels.
+    const painted = (canvas: ReturnType<typeof page.locator>) =>
+      canvas.evaluate((c: HTMLCanvasElement) => {
+        const pixels = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let count = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) count++;
+        return { width: c.width, height: c.height, count };
+      });
+    for (const canvas of [quality.locator('canvas'), hourly.locator('canvas')]) {
+      const { width, height, count } = await painted(canvas);
+      expect(width * height).toBeGreaterThan(0);
+      expect(count).toBeGreaterThan(500);
+    }
+    expect(await quality.locator('.u-legend').textContent()).toMatch(/lines.*accepted.*rejected.*outside 0\.9×–1\.15× median/);
+    expect(assets.sort()).toEqual(['200 /assets/uplot.min.css', '200 /assets/uplot.min.js']);
+    expect(errors).toEqual([]);
+    // The tables are still there under the charts.
+    expect(await page.locator(`#quality tr.anomaly[data-date="${anomalous}"]`).count()).toBe(1);
+    await mkdir(outputDir, { recursive: true });
+    await page.screenshot({ path: join(outputDir, 'run-view-charts.png'), fullPage: true });
+    await page.close();
+  });
+
   it.skipIf(!browserFound)('serves the same data as JSON under /api/runs/<date>', async () => {
     const response = await fetch(`${ferry.url}/api/runs/${today}`);
     expect(response.status).toBe(200);
@@ -141,6 +181,9 @@ describe('the run view of ferry serve in headless Chromium', () => {
     const events = data.quality.find((q) => q.source === 'events')!;
     expect(events.days.find((d) => d.date === anomalous)).toMatchObject({ accepted: 400, verdict: 'fail', median: 1040 });
     expect(events.days.filter((d) => d.verdict === 'fail').map((d) => d.date)).toEqual([anomalous]);
+    // The two loaded files' events, received this hour (the third file was quarantined).
+    expect(data.events_per_hour.length).toBe(new Date().getUTCHours() + 1);
+    expect(data.events_per_hour.reduce((sum, h) => sum + h.events, 0)).toBe(4);
     expect((await fetch(`${ferry.url}/api/runs/2026-13-45`)).status).toBe(400);
   });
 });

@@ -16,6 +16,7 @@ function data(date: string): RunViewData {
     backlog: { parse: { prefixes: [], count: 0, oldest_age_s: null, oldest_key: null }, unloaded: [], pending: 0 },
     quality: [],
     rejections: [{ status: 401, reason: 'signature', requests: 4 }],
+    events_per_hour: [{ hour: `${date}T00:00:00.000Z`, events: 1200 }, { hour: `${date}T01:00:00.000Z`, events: 0 }],
     freshness: [],
     volume_rule: 'rule',
   };
@@ -61,5 +62,23 @@ describe('run view routes', () => {
     expect(html).toContain(escapeHtml('<script>alert(1)</script>'));
     expect(html).toContain('7 load ticks found nothing');
     expect(html).toMatch(/<article class="failure" data-kind="run">/);
+  });
+
+  it('shows events per hour as a table, and draws charts only where the assets are served', () => {
+    const plain = runViewHtml(data('2026-11-25'));
+    expect(plain).toMatch(/<table class="hours"><tr><th>hour<\/th><th>00<\/th><th>01<\/th><\/tr><tr><td>events<\/td><td>1,200<\/td><td>0<\/td><\/tr><\/table>/);
+    expect(plain).not.toContain('uplot');
+    // A source named to end the script element cannot: the figures' JSON escapes "<".
+    const day = { date: '2026-11-24', inputs: 1, lines: 5, accepted: 4, ignored: 0, rejected: 1, verdict: 'fail' as const, median: 10 };
+    const charted = runViewHtml({ ...data('2026-11-25'), quality: [{ source: 'x</script><script>alert(1)//', days: [day] }] }, '/api/ops', { charts: true });
+    expect(charted).toContain('<link rel="stylesheet" href="/api/ops/assets/uplot.min.css">');
+    expect(charted).toContain('<script src="/api/ops/assets/uplot.min.js"></script>');
+    const figures = /<script type="application\/json" id="chart-data">(.*?)<\/script>/.exec(charted)![1]!;
+    expect(figures).not.toContain('<');
+    expect(JSON.parse(figures)).toEqual({
+      quality: [{ source: 'x</script><script>alert(1)//', days: [{ date: '2026-11-24', lines: 5, accepted: 4, rejected: 1, anomaly: true }] }],
+      hours: [{ hour: '2026-11-25T00:00:00.000Z', events: 1200 }, { hour: '2026-11-25T01:00:00.000Z', events: 0 }],
+    });
+    expect(charted.match(/<script>alert/g)).toBeNull();
   });
 });

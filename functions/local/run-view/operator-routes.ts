@@ -12,6 +12,7 @@ import type { Logger } from '../../../core/ports/logger.js';
 import type { Warehouse } from '../../../core/ports/warehouse.js';
 import { runViewData, type RunViewSources } from '../../../core/run-view/run-view-data.js';
 import { isRunViewPath, operatorRefusal, runViewResponse } from '../../../core/run-view/run-view-routes.js';
+import { assetResponse, isAssetPath, loadRunViewAssets } from './run-view-assets.js';
 
 /** What `ferry serve`'s operator pages read. */
 export interface OperatorRoutesOptions {
@@ -27,7 +28,8 @@ export interface OperatorRoutesOptions {
 /**
  * `ferry serve`'s operator pages: `GET /metrics` (Prometheus text; the backlog gauges are
  * measured at each scrape, listing the store as `ferry status` does) and the run view (`/`,
- * `/runs/<date>`, `/api/runs[/<date>]`). Without `FERRY_OPS_TOKEN` only this machine gets them.
+ * `/runs/<date>`, `/api/runs[/<date>]`) with its charts' script and style (`/assets/uplot.min.{js,css}`).
+ * Without `FERRY_OPS_TOKEN` only this machine gets them.
  * Answers undefined for every other path (the collector's).
  */
 export function operatorRoutes(options: OperatorRoutesOptions): (request: HttpRequestMessage) => Promise<HttpResponseMessage | undefined> {
@@ -36,6 +38,8 @@ export function operatorRoutes(options: OperatorRoutesOptions): (request: HttpRe
   const tables = outputTables(ruleSets);
   const prefixes = ruleSets.map((s) => s.prefix);
   const dialect = dialectFor(config);
+  const assets = loadRunViewAssets();
+  if (!assets) options.logger.warn('run view: the uplot package could not be read (npm ci); the page shows tables without charts');
   const sources = (): RunViewSources => ({ store, warehouse: options.warehouse(), kind: config.warehouse.kind, schema: config.warehouseSchema, dialect, tables, inputPrefixes: prefixes, now: clock.now(), freshnessS: config.ops.freshnessS });
 
   const scrape = async (): Promise<HttpResponseMessage> => {
@@ -52,10 +56,11 @@ export function operatorRoutes(options: OperatorRoutesOptions): (request: HttpRe
   };
 
   return async (request) => {
-    if (request.path !== '/metrics' && !isRunViewPath(request.path)) return undefined;
+    if (request.path !== '/metrics' && !isRunViewPath(request.path) && !isAssetPath(request.path)) return undefined;
     const refused = operatorRefusal(request, access);
     if (refused) return refused;
     if (request.path === '/metrics') return scrape();
-    return runViewResponse(request, (date) => runViewData(sources(), date), clock.now());
+    if (isAssetPath(request.path)) return assetResponse(request, assets);
+    return runViewResponse(request, (date) => runViewData(sources(), date), clock.now(), '', { charts: assets !== undefined });
   };
 }
