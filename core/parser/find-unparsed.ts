@@ -56,14 +56,15 @@ const summaryMarginMs = 6 * 3_600_000;
  * no parse summary: those whose notification the platform lost (a queue message past its
  * retries, Event Grid after its retry period). Raw keys are partitioned by receive hour and
  * named by a time-sortable id, so only the hour partitions of the window are listed, the first
- * from `since` on: a sweep costs what arrived in its window, not the day.
+ * from `since` on: a sweep costs what arrived in its window, not the day. `hourPrefix`: the
+ * partition of an hour (the refused requests' `raw/rejections/` are laid out the same way).
  */
-export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date): AsyncIterable<BlobInfo> {
+export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date, hourPrefix: (at: Date) => string = storageLayout.rawHour): AsyncIterable<BlobInfo> {
   // A batch is named by its first input, which may have arrived before the window: a margin.
   const summarised = summaryIndex(store, new Date(since.getTime() - summaryMarginMs));
   const hourMs = 3_600_000;
   for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < before.getTime(); hour += hourMs) {
-    const prefix = storageLayout.rawHour(new Date(hour));
+    const prefix = hourPrefix(new Date(hour));
     const from = hour < since.getTime() ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
     for await (const info of store.list(prefix, from)) {
       if (info.lastModified >= before) continue; // its notification may still be on its way

@@ -1,5 +1,6 @@
 import { lookbackDates } from '../loader/load-window.js';
 import { rawEventsPrefix } from '../model/raw-record.js';
+import { storageLayout } from '../storage-layout.js';
 import type { BlobInfo } from '../ports/blob-store.js';
 import { findUnparsedLogs, findUnparsedRaw } from './find-unparsed.js';
 import { parseBatch } from './parse-batch.js';
@@ -27,9 +28,9 @@ export interface LostInputsResult {
   more: boolean;
 }
 
-/** The rule sets' log prefixes, without the collector's and without any that another one covers. */
+/** The rule sets' log prefixes, without the collectors' own (swept by hour) and without any that another one covers. */
 function logPrefixes(options: ParseOptions): string[] {
-  const prefixes = (options.ruleSets ?? []).map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
+  const prefixes = (options.ruleSets ?? []).map((s) => s.prefix).filter((p) => p !== rawEventsPrefix && p !== storageLayout.rawRejections);
   return [...new Set(prefixes)].filter((p) => !prefixes.some((other) => other !== p && p.startsWith(other))).sort();
 }
 
@@ -50,13 +51,17 @@ export async function parseLostInputs(options: ParseOptions, now: Date, budgetMs
     if (raw.length > 0) result.parsed.push(...(await parseBatch(options, raw.map((i) => ({ key: i.key, etag: i.etag, size: i.size })))).parsed);
     raw = [];
   };
-  for await (const info of findUnparsedRaw(options.store, new Date(now.getTime() - lostSweepWindowMs), before)) {
-    if (overBudget()) break;
-    raw.push(info);
-    if (raw.length >= sweepBatch) await flush();
+  // The refused requests' objects are partitioned like the raw events: listed by hour, not whole.
+  const hours = [storageLayout.rawHour, ...((options.ruleSets ?? []).some((s) => s.prefix === storageLayout.rawRejections) ? [storageLayout.rejectionsHour] : [])];
+  for (const hourPrefix of hours) {
+    for await (const info of findUnparsedRaw(options.store, new Date(now.getTime() - lostSweepWindowMs), before, hourPrefix)) {
+      if (overBudget()) break;
+      raw.push(info);
+      if (raw.length >= sweepBatch) await flush();
+    }
+    await flush();
+    if (result.more) return result;
   }
-  await flush();
-  if (result.more) return result;
   const since = new Date(`${lookbackDates(now, 1)[0]!}T00:00:00Z`);
   for await (const info of findUnparsedLogs(options.store, logPrefixes(options), since, before)) {
     if (overBudget()) return result;

@@ -11,6 +11,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const view = await answerRunView(host, request);
   if (view) return toApiGatewayResult(view);
   const response = await answerWithCors(host.config.cors, request, (message) => host.collector().handle(message));
+  // Before returning: Lambda may freeze the instance afterwards. A PUT only when this request was refused.
+  await host.flushRejections();
   await host.metrics.flush?.();
   return toApiGatewayResult(response);
 }

@@ -11,6 +11,8 @@ export async function httpHandler(request: HttpRequest): Promise<HttpResponseIni
   const view = await answerRunView(host, message);
   if (view) return toAzureHttpResponse(view);
   const response = await answerWithCors(host.config.cors, message, (m) => host.collector().handle(m));
+  // A PUT only when a request was refused since the last flush (concurrent invocations share it).
+  await host.flushRejections();
   await host.metrics.flush?.();
   return toAzureHttpResponse(response);
 }

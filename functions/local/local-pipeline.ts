@@ -173,7 +173,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     const load = await tick.run(runId, startedAt);
     recordLoad(metrics, load, (clock.now().getTime() - startedAt.getTime()) / 1000);
     // Run records of the tick, then the models whose inputs changed (not on the way out).
-    await afterLoad({ warehouse, runs, transforms: stopping ? undefined : transforms, logger, clock, runId, load, loadStartedAt: startedAt });
+    await afterLoad({ warehouse, runs, transforms: stopping ? undefined : transforms, logger, clock, runId, load, loadStartedAt: startedAt, metrics });
     return load;
   });
 

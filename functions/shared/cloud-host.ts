@@ -27,7 +27,10 @@ import type { TransformResult } from '../../core/transform/run-transforms.js';
 import { prepareTransforms, type Transforms } from '../../core/transform/transforms.js';
 import { noMetrics, type Metrics } from '../../core/ports/metrics.js';
 import { CollectorMetrics } from '../../core/metrics/collector-metrics.js';
-import { recordLoad, timedPuts } from '../../core/metrics/stage-metrics.js';
+import { recordLoad, recordParse, timedPuts } from '../../core/metrics/stage-metrics.js';
+import { RejectionLog } from '../../core/rejections/rejection-log.js';
+import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
+import type { ParseOptions } from '../../core/parser/parse-object.js';
 
 /** What a cloud function instance builds once and reuses across invocations, over its store. */
 export interface CloudHost<S extends BlobStore> {
@@ -42,6 +45,12 @@ export interface CloudHost<S extends BlobStore> {
   metrics: Metrics;
   /** Built on first use: only the HTTP function needs it. */
   collector(): Collector;
+  /**
+   * Stores the requests the collector refused since the last call as one `raw/rejections/`
+   * object (none when it refused none): the HTTP functions call it at the end of each invocation,
+   * as Lambda may freeze the instance after it.
+   */
+  flushRejections(): Promise<void>;
   /** Opened on first use: only the load function needs it; a missing DATABASE_URL fails there. */
   warehouse(): Warehouse;
   /** The load tick, kept across invocations so a warm container lists by arrival. */
@@ -55,9 +64,11 @@ export interface CloudHost<S extends BlobStore> {
 /** Assembles a cloud host from the config and the platform's store (same on AWS and Azure). */
 export async function createCloudHost<S extends BlobStore>(config: FerryConfig, store: S, platform: string, metrics: Metrics = noMetrics): Promise<CloudHost<S>> {
   const logger = createJsonLogger({ level: config.logLevel });
-  const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
+  // The collectors store the requests they refuse under raw/rejections/: parsed and loaded like the rest.
+  const ruleSets = withRejectionRules(await loadRuleSets(config.parser.rulesFiles, config.parser), config.parser);
   const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   let collector: Collector | undefined;
+  let rejections: RejectionLog | undefined;
   let warehouse: Warehouse | undefined;
   let tick: LoadTick | undefined;
   let runs: RunRecorder | undefined;
@@ -73,13 +84,16 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
     collector: () => {
       // Said once per instance, when its HTTP function starts: an unsigned public collector takes anyone's events.
       if (!collector && config.collector.signature.mode === 'off') logger.warn('request signatures are not checked: set FERRY_SHARED_SECRET to require them');
-      // Refused requests are counted and logged (rate-limited); storing them is ferry serve's alone so far.
+      // Refused requests are counted, logged (rate-limited) and stored, ≤ 1,000 a flush one by one, the rest summed.
+      rejections ??= new RejectionLog({ store, clock: systemClock, ids: timeSortableIds, logger });
+      const refusals = rejections;
       collector ??= new Collector({
         store: timedPuts(collectorStore(store, mirror, logger), metrics), clock: systemClock, ids: timeSortableIds, logger,
-        observer: new CollectorMetrics({ metrics, logger, clock: systemClock, maskIp: config.collector.maskIp }), ...config.collector,
+        observer: new CollectorMetrics({ metrics, logger, clock: systemClock, maskIp: config.collector.maskIp, onRefused: (refused) => refusals.add(refused) }), ...config.collector,
       });
       return collector;
     },
+    flushRejections: () => rejections?.flush() ?? Promise.resolve(),
     warehouse: () => {
       if (!config.databaseUrl) throw new ConfigError([{ key: 'DATABASE_URL', reason: `is required on ${platform} (the warehouse to load into)` }]);
       return (warehouse ??= openWarehouseAt(config, config.databaseUrl, { max: 2 }));
@@ -141,7 +155,7 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
   await host.metrics.flush?.();
   const transforms = await afterLoad({
     warehouse: host.warehouse(), runs: host.runs(), transforms: await host.transforms(), logger: host.logger, clock: systemClock,
-    runId, load: result, loadStartedAt: startedAt, ...(remainingMs ? { remainingMs } : {}),
+    runId, load: result, loadStartedAt: startedAt, metrics: host.metrics, ...(remainingMs ? { remainingMs } : {}),
   });
   if (transforms) result.transforms = transforms;
   const failed = result.tables.filter((t) => t.error);
@@ -151,7 +165,7 @@ export async function scheduledLoad(host: CloudHost<BlobStore>, runId: string, n
 
 /** Raw objects and log files whose notification was lost, parsed inline before the load that then loads them. */
 async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<SweepResult> {
-  const options = { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes };
+  const options = parseOptions(host);
   const { parsed, more } = await parseLostInputs(options, now);
   if (parsed.length > 0 || more) host.logger.warn('parsed inputs whose notification was lost', { count: parsed.length, keys: parsed.slice(0, 10), more });
   return { found: parsed.length };
@@ -162,10 +176,8 @@ async function parseLost(host: CloudHost<BlobStore>, now: Date): Promise<SweepRe
  * the platform redelivers it; inputs already summarised are skipped then.
  */
 export async function notifiedParse(host: CloudHost<BlobStore>, inputs: readonly ParseInput[], remainingMs?: () => number): Promise<ParseInputsResult> {
-  const result = await parseInputs(
-    { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes, ...(remainingMs ? { remainingMs } : {}) },
-    inputs,
-  );
+  const result = await parseInputs(parseOptions(host, remainingMs), inputs);
+  if (result.failed.length > 0) host.metrics.count('ferry_parser_failures_total', {}, result.failed.length);
   if (result.failed.length > 0) throw new Error(`parse failed for ${result.failed.map((f) => `${f.key} (${f.code}: ${f.message})`).join('; ')}`);
   return result;
 }
@@ -176,10 +188,17 @@ export async function notifiedParse(host: CloudHost<BlobStore>, inputs: readonly
  * queue's partial-batch response retries only their messages.
  */
 export async function queuedParse(host: CloudHost<BlobStore>, inputs: readonly ParseInput[], remainingMs?: () => number): Promise<ParseInputsResult> {
-  const result = await parseBatch(
-    { store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes, ...(remainingMs ? { remainingMs } : {}) },
-    inputs,
-  );
+  const result = await parseBatch(parseOptions(host, remainingMs), inputs);
+  if (result.failed.length > 0) host.metrics.count('ferry_parser_failures_total', {}, result.failed.length);
   if (result.failed.length > 0) host.logger.warn('inputs of the batch left for the queue to retry', { count: result.failed.length, failed: result.failed.slice(0, 10) });
   return result;
+}
+
+/** What the cloud parsers parse with: the host's store and rules, each parsed input counted in its metrics. */
+function parseOptions(host: CloudHost<BlobStore>, remainingMs?: () => number): ParseOptions {
+  return {
+    store: host.store, logger: host.logger, ruleSets: host.ruleSets, maxLineBytes: host.config.parser.maxLineBytes,
+    onParsed: (summary, seconds) => recordParse(host.metrics, summary, seconds),
+    ...(remainingMs ? { remainingMs } : {}),
+  };
 }

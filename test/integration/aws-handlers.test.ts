@@ -8,6 +8,7 @@ import { handler as parseHandler } from '../../functions/aws/parse-queue.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
 import { lostNotificationAfterMs } from '../../core/parser/parse-lost-inputs.js';
 import { rawObjectKey } from '../../core/model/raw-record.js';
+import { storageLayout } from '../../core/storage-layout.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
@@ -45,23 +46,41 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     await dropSchema(models);
   });
 
-  it('collects, parses queue deliveries (raw objects in one batch, a log alone; redelivery rewrites the same objects), and loads on schedule', async () => {
+  it('collects (storing the refused request), parses queue deliveries (raw objects in one batch, a log alone; redelivery rewrites the same objects) counting them in EMF, and loads on schedule', async () => {
     const health = await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-health.json'));
     expect(health).toMatchObject({ statusCode: 200, body: '{"up":true}' });
     expect(await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-json.json'))).toMatchObject({ statusCode: 200, body: '{"stored":2}' });
     expect(await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-gzip.json'))).toMatchObject({ statusCode: 200, body: '{"stored":2}' });
+    // Accepted requests and the health check stored no refusal: no raw/rejections/ object, no PUT for one.
+    expect(await listKeys(store, 'raw/rejections/')).toEqual([]);
     const invalid = await httpHandler(fixtureJson<APIGatewayProxyEventV2>('aws/http-api-track-invalid.json'));
     expect(invalid.statusCode).toBe(400);
     expect(JSON.parse(invalid.body!)).toEqual({ error: expect.stringContaining('client_id') });
+    // The refused request is stored before the invocation returns: one object, one PUT.
+    expect(await listKeys(store, 'raw/rejections/')).toHaveLength(1);
 
     // A log shipper's upload, named with a space, a plus and UTF-8, as S3 then encodes it.
     const today = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
     const inputs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
-    expect(inputs).toHaveLength(3);
-    // raw/ comes in one SQS batch to the raw parser, each log in its own to the logs parser.
+    expect(inputs).toHaveLength(4);
+    // raw/ (events and rejections) comes in one SQS batch to the raw parser, each log in its own to the logs parser.
     const deliveries = [sqsDelivery(inputs.filter((i) => i.key.startsWith('raw/'))), sqsDelivery(inputs.filter((i) => i.key.startsWith('logs/')))];
-    for (const delivery of deliveries) expect(await parseHandler(delivery, context)).toEqual({ batchItemFailures: [] });
+    const emf: Record<string, unknown>[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((line) => {
+      if (String(line).startsWith('{"_aws"')) emf.push(JSON.parse(String(line)) as Record<string, unknown>);
+      return true;
+    });
+    try {
+      for (const delivery of deliveries) expect(await parseHandler(delivery, context)).toEqual({ batchItemFailures: [] });
+    } finally {
+      stdout.mockRestore();
+    }
+    // Each parse invocation wrote the parser's counts as EMF: inputs and lines per source.
+    const counted = (name: string, source: string) => emf.filter((d) => d.source === source && name in d).reduce((n, d) => n + Number(d[name]), 0);
+    expect([counted('ferry_parser_inputs_total', 'events'), counted('ferry_parser_inputs_total', 'ferry_rejections'), counted('ferry_parser_inputs_total', 'api_nginx')]).toEqual([2, 1, 1]);
+    expect(counted('ferry_parser_lines_total', 'api_nginx')).toBeGreaterThan(0);
+    expect(emf.some((d) => d.source === 'events' && Array.isArray(d.ferry_parser_parse_seconds) ? (d.ferry_parser_parse_seconds as unknown[]).length === 2 : false)).toBe(true);
     const outputs = await listKeys(store, 'parsed/');
     expect(outputs.filter((k) => k.startsWith('parsed/events/'))).toHaveLength(1);
     // The same deliveries again (S3 and SQS deliver at least once): the same objects, nothing added.
@@ -69,7 +88,7 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(await listKeys(store, 'parsed/')).toEqual(outputs);
 
     const load = await loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: new Date().toISOString() }, context);
-    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 3]]);
+    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['rejections', 1], ['source_counts', 4]]);
     // The client re-sent the same batch gzip'd: stored once (one batch file of four rows, two inserted).
     expect(load.tables[0]).toMatchObject({ files: 1, rowsCopied: 4 });
     // Then the example models, on what this tick loaded; each stage run is recorded.
@@ -81,7 +100,10 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     try {
       expect((await db.query(`SELECT platform, users::int FROM "${models}".daily_active_users`)).rows).toEqual([{ platform: 'iOS', users: 1 }]);
       const runs = (await db.query(`SELECT stage, target, status FROM "${schema}".runs WHERE run_id = $1 ORDER BY stage, target`, [load.runId])).rows;
-      expect(runs.filter((r) => r.stage === 'load')).toEqual(['api_requests', 'events', 'source_counts'].map((target) => ({ stage: 'load', target, status: 'success' })));
+      expect(runs.filter((r) => r.stage === 'load')).toEqual(['api_requests', 'events', 'rejections', 'source_counts'].map((target) => ({ stage: 'load', target, status: 'success' })));
+      // The refused request is a row of the rejections table, with the id the collector answered it with.
+      const refused = (await db.query(`SELECT kind, status::int AS status, reason, requests::int AS requests, request_id, ip FROM "${schema}".rejections`)).rows;
+      expect(refused).toEqual([{ kind: 'request', status: 400, reason: 'field:client_id', requests: 1, request_id: invalid.headers!['x-request-id'], ip: '93.184.216.34' }]);
       expect(runs.filter((r) => r.stage === 'transform')).toHaveLength(6);
     } finally {
       await db.end();
@@ -120,15 +142,19 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect((await listKeys(store, 'parsed/')).filter((k) => k.includes('late'))).toHaveLength(1);
   });
 
-  it('parses on schedule a raw object and a log file whose notifications were lost, once they are old enough, and loads their rows', async () => {
+  it('parses on schedule a raw object, a refusals object and a log file whose notifications were lost, once they are old enough, and loads their rows', async () => {
     const now = new Date();
     const id = timeSortableIds.next(now);
     const key = rawObjectKey(now, id);
     const line = JSON.stringify({ received_at: now.toISOString(), sent_at: null, ip: '198.51.100.7', collection: fixtureJson('collections/android-env-number.json') });
     await store.put(key, gzipSync(`${line}\n`));
     await store.put('logs/nginx/lost-notification.log', fixtureBytes('logs/api-nginx.log'));
+    // A collector's refusals, as RejectionLog writes them: hour-partitioned like the raw events, swept the same way.
+    const refusalsId = timeSortableIds.next(now);
+    const refusal = { at: now.toISOString(), kind: 'request', status: 415, reason: 'content_type', requests: 1, message: 'unsupported content type', request_id: 'lost-req', bytes: 1, ip: null, body_prefix: 'x' };
+    await store.put(`${storageLayout.rejectionsHour(now)}${refusalsId}.ndjson.gz`, gzipSync(`${JSON.stringify(refusal)}\n`));
     const tick = (at: Date) => loadHandler({ ...fixtureJson<ScheduledEvent>('aws/eventbridge-scheduled.json'), time: at.toISOString() });
-    const lost = async () => (await listKeys(store, 'summaries/')).filter((k) => k.includes(id) || k.includes('lost-notification'));
+    const lost = async () => (await listKeys(store, 'summaries/')).filter((k) => k.includes(id) || k.includes(refusalsId) || k.includes('lost-notification'));
     // Just written: their notifications may still come, so the timer leaves them.
     const first = await tick(now);
     // (This tick also loads what earlier tests parsed; the next one loads only the two lost inputs.)
@@ -138,7 +164,9 @@ describe('AWS handlers against s3rver and PostgreSQL', () => {
     expect(later.tables.find((t) => t.table === 'events')).toMatchObject({ rowsInserted: 2 });
     // The same log's rows as when its notification came (the first test): 12 api_requests rows.
     expect(later.tables.find((t) => t.table === 'api_requests')).toMatchObject({ rowsInserted: 12 });
-    expect(await lost()).toHaveLength(2);
+    expect(later.tables.find((t) => t.table === 'rejections')).toMatchObject({ rowsInserted: 1 });
+    // The raw object and the refusals object were swept in one batch each (their own sources), the log alone.
+    expect(await lost()).toHaveLength(3);
   });
 
   it('answers the run view under /api/ops/ only with FERRY_OPS_TOKEN set, to its bearer: off by default (404), a wrong token 401', async () => {

@@ -41,19 +41,23 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     await dropSchema(models);
   });
 
-  it('collects, parses on Event Grid events (duplicates skipped), and loads on the timer', async () => {
+  it('collects (storing the refused request), parses on Event Grid events (duplicates skipped), and loads on the timer', async () => {
     const init = fixtureJson<HttpRequestInit>('azure/http-track-request.json');
     const track = await httpHandler(new HttpRequest({ ...init, body: { bytes: fixtureBytes('collections/ios-two-events.json') } }));
     expect(track).toMatchObject({ status: 200, body: '{"stored":2}' });
     const health = await httpHandler(new HttpRequest({ method: 'GET', url: 'https://ferry-app.azurewebsites.net/api/health' }));
     expect(health).toMatchObject({ status: 200, body: '{"up":true}' });
-    const bad = await httpHandler(new HttpRequest({ ...init, body: { string: '{"device_id": "d"}' } }));
+    expect(await collect(store.list('raw/rejections/'))).toEqual([]);
+    const bad = await httpHandler(new HttpRequest({ ...init, headers: { ...init.headers, 'x-request-id': 'az-req-bad' }, body: { string: '{"device_id": "d"}' } }));
     expect(bad.status).toBe(400);
+    expect((bad.headers as Record<string, string>)['x-request-id']).toBe('az-req-bad');
+    // Stored before the invocation returned: one raw/rejections/ object for the one refusal.
+    expect(await collect(store.list('raw/rejections/'))).toHaveLength(1);
 
     const today = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     await store.put(`logs/nginx/${today}/api 1+café.log.gz`, gzipSync(fixtureBytes('logs/api-nginx.log')));
     const blobs = [...(await collect(store.list('raw/'))), ...(await collect(store.list('logs/')))];
-    expect(blobs).toHaveLength(2);
+    expect(blobs).toHaveLength(3);
     const context = () => new InvocationContext({ invocationId: `inv-${Math.random()}` });
     for (const blob of blobs) {
       const result = await parseHandler(blobCreatedEvent(container, blob.key, blob.etag), context());
@@ -63,7 +67,7 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     }
 
     const load = await loadHandler(fixtureJson<Timer>('azure/timer.json'), context());
-    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['source_counts', 2]]);
+    expect(load.tables.map((t) => [t.table, t.rowsInserted])).toEqual([['events', 2], ['api_requests', 12], ['rejections', 1], ['source_counts', 3]]);
     const events = await store.list('parsed/events/');
     expect((await collect(events)).length).toBe(1);
     // Then the example models on what the timer loaded, in the same invocation.
@@ -75,6 +79,8 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     try {
       expect((await db.query(`SELECT endpoint, requests::int FROM "${models}".api_latency WHERE endpoint = 'Task.Read'`)).rows).toEqual([{ endpoint: 'Task.Read', requests: 1 }]);
       expect((await db.query(`SELECT count(*)::int AS n FROM "${schema}".runs WHERE run_id = $1 AND stage = 'transform' AND status = 'success'`, [load.runId])).rows).toEqual([{ n: 6 }]);
+      const refused = (await db.query(`SELECT kind, status::int AS status, reason, request_id FROM "${schema}".rejections`)).rows;
+      expect(refused).toEqual([{ kind: 'request', status: 400, reason: 'field:client_id', request_id: 'az-req-bad' }]);
     } finally {
       await db.end();
     }

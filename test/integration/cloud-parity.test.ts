@@ -42,7 +42,9 @@ const logs = {
   'logs/nginx/2026/11/23/api-1.log.gz': gzipSync(fixtureBytes('logs/api-nginx.log')),
   'logs/app/2026/11/23/app 1+é.log': fixtureBytes('logs/app-json.log'),
 };
-const tables = ['events', 'api_requests', 'app_events', 'source_counts'];
+const tables = ['events', 'api_requests', 'app_events', 'rejections', 'source_counts'];
+/** A request each collector refuses (400, no client_id): stored under raw/rejections/, loaded into rejections. */
+const refused = Buffer.from('{"device_id": "d"}');
 
 /** Deterministic raw-object ids: the same sequence for each chain. */
 function pinCollector(): void {
@@ -92,7 +94,7 @@ async function summariesOf(store: BlobStore): Promise<Record<string, unknown>> {
       out[summary.source_key] = { ...summary, outputs: outputs.map(portableKey), summary_key: summary_key && portableKey(summary_key) };
     }
   }
-  expect(Object.keys(out)).toHaveLength(4);
+  expect(Object.keys(out)).toHaveLength(5);
   return out;
 }
 
@@ -158,10 +160,11 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     pinCollector();
     expect(await awsHttp(awsTrack(json, 'application/json'))).toMatchObject({ statusCode: 200 });
     expect(await awsHttp(awsTrack(protobuf, 'application/protobuf'))).toMatchObject({ statusCode: 200 });
+    expect(await awsHttp(awsTrack(refused, 'application/json'))).toMatchObject({ statusCode: 400 });
     vi.restoreAllMocks();
     for (const [key, body] of Object.entries(logs)) await s3Store.put(key, body);
     const awsInputs = await inputsOf(s3Store);
-    expect(awsInputs).toHaveLength(4);
+    expect(awsInputs).toHaveLength(5);
     const [awsRaw, awsLogs] = [awsInputs.filter((i) => i.key.startsWith('raw/')), awsInputs.filter((i) => i.key.startsWith('logs/'))];
     // raw/ reaches its parser in one queue batch, each log alone (the logs queue's batch size is 1).
     const deliveries = [sqsDelivery(awsRaw), ...awsLogs.map((l) => sqsDelivery([l]))];
@@ -177,6 +180,7 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     pinCollector();
     expect(await azureHttp(azureTrack(json, 'application/json'))).toMatchObject({ status: 200 });
     expect(await azureHttp(azureTrack(protobuf, 'application/protobuf'))).toMatchObject({ status: 200 });
+    expect(await azureHttp(azureTrack(refused, 'application/json'))).toMatchObject({ status: 400 });
     vi.restoreAllMocks();
     for (const [key, body] of Object.entries(logs)) await azureStore.put(key, body);
     const azureInputs = await inputsOf(azureStore);
@@ -199,13 +203,13 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     const azureOutputs = await outputsOf(azureStore);
     expect([...azureOutputs.keys()].sort()).toEqual([...awsOutputs.keys()].sort());
     // The two raw objects share one events file: they were parsed in one batch on both clouds.
-    expect([...awsOutputs.keys()].filter((k) => k.startsWith('parsed/')).map((k) => k.split('/')[1]).sort()).toEqual(['api_requests', 'app_events', 'events']);
+    expect([...awsOutputs.keys()].filter((k) => k.startsWith('parsed/')).map((k) => k.split('/')[1]).sort()).toEqual(['api_requests', 'app_events', 'events', 'rejections']);
     expect([...awsOutputs.keys()].some((k) => k.startsWith('rejected/'))).toBe(true);
     for (const [key, bytes] of awsOutputs) expect({ key, same: azureOutputs.get(key)!.equals(bytes) }).toEqual({ key, same: true });
     // The summaries agree on every count; only the ETag (and the output names derived from it) differ.
     expect(await summariesOf(azureStore)).toEqual(await summariesOf(s3Store));
     // Each raw input's summary names the request it holds: the collector's id, carried in the raw record.
-    const rawSummaries = Object.entries(await summariesOf(s3Store)).filter(([key]) => key.startsWith('raw/'));
+    const rawSummaries = Object.entries(await summariesOf(s3Store)).filter(([key]) => key.startsWith('raw/events/'));
     expect(rawSummaries.map(([, s]) => (s as { request_ids?: { count: number; first: string[] } }).request_ids)).toEqual([
       { count: 1, first: [expect.stringMatching(/^01JPARTY0/)] },
       { count: 1, first: [expect.stringMatching(/^01JPARTY0/)] },
@@ -214,14 +218,16 @@ describe('cloud parity: the AWS chain and the Azure chain produce the same objec
     // Each loader loaded the same rows once; the second timer tick loaded nothing.
     const loaded = (r: typeof awsFirst) => r.tables.map((t) => [t.table, t.rowsInserted]).sort();
     expect(loaded(azureFirst)).toEqual(loaded(awsFirst));
-    expect(loaded(awsFirst)).toEqual([['api_requests', 12], ['app_events', 4], ['events', 4], ['source_counts', 4]]);
+    expect(loaded(awsFirst)).toEqual([['api_requests', 12], ['app_events', 4], ['events', 4], ['rejections', 1], ['source_counts', 5]]);
     expect(awsSecond.tables.every((t) => t.files === 0)).toBe(true);
     expect(azureSecond.tables.every((t) => t.files === 0)).toBe(true);
     const awsRows = await tableRows(client, awsSchema);
     expect(awsRows.events).toHaveLength(4);
+    // The refused request is the same row on both clouds: same time, request id, reason, size and address.
+    expect(awsRows.rejections!.map((r) => JSON.parse(r) as Record<string, unknown>)).toMatchObject([{ kind: 'request', status: 400, reason: 'field:client_id', request_id: expect.stringMatching(/^01JPARTY0/), ip: '93.184.216.34' }]);
     expect(await tableRows(client, azureSchema)).toEqual(awsRows);
     const manifests = await Promise.all([awsSchema, azureSchema].map((s) => client.query(`SELECT count(*)::int AS n FROM "${s}".load_manifest`)));
-    expect(manifests.map((m) => m.rows[0].n)).toEqual([6, 6]);
+    expect(manifests.map((m) => m.rows[0].n)).toEqual([8, 8]);
   }, 120_000);
 
   it('batches delivered again, split and regrouped change no table and no source_counts figure, on either chain', async () => {

@@ -128,16 +128,16 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
     ]);
     expect(statementsOf('ParserRole')).toContain(sqs[0]);
     const object = (prefix: string) => `arn:aws:s3:::${bucket}/${prefix}*`;
-    expect(s3Grants('CollectorRole')).toEqual([{ actions: ['s3:PutObject'], resources: [object('raw/events/'), object('health/')], prefixes: undefined }]);
+    expect(s3Grants('CollectorRole')).toEqual([{ actions: ['s3:PutObject'], resources: [object('raw/events/'), object('raw/rejections/'), object('health/')], prefixes: undefined }]);
     expect(s3Grants('ParserRole')).toEqual([
       { actions: ['s3:GetObject'], resources: [object('raw/'), object('logs/'), object('summaries/')], prefixes: undefined },
       { actions: ['s3:PutObject'], resources: [object('parsed/'), object('rejected/'), object('summaries/')], prefixes: undefined },
       { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['raw/*', 'logs/*', 'summaries/*'] },
     ]);
     expect(s3Grants('LoaderRole')).toEqual([
-      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/'), object('logs/')], prefixes: undefined },
+      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/'), object('raw/rejections/'), object('logs/')], prefixes: undefined },
       { actions: ['s3:PutObject'], resources: [object('load-manifests/'), object('parsed/'), object('rejected/'), object('summaries/')], prefixes: undefined },
-      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'logs/*'] },
+      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'raw/rejections/*', 'logs/*'] },
     ]);
     // Logs only to the function's own log group.
     for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parserRaw'], ['ParserRole', 'parserLogs'], ['LoaderRole', 'loader']] as const) {

@@ -7,13 +7,14 @@ import { silentLogger } from '../../core/support/json-logger.js';
 import { startLocalPipeline } from '../../functions/local/local-pipeline.js';
 import { fixtureBytes, repoPath } from '../support/fixtures.js';
 import { postTrack } from '../support/http-client.js';
+import { parseExposition, sampleValue } from '../support/prometheus-text.js';
 
 /** The local runner runs the models after its loads, on its embedded warehouse. */
 describe('transforms in the local pipeline', () => {
   let dir: string;
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('builds the models after a load tick and records the load and each model in ferry.runs', async () => {
+  it('builds the models after a load tick, records the load and each model in ferry.runs, and counts them on /metrics', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-local-transform-'));
     const config = readConfig({ FERRY_DATA_DIR: dir, PORT: '0', FERRY_HOST: '127.0.0.1', FERRY_LOAD_INTERVAL_S: '3600', FERRY_MODELS: repoPath('examples/models'), FERRY_RULES: repoPath('docs/rules/api-nginx.yml'), FERRY_LOG_LEVEL: 'error' });
     const pipeline = await startLocalPipeline(config, silentLogger);
@@ -27,6 +28,12 @@ describe('transforms in the local pipeline', () => {
       const runs = await w.query<{ stage: string; n: number }>("SELECT stage, count(*)::int AS n FROM ferry.runs WHERE status = 'success' GROUP BY stage ORDER BY stage");
       expect(runs.map((r) => r.stage)).toEqual(['check', 'load', 'transform']);
       expect(runs.find((r) => r.stage === 'transform')!.n).toBe(6);
+      const checks = runs.find((r) => r.stage === 'check')!.n;
+      const { samples } = parseExposition(await (await fetch(`${pipeline.url}/metrics`)).text());
+      expect(sampleValue(samples, 'ferry_transform_models_total', { outcome: 'built' })).toBe(6);
+      expect(sampleValue(samples, 'ferry_transform_checks_total', { result: 'pass' })).toBe(checks);
+      expect(sampleValue(samples, 'ferry_transform_run_seconds_count')).toBe(1);
+      expect(sampleValue(samples, 'ferry_transform_model_seconds_count')).toBe(6);
     } finally {
       await pipeline.stop();
     }

@@ -54,11 +54,11 @@ describe('infra/aws/collector-service.yml (ECS Fargate behind an ALB)', () => {
   const template = parse(readFileSync(repoPath('infra/aws/collector-service.yml'), 'utf8'), { customTags: cfnTags }) as { Parameters: Record<string, unknown>; Conditions: Record<string, unknown>; Resources: Record<string, { Type: string; Properties: any }> };
   const resource = (name: string) => template.Resources[name]!.Properties;
 
-  it('lets the task write raw objects and its readiness probe only', () => {
+  it('lets the task write raw objects, its refusals and its readiness probe only', () => {
     const statements = resource('TaskRole').Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement);
     expect(statements).toHaveLength(1);
     expect(statements[0].Action).toBe('s3:PutObject');
-    expect(JSON.stringify(statements[0].Resource.map((r: { 'Fn::Sub': [string] }) => r['Fn::Sub'][0]))).toBe(JSON.stringify(['arn:${AWS::Partition}:s3:::${Bucket}/raw/events/*', 'arn:${AWS::Partition}:s3:::${Bucket}/health/*']));
+    expect(JSON.stringify(statements[0].Resource.map((r: { 'Fn::Sub': [string] }) => r['Fn::Sub'][0]))).toBe(JSON.stringify(['arn:${AWS::Partition}:s3:::${Bucket}/raw/events/*', 'arn:${AWS::Partition}:s3:::${Bucket}/raw/rejections/*', 'arn:${AWS::Partition}:s3:::${Bucket}/health/*']));
     expect(JSON.stringify(template)).not.toMatch(/s3:\*|"\*"/);
   });
 
