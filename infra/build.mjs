@@ -6,9 +6,10 @@ import { chmod } from 'node:fs/promises';
 const requireBanner = "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);";
 
 const entries = [
-  // The local CLI keeps node_modules external: PGlite ships WASM and data files beside its JS.
-  { in: 'functions/local/ferry.ts', out: 'dist/local/ferry.js', external: 'packages' },
-  { in: 'functions/local/parse-worker.ts', out: 'dist/local/parse-worker.js', external: 'packages' },
+  // The local CLI and its parse child: one build split into chunks, so code a command does not
+  // use (the cloud SDKs, the SQL Server driver, loaded by dynamic import) is never loaded; the
+  // packages stay external (the PostgreSQL binaries and PGlite's WASM ship beside their JS).
+  { in: ['functions/local/ferry.ts', 'functions/local/parse-worker.ts'], outdir: 'dist/local', external: 'packages', splitting: true },
   { in: 'bench/collector.ts', out: 'dist/bench/collector.js', external: 'packages' },
   { in: 'bench/bare-http-server.ts', out: 'dist/bench/bare-http-server.js', external: 'packages' },
   { in: 'bench/parser.ts', out: 'dist/bench/parser.js', external: 'packages' },
@@ -27,8 +28,8 @@ const entries = [
 await Promise.all(
   entries.map((entry) =>
     build({
-      entryPoints: [entry.in],
-      outfile: entry.out,
+      entryPoints: Array.isArray(entry.in) ? entry.in : [entry.in],
+      ...(entry.splitting ? { outdir: entry.outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]' } : { outfile: entry.out }),
       bundle: true,
       platform: 'node',
       target: entry.target ?? 'node20',

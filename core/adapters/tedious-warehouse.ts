@@ -1,48 +1,14 @@
 import type { Readable } from 'node:stream';
 import { Connection, Request, TYPES, type ConnectionConfiguration } from 'tedious';
 import type { DataType } from 'tedious/lib/data-type.js';
-import { ConfigError } from '../errors.js';
 import { readCsvRecords, type CsvRecord } from '../loader/csv-rows.js';
 import type { ColumnType } from '../model/table-definition.js';
 import type { CopyTarget, Row, Warehouse, WarehouseTransaction } from '../ports/warehouse.js';
 
-/**
- * Connection settings from `DATABASE_URL` for the SQL Server family:
- * `sqlserver://user:password@host[:port]/database` (SQL authentication) or
- * `sqlserver://host/database?authentication=default` (Microsoft Entra: the Function App's
- * managed identity, via `@azure/identity`'s default credential). TLS is always on.
- */
-export function connectionConfigFromUrl(databaseUrl: string): ConnectionConfiguration {
-  let url: URL;
-  try {
-    url = new URL(databaseUrl);
-  } catch {
-    throw new ConfigError([{ key: 'DATABASE_URL', reason: 'is not a valid URL' }]);
-  }
-  const problems = [];
-  if (url.protocol !== 'sqlserver:' && url.protocol !== 'mssql:') problems.push({ key: 'DATABASE_URL', reason: `must be a sqlserver:// URL for this warehouse, got "${url.protocol}"` });
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) problems.push({ key: 'DATABASE_URL', reason: 'names no database (sqlserver://host/<database>)' });
-  const mode = url.searchParams.get('authentication') ?? (url.username ? 'sql' : 'missing');
-  if (mode !== 'sql' && mode !== 'default') problems.push({ key: 'DATABASE_URL', reason: `authentication must be "default" (managed identity) or a user and password in the URL, got "${mode}"` });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return {
-    server: url.hostname,
-    authentication:
-      mode === 'default'
-        ? { type: 'azure-active-directory-default', options: {} }
-        : { type: 'default', options: { userName: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } },
-    options: {
-      database,
-      port: url.port ? Number(url.port) : 1433,
-      encrypt: true,
-      trustServerCertificate: url.searchParams.get('trustServerCertificate') === 'true',
-      // Loads of large batches outlast tedious' 15-second default.
-      requestTimeout: 0,
-      useUTC: true,
-    },
-  };
-}
+import { sqlServerDescription } from './sqlserver-url.js';
+
+export { connectionConfigFromUrl } from './sqlserver-url.js';
+
 
 /** The TDS type a positional parameter is sent as, from its JavaScript value. */
 export function parameterType(value: unknown): DataType {
@@ -137,7 +103,7 @@ export class TediousWarehouse implements Warehouse {
   readonly description: string;
 
   constructor(private readonly config: ConnectionConfiguration) {
-    this.description = `sqlserver://${config.server}/${config.options?.database ?? ''}`;
+    this.description = sqlServerDescription(config);
   }
 
   async transaction<T>(fn: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {

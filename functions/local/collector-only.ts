@@ -25,7 +25,7 @@ export interface CollectorHost {
 }
 
 /** The store `ferry serve` writes to: `FERRY_STORE_URL`, else the data dir's. */
-export function serveStore(config: FerryConfig): BlobStore {
+export async function serveStore(config: FerryConfig): Promise<BlobStore> {
   if (!config.storeUrl) return new FsBlobStore(localPaths(config.dataDir).store);
   return openStoreAt(config.storeUrl, 'FERRY_STORE_URL', config.azure.connectionString, config.aws.s3Endpoint);
 }
@@ -41,8 +41,8 @@ export function serveStore(config: FerryConfig): BlobStore {
  * `rejections`.
  */
 export async function startCollectorOnly(config: FerryConfig, logger: Logger, clock: Clock): Promise<CollectorHost> {
-  const store = serveStore(config);
-  const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
+  const store = await serveStore(config);
+  const mirror = config.mirror ? await openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   // Refusals go to the primary store only: they are diagnostics, not events to mirror.
   const rejections = new RejectionLog({ store, clock, ids: timeSortableIds, logger });
   const observer = new CollectorMetrics({ metrics: noMetrics, logger, clock, maskIp: config.collector.maskIp, onRefused: (refused) => rejections.add(refused) });

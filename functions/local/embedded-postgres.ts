@@ -47,7 +47,7 @@ export const embeddedUser = 'ferry';
 export const embeddedDatabase = 'ferry';
 
 /** What a small box affords: Ferry's pool plus a few psql or BI sessions. */
-const serverSettings: Record<string, string> = {
+export const embeddedServerSettings: Readonly<Record<string, string>> = {
   listen_addresses: '127.0.0.1',
   unix_socket_directories: '',
   shared_buffers: '16MB',
@@ -147,7 +147,7 @@ async function createCluster(root: string, bin: PostgresBinaries, account: Serve
   }
   const data = join(building, 'data');
   await run(bin.initdb, ['-D', data, '-U', embeddedUser, '--pwfile', pwfile, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-instructions'], runAs(account));
-  const settings = { ...serverSettings, port: String(port) };
+  const settings = { ...embeddedServerSettings, port: String(port) };
   await appendFile(join(data, 'postgresql.conf'), `\n# Ferry's embedded warehouse\n${Object.entries(settings).map(([k, v]) => `${k} = '${v}'\n`).join('')}`);
   await writeFile(paths.passfile, `127.0.0.1:*:*:${embeddedUser}:${password.replaceAll('\\', '\\\\').replaceAll(':', '\\:')}\n`, { mode: 0o600 });
   await rename(data, paths.cluster);

@@ -31,7 +31,8 @@ export async function openEmbeddedWarehouse(root: string, options: EmbeddedWareh
     await stopServer();
     throw err;
   }
-  const pool = new PgWarehouse(server.connectionString, { description: `embedded PostgreSQL ${server.version} at ${server.url}` });
+  // Two connections: a load and a query or model at once; each backend costs a small box resident memory.
+  const pool = new PgWarehouse(server.connectionString, { max: 2, description: `embedded PostgreSQL ${server.version} at ${server.url}` });
   const warehouse: Warehouse = {
     description: pool.description,
     transaction: (fn) => pool.transaction(fn),

@@ -128,7 +128,7 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   const watch = new WarehouseWatch(warehouse, logger);
   const runs = new RunRecorder(warehouse, config.warehouse.kind, config.warehouseSchema, logger);
   await watch.check();
-  const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
+  const mirror = config.mirror ? await openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   const metrics = new PrometheusMetrics();
   const rejections = new RejectionLog({ store, clock, ids: timeSortableIds, logger, windowMs: config.loadIntervalS * 1000 });
   const observer = new CollectorMetrics({ metrics, logger, clock, maskIp: config.collector.maskIp, onRefused: (refused) => rejections.add(refused) });

@@ -42,7 +42,10 @@ export class ParseProcessError extends FerryError {
  * (the caller retries those inputs) and is started afresh for the next parse.
  */
 export class ParseProcess {
+  /** A child with nothing to parse for this long exits; the next parse starts another. */
+  static readonly idleExitMs = 30_000;
   private child: ChildProcess | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private ready: Promise<ChildProcess> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (summary: ParseSummary | undefined) => void; reject: (err: Error) => void }>();
@@ -56,15 +59,24 @@ export class ParseProcess {
 
   /** Parses one input in the child; rejects with `ParseProcessError` if the parse failed. */
   async parse(input: ParseInput): Promise<ParseSummary | undefined> {
+    clearTimeout(this.idleTimer);
     const child = await this.started();
     const id = this.nextId++;
     const done = new Promise<ParseSummary | undefined>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     child.send({ id, ...input } satisfies ParseRequest);
-    return done;
+    return done.finally(() => this.exitWhenIdle());
+  }
+
+  /** An idle box should not keep a second Node process resident between bursts of work. */
+  private exitWhenIdle(): void {
+    if (this.pending.size > 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.close(), ParseProcess.idleExitMs).unref();
   }
 
   /** Stops the child; parses in hand are failed. */
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const child = this.child;
     this.child = undefined;
     this.ready = undefined;
@@ -77,7 +89,8 @@ export class ParseProcess {
 
   private started(): Promise<ChildProcess> {
     if (!this.ready) {
-      const child = fork(fileURLToPath(this.script), [JSON.stringify(this.data)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // A small young generation: the parse's garbage is short-lived, and a small box counts resident memory.
+      const child = fork(fileURLToPath(this.script), [JSON.stringify(this.data)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-semi-space-size=2'] });
       this.child = child;
       this.ready = new Promise<ChildProcess>((resolve, reject) => {
         child.on('message', (reply: ParseReply) => {

@@ -66,7 +66,7 @@ export async function createCloudHost<S extends BlobStore>(config: FerryConfig, 
   const logger = createJsonLogger({ level: config.logLevel });
   // The collectors store the requests they refuse under raw/rejections/: parsed and loaded like the rest.
   const ruleSets = withRejectionRules(await loadRuleSets(config.parser.rulesFiles, config.parser), config.parser);
-  const mirror = config.mirror ? openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
+  const mirror = config.mirror ? await openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
   let collector: Collector | undefined;
   let rejections: RejectionLog | undefined;
   let warehouse: Warehouse | undefined;

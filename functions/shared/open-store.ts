@@ -1,9 +1,5 @@
-import { DefaultAzureCredential } from '@azure/identity';
-import { ContainerClient } from '@azure/storage-blob';
 import { fileURLToPath } from 'node:url';
-import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { S3BlobStore } from '../../core/adapters/s3-blob-store.js';
 import { ConfigError } from '../../core/errors.js';
 import type { BlobStore } from '../../core/ports/blob-store.js';
 
@@ -15,8 +11,9 @@ import type { BlobStore } from '../../core/ports/blob-store.js';
  *   means an S3-compatible server, addressed path-style);
  * - `https://<account>.blob.core.windows.net/<container>` — Azure Blob with the Entra identity,
  *   or with `connectionString` when given (account key or SAS; Azurite's `http://` URL).
+ * A cloud SDK is loaded only when its store is opened (the local runner never loads them).
  */
-export function openStoreAt(url: string, key: string, connectionString?: string, s3Endpoint?: string): BlobStore {
+export async function openStoreAt(url: string, key: string, connectionString?: string, s3Endpoint?: string): Promise<BlobStore> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -30,14 +27,17 @@ export function openStoreAt(url: string, key: string, connectionString?: string,
       if (!parsed.hostname) throw new ConfigError([{ key, reason: `names no bucket: "${url}"` }]);
       const endpoint = parsed.searchParams.get('endpoint') ?? s3Endpoint;
       const region = parsed.searchParams.get('region');
+      const { S3BlobStore } = await import('../../core/adapters/s3-blob-store.js');
       return new S3BlobStore({ bucket: parsed.hostname, client: { ...(region ? { region } : {}), ...(endpoint ? { endpoint, forcePathStyle: true } : {}) } });
     }
     case 'https:':
     case 'http:': {
       const container = parsed.pathname.split('/').filter((s) => s !== '').pop();
       if (!container) throw new ConfigError([{ key, reason: `names no container: "${url}"` }]);
+      if (!connectionString && parsed.protocol === 'http:') throw new ConfigError([{ key, reason: 'an http:// blob URL needs a connection string (identity is sent only over https)' }]);
+      const [{ AzureBlobStore }, { ContainerClient }] = await Promise.all([import('../../core/adapters/azure-blob-store.js'), import('@azure/storage-blob')]);
       if (connectionString) return new AzureBlobStore({ container: new ContainerClient(connectionString, container) });
-      if (parsed.protocol === 'http:') throw new ConfigError([{ key, reason: 'an http:// blob URL needs a connection string (identity is sent only over https)' }]);
+      const { DefaultAzureCredential } = await import('@azure/identity');
       return new AzureBlobStore({ container: new ContainerClient(url.replace(/\/$/, ''), new DefaultAzureCredential()) });
     }
     default:

@@ -9,7 +9,7 @@ import { existingDataDir, type Command } from './command.js';
 async function mirrorReplay(config: FerryConfig): Promise<void> {
   if (!config.mirror) throw new ConfigError([{ key: 'FERRY_MIRROR_URL', reason: 'is not set: there is no mirror to replay to' }]);
   const logger = createJsonLogger({ level: config.logLevel });
-  const result = await replayMirror(new FsBlobStore((await existingDataDir(config)).store), openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString), logger);
+  const result = await replayMirror(new FsBlobStore((await existingDataDir(config)).store), await openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString), logger);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.failed.length > 0) process.exitCode = 1;
 }
