@@ -3,14 +3,16 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureBlobStore } from '../../core/adapters/azure-blob-store.js';
-import { resetAzureHost } from '../../functions/azure/azure-host.js';
+import { azureHost, resetAzureHost } from '../../functions/azure/azure-host.js';
+import { parseBatchHandler } from '../../functions/azure/parse-batch.js';
+import type { Metrics } from '../../core/ports/metrics.js';
 import { httpHandler } from '../../functions/azure/http.js';
 import { loadHandler } from '../../functions/azure/load.js';
 import { parseHandler } from '../../functions/azure/parse.js';
 import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite } from '../support/storage-emulators.js';
-import { blobCreatedEvent } from '../support/platform-events.js';
+import { blobCreatedEvent, eventHubBatch } from '../support/platform-events.js';
 import { collect } from '../support/streams.js';
 import pg from 'pg';
 
@@ -84,6 +86,28 @@ describe('Azure Functions handlers against Azurite and PostgreSQL', () => {
     } finally {
       await db.end();
     }
+  });
+
+  it('counts each input the Event Hubs batch parser publishes in the host\'s metrics (Application Insights when configured)', async () => {
+    const init = fixtureJson<HttpRequestInit>('azure/http-track-request.json');
+    const before = new Set((await collect(store.list('raw/events/'))).map((b) => b.key));
+    for (let i = 0; i < 2; i++) expect((await httpHandler(new HttpRequest({ ...init, body: { bytes: fixtureBytes('collections/ios-two-events.json') } }))).status).toBe(200);
+    const fresh = (await collect(store.list('raw/events/'))).filter((b) => !before.has(b.key));
+    expect(fresh).toHaveLength(2);
+    const host = await azureHost();
+    const counted: { name: string; labels: Record<string, string>; value: number }[] = [];
+    const observed: string[] = [];
+    const recording: Metrics = { count: (name, labels = {}, value = 1) => counted.push({ name, labels, value }), observe: (name) => observed.push(name), set: () => undefined };
+    const exported = host.metrics;
+    host.metrics = recording;
+    try {
+      expect(await parseBatchHandler(eventHubBatch(container, fresh), new InvocationContext({ invocationId: 'inv-metrics' }))).toMatchObject({ parsed: fresh.map((b) => b.key), failed: [] });
+    } finally {
+      host.metrics = exported;
+    }
+    const sum = (name: string) => counted.filter((c) => c.name === name && c.labels.source === 'events').reduce((n, c) => n + c.value, 0);
+    expect([sum('ferry_parser_inputs_total'), sum('ferry_parser_lines_total')]).toEqual([2, 2]);
+    expect(observed).toEqual(['ferry_parser_parse_seconds', 'ferry_parser_parse_seconds']);
   });
 
   it('answers the run view under /api/ops/ only with FERRY_OPS_TOKEN set, to its bearer: off by default (404), a wrong token 401', async () => {
