@@ -21,7 +21,8 @@ ENV NODE_ENV=production PORT=8080 FERRY_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only; the package's own build script needs the dev ones, hence no scripts.
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+# No optional ones: they are the embedded warehouse's PostgreSQL binaries, which a collector never runs.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /src/dist/local dist/local
 COPY docs/rules docs/rules
 # The image's own unprivileged user; nothing in /app is writable by it.

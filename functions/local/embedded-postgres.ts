@@ -221,19 +221,67 @@ export async function startEmbeddedServer(root: string, options: EmbeddedServerO
     options.logger.info('creating the embedded warehouse (PostgreSQL)', { cluster: paths.cluster, version, account: account.name });
     await createCluster(root, bin, account, port);
   }
-  const log = openSync(paths.log, 'a', 0o600);
-  if (account.uid !== undefined) await chown(paths.log, account.uid, account.gid!);
-  const child = spawn(bin.postgres, ['-D', paths.cluster, '-p', String(port)], { ...runAs(account), stdio: ['ignore', log, log] });
-  closeSync(log);
   const password = await readPassword(paths.passfile);
-  try {
-    await whenReady(urlOf(port, password), child, paths.log);
-  } catch (err) {
-    if (child.pid !== undefined) await stopServer(child.pid);
-    throw err;
+  const server = new SupervisedServer(bin, account, paths, port, urlOf(port, password), options.logger);
+  await server.start();
+  return found(port, password, version, true, () => server.stop());
+}
+
+/**
+ * A postmaster this process started, as its child: started again when it exits unbidden (the
+ * OOM killer, a kill -9), every 2 s until it answers, so `ferry serve` outlives its server's crash.
+ */
+class SupervisedServer {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly bin: PostgresBinaries,
+    private readonly account: ServerAccount,
+    private readonly paths: ReturnType<typeof embeddedPaths>,
+    private readonly port: number,
+    private readonly connectionString: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const log = openSync(this.paths.log, 'a', 0o600);
+    if (this.account.uid !== undefined) await chown(this.paths.log, this.account.uid, this.account.gid!);
+    const child = spawn(this.bin.postgres, ['-D', this.paths.cluster, '-p', String(this.port)], { ...runAs(this.account), stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.child = child;
+    try {
+      await whenReady(this.connectionString, child, this.paths.log);
+    } catch (err) {
+      if (child.pid !== undefined) await stopServer(child.pid);
+      throw err;
+    }
+    child.unref();
+    child.once('exit', (code, signal) => {
+      if (this.stopping || this.child !== child) return;
+      this.logger.warn('the embedded PostgreSQL server exited; starting it again', { code, signal, log: this.paths.log });
+      void this.restart();
+    });
   }
-  child.unref();
-  return found(port, password, version, true, () => stopServer(child.pid!));
+
+  private async restart(): Promise<void> {
+    while (!this.stopping) {
+      await new Promise((r) => setTimeout(r, 2000).unref());
+      if (this.stopping) return;
+      try {
+        await this.start();
+        this.logger.info('the embedded PostgreSQL server runs again');
+        return;
+      } catch (err) {
+        this.logger.warn('the embedded PostgreSQL server did not start again; retrying', { reason: (err as Error).message.split('\n')[0] });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.child?.pid !== undefined) await stopServer(this.child.pid);
+  }
 }
 
 /** The port a cluster's postgresql.conf names last, if any. */

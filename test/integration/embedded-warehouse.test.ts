@@ -111,6 +111,25 @@ describe('the embedded warehouse (a PostgreSQL server under the data dir)', () =
     expect(postmaster(dataDir)).toBeUndefined();
   });
 
+  it('starts its server again when it is killed under serve, and loads what was collected meanwhile', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-embedded-'));
+    dirs.push(dataDir);
+    const env = { FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '1' };
+    const serve = await startFerry(env);
+    servers.push(serve);
+    const before = postmaster(dataDir)!;
+    process.kill(before.pid, 'SIGKILL');
+    expect(await postTrack(serve.url, fixtureBytes('collections/ios-two-events.json'))).toBe(200);
+    await waitFor(() => (Number(ferryQuery(env, 'select count(*)::int as n from ferry.events')[0]!.n) === 2 ? true : undefined), 'the events to load after the restart');
+    const after = postmaster(dataDir)!;
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.port).toBe(before.port);
+    expect(serve.stderr()).toContain('the embedded PostgreSQL server exited; starting it again');
+    serve.child.kill('SIGTERM');
+    expect(await new Promise((resolve) => serve.child.on('exit', resolve))).toBe(0);
+    expect(postmaster(dataDir)).toBeUndefined();
+  });
+
   it('keeps its port across restarts, takes over a server a killed serve left, and names FERRY_EMBEDDED_PORT when that port is taken', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-embedded-'));
     dirs.push(dataDir);

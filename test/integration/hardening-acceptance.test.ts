@@ -58,9 +58,9 @@ async function countEvents(dataDir: string, where: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** The parse child `ferry serve` runs its parses in. */
+/** The parse child `ferry serve` runs its parses in (its other child is the embedded warehouse's server). */
 function parseChildOf(pid: number): number | undefined {
-  const out = execFileSync('sh', ['-c', `pgrep -P ${pid} || true`], { encoding: 'utf8' }).trim();
+  const out = execFileSync('sh', ['-c', `pgrep -P ${pid} -f parse-worker || true`], { encoding: 'utf8' }).trim();
   return out ? Number(out.split('\n')[0]) : undefined;
 }
 
