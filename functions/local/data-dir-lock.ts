@@ -2,7 +2,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError } from '../../core/errors.js';
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (one of another user's counts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -25,7 +26,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new UnavailableError(`data dir ${dataDir} is in use by process ${pid}`, { key: path });
       }
       await rm(path, { force: true });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { UnavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports/logger.js';
+import { processAlive } from './data-dir-lock.js';
 import { postgresBinaries, postgresVersion, runAs, runnableBinaries, serverAccount, type PostgresBinaries, type ServerAccount } from './postgres-binaries.js';
 
 /**
@@ -84,21 +85,13 @@ export function freePort(wanted = 0): Promise<number | undefined> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}
 
 /** The running postmaster of a cluster, from its postmaster.pid: pid and port, or undefined. */
 export async function runningServer(cluster: string): Promise<{ pid: number; port: number } | undefined> {
   const lines = (await readFile(join(cluster, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return Number.isInteger(pid) && pid > 0 && alive(pid) && port > 0 ? { pid, port } : undefined;
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) && port > 0 ? { pid, port } : undefined;
 }
 
 async function readPassword(passfile: string): Promise<string> {
@@ -189,7 +182,7 @@ async function stopServer(pid: number): Promise<void> {
     }
   };
   signal('SIGINT');
-  for (let waited = 0; alive(pid); waited += 50) {
+  for (let waited = 0; processAlive(pid); waited += 50) {
     if (waited === 30_000) signal('SIGQUIT');
     await new Promise((r) => setTimeout(r, 50));
   }
