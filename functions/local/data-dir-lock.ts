@@ -13,8 +13,9 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * An exclusive lock on a data dir (a pid file), because the embedded warehouse allows one
- * process at a time. A lock left by a dead process is taken over.
+ * An exclusive lock on a data dir (a pid file): one `ferry serve` parses its store and owns its
+ * embedded server, and a command that starts that server for itself holds it meanwhile. A lock
+ * left by a dead process is taken over.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   await mkdir(dataDir, { recursive: true });
