@@ -7,11 +7,15 @@
 //             Ferry's connections (found by application_name) are measured beside it.
 // CPU is utime + stime (+ reaped children's) from /proc for `ferry serve` and every descendant.
 // Every request is unique (its own device, so its own session), so the loader cannot skip any.
+// Also printed: the CPU until the last event was loaded (before the idle wait), per thread of
+// each process (main, the busiest other thread — the filesystem writer thread — and the rest),
+// and how many raw objects and parsed files the run made.
 //   npm run bench:pipeline [-- --modes pglite,postgres --requests 20000 --connections 64
-//                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340]
+//                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340
+//                              --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" --idle-share 0.05]
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +36,15 @@ const connections = Number(option('connections', '64'));
 const databaseUrl = option('database-url', 'postgres://postgres@127.0.0.1:5432/test');
 const target = Number(option('target', '340'));
 const loadIntervalS = option('load-interval', '2');
+// e.g. `--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`: profiles serve and its parse child (fork passes execArgv on).
+const nodeArgs = option('node-args', '').split(' ').filter((a) => a !== '');
 const secret = 'bench-secret';
 const applicationName = `ferry-bench-pipeline-${process.pid}`;
 const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/pipeline.js
 const ferryJs = join(root, 'dist/local/ferry.js');
 const ticksPerSecond = 100; // USER_HZ on Linux
 /** A window below this share of one core counts as idle (load ticks over an unchanged store). */
-const idleShare = 0.05;
+const idleShare = Number(option('idle-share', '0.05'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +73,33 @@ function treeCpu(pid: number): Map<string, number> {
     out.set(name, (out.get(name) ?? 0) + cpuOf(p));
   }
   return out;
+}
+/** CPU seconds per thread (by its id) of each process of the tree, keyed `<process>: <thread>`. Threads that exited are missed. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of processTree(pid)) {
+    try {
+      const name = p === pid ? 'serve' : readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('parse-worker.js') ? 'parse child' : String(p);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const stat = readFileSync(`/proc/${p}/task/${task}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(`${name}: ${task === String(p) ? 'main' : task}`, (Number(f[11]) + Number(f[12])) / ticksPerSecond);
+      }
+    } catch {
+      // exited while reading
+    }
+  }
+  return out;
+}
+
+/** Per process: its main thread, its busiest other thread (the filesystem writer thread, under load), the rest. */
+function byThread(threads: Map<string, number>): string {
+  const parts: string[] = [];
+  for (const name of new Set([...threads.keys()].map((k) => k.slice(0, k.indexOf(':'))))) {
+    const others = [...threads].filter(([k]) => k.startsWith(`${name}: `) && k !== `${name}: main`).map(([, v]) => v).sort((a, b) => b - a);
+    parts.push(`${name}: main ${us(threads.get(`${name}: main`) ?? 0, requests)}, busiest other ${us(others[0] ?? 0, requests)}, the rest ${us(others.slice(1).reduce((a, b) => a + b, 0), requests)}`);
+  }
+  return parts.join('; ');
 }
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 const minus = (a: Map<string, number>, b: Map<string, number>) => new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]));
@@ -122,7 +155,7 @@ interface Serve {
 }
 
 async function startServe(env: Record<string, string>): Promise<Serve> {
-  const child = spawn(process.execPath, [ferryJs, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ferryJs, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let loaded = 0;
   let pending = '';
   child.stderr!.on('data', (c: Buffer) => {
@@ -211,6 +244,14 @@ async function countEvents(mode: string, env: Record<string, string>, schema: st
   return Number((await client!.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`)).rows[0]!.n);
 }
 
+async function filesUnder(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+  } catch {
+    return 0;
+  }
+}
+
 async function measure(mode: string) {
   const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-pipeline-'));
   const schema = `bench_pipeline_${process.pid}_${Date.now()}`;
@@ -235,6 +276,7 @@ async function measure(mode: string) {
     const server = client ? new ServerCpu(client) : undefined;
     await server?.start();
     const before = treeCpu(pid);
+    const threadsBefore = threadCpu(pid);
     const started = Date.now();
     const failed = await send(serve.url, signedTrackRequests(bodies, secret));
     const collected = treeCpu(pid);
@@ -244,7 +286,10 @@ async function measure(mode: string) {
       if (Date.now() - started > 900_000) throw new Error(`only ${serve.eventsLoaded()} of ${events} events loaded after 15 minutes`);
       await sleep(200);
     }
+    const loaded = treeCpu(pid);
+    const loadedSeconds = (Date.now() - started) / 1000;
     const idle = await untilIdle(pid, 2000, 300_000);
+    const threads = minus(threadCpu(pid), threadsBefore);
     const idleSeconds = (Date.now() - started) / 1000;
     const serverCpu = await server?.stop();
     // A tick over the unchanged store, for the idle cost beside the work.
@@ -252,7 +297,8 @@ async function measure(mode: string) {
     await sleep(10_000);
     const idleRate = (total(treeCpu(pid)) - total(idleBefore)) / 10;
     const queryable = await countEvents(mode, env, schema, client);
-    return { mode, events, failed, loadSeconds, idleSeconds, collect: minus(collected, before), all: minus(idle, before), serverCpu, idleRate, queryable };
+    const files = { raw: await filesUnder(join(dataDir, 'store/raw/events')), parsed: await filesUnder(join(dataDir, 'store/parsed/events')) };
+    return { mode, events, failed, loadSeconds, loadedSeconds, idleSeconds, collect: minus(collected, before), loaded: minus(loaded, before), all: minus(idle, before), serverCpu, idleRate, queryable, files, threads };
   } finally {
     await stopServe(serve);
     if (client) {
@@ -272,6 +318,8 @@ for (const mode of modes) {
   const all = total(r.all);
   console.log(`  ${mode}: ${requests - r.failed} requests answered 200 (${r.failed} other) in ${r.loadSeconds.toFixed(1)} s; ${r.events} events, ${r.queryable} queryable, idle ${r.idleSeconds.toFixed(1)} s after the first request`);
   console.log(`    collect (during the requests): ${us(total(r.collect), requests)} CPU-µs per request (${parts(r.collect)})`);
+  console.log(`    until every event was loaded (${r.loadedSeconds.toFixed(1)} s): ${us(total(r.loaded), requests)} CPU-µs per request (${parts(r.loaded)}); ${r.files.raw} raw objects, ${r.files.parsed} parsed events files`);
+  console.log(`    by thread: ${byThread(r.threads)}`);
   console.log(`    collect + parse + load until idle: ${us(all, requests)} CPU-µs per request (${parts(r.all)}), ${us(all, r.events)} per event`);
   if (mode === 'pglite') console.log(`    against the target ≤ ${target} CPU-µs per request: ${((all * 1e6) / requests / target).toFixed(2)}×`);
   if (r.serverCpu) {

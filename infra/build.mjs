@@ -17,6 +17,7 @@ const entries = [
   { in: 'bench/scale.ts', out: 'dist/bench/scale.js', external: 'packages' },
   { in: 'bench/memory.ts', out: 'dist/bench/memory.js', external: 'packages' },
   { in: 'bench/pipeline.ts', out: 'dist/bench/pipeline.js', external: 'packages' },
+  { in: 'bench/stages.ts', out: 'dist/bench/stages.js', external: 'packages' },
   // The Azure Functions app: one bundle; the host provides @azure/functions-core.
   // ESM output has no `require`; without the banner's, @azure/functions cannot load the host's
   // functions-core, falls into its test mode and registers nothing.
