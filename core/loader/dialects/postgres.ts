@@ -284,6 +284,15 @@ WHERE ${by.map((k, i) => `t.${quoteIdent(k)} = u.k${i}`).join(' AND ')} AND t.${
   }
 
   /**
+   * Whether the target holds staging row `s`'s key, as one index probe per row. `OFFSET 0` keeps
+   * the planner from turning NOT EXISTS into an anti-join, which it costs as cheaper but which
+   * reads the whole target (sorted or hashed) on every load: a load's work grew with the table.
+   */
+  private keyProbe(table: TableDefinition): string {
+    return `SELECT 1 FROM ${this.target(table)} t WHERE ${table.key.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ')} OFFSET 0`;
+  }
+
+  /**
    * De-duplicates staging on the table key (keeping the earliest `keepEarliest`) and inserts only
    * rows whose key the target does not hold; returns `inserted`. NOT EXISTS rather than ON
    * CONFLICT: speculative insertion costs half again as much on large batches, and the per-table
@@ -296,7 +305,7 @@ WHERE ${by.map((k, i) => `t.${quoteIdent(k)} = u.k${i}`).join(' AND ')} AND t.${
     return `WITH inserted AS (
   INSERT INTO ${this.target(table)} (${cols})
   SELECT DISTINCT ON (${keys.join(', ')}) ${cols} FROM ${this.staging(table)} s
-  WHERE NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})
+  WHERE NOT EXISTS (${this.keyProbe(table)})
   ORDER BY ${order}
   RETURNING 1
 )
@@ -339,7 +348,7 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
     const returned = [...new Set([...keys, ...earliest, quoteIdent('source_key')])];
     return `WITH fresh AS (
   SELECT DISTINCT ON (${keys.join(', ')}) ${cols} FROM ${this.staging(table)} s
-  WHERE NOT EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${keys.map((k) => `t.${k} = s.${k}`).join(' AND ')})
+  WHERE NOT EXISTS (${this.keyProbe(table)})
   ORDER BY ${[...keys, ...earliest].join(', ')}
 ), inserted AS (
   INSERT INTO ${this.target(table)} (${cols}) SELECT ${cols} FROM fresh
