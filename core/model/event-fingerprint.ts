@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Collection, Payload } from './collection.js';
 
 /**
@@ -42,12 +42,19 @@ export const fingerprintReads: readonly string[] = [...fingerprintColumns, 'para
  * the client sent or the warehouse keeps them in.
  */
 function digest(content: readonly (string | null)[], parameters: Iterable<[string, unknown]>): string {
-  const pairs = [...parameters].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return createHash('sha256')
-    .update(JSON.stringify([...content, pairs]))
-    .digest('hex')
-    .slice(0, 32);
+  return digestText(JSON.stringify([...content, sortedPairs(parameters)]));
 }
+
+function digestText(canonical: string): string {
+  return hash('sha256', canonical, 'hex').slice(0, 32);
+}
+
+function sortedPairs(parameters: Iterable<[string, unknown]>): [string, unknown][] {
+  return [...parameters].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A value of the canonical array as `JSON.stringify` writes it there. */
+const json = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value));
 
 /**
  * The fingerprint of one payload as the client sent it, with its collection's fields: equal for
@@ -55,34 +62,32 @@ function digest(content: readonly (string | null)[], parameters: Iterable<[strin
  * name and `at` the formatted time, as the row stores them.
  */
 export function eventFingerprint(c: Collection, p: Payload, env: string, at: string): string {
-  const parameters = new Map<string, string>();
-  for (const { name, value } of p.parameters) parameters.set(name, value);
-  return digest(
-    [
-      c.device_id,
-      c.client_id,
-      c.session,
-      String(p.nr),
-      env,
-      c.system_version,
-      c.product_version,
-      at,
-      p.timezone ?? null,
-      p.event,
-      c.device_make ?? null,
-      c.device_model ?? null,
-      c.system ?? null,
-      c.system_language ?? null,
-      c.browser ?? null,
-      c.browser_version ?? null,
-      c.product_git_hash ?? null,
-      c.product_language ?? null,
-      p.user_id ?? null,
-      p.tenant_id ?? null,
-      p.country ?? null,
-    ],
-    parameters,
-  );
+  return collectionFingerprints(c)(p, env, at);
+}
+
+/**
+ * `eventFingerprint` for the payloads of one collection: the collection's part of the canonical
+ * text is encoded once, and the text is written out piece by piece rather than as an array for
+ * `JSON.stringify` (the same text: the stored-row test holds the two ways equal).
+ */
+export function collectionFingerprints(c: Collection): (p: Payload, env: string, at: string) => string {
+  const head = `[${json(c.device_id)},${json(c.client_id)},${json(c.session)},`;
+  const versions = `,${json(c.system_version)},${json(c.product_version)},`;
+  const device = `,${json(c.device_make)},${json(c.device_model)},${json(c.system)},${json(c.system_language)},${json(c.browser)},${json(c.browser_version)},${json(c.product_git_hash)},${json(c.product_language)},`;
+  return (p, env, at) => {
+    const params = p.parameters;
+    let pairs: string;
+    if (params.length === 0) pairs = '[]';
+    else if (params.length === 1) pairs = `[[${JSON.stringify(params[0]!.name)},${JSON.stringify(params[0]!.value)}]]`;
+    else {
+      const byName = new Map<string, string>();
+      for (const { name, value } of params) byName.set(name, value);
+      pairs = JSON.stringify(sortedPairs(byName));
+    }
+    return digestText(
+      `${head}${JSON.stringify(String(p.nr))},${JSON.stringify(env)}${versions}${JSON.stringify(at)},${json(p.timezone)},${JSON.stringify(p.event)}${device}${json(p.user_id)},${json(p.tenant_id)},${json(p.country)},${pairs}]`,
+    );
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ParseError } from '../errors.js';
 import { environments, type Payload } from './collection.js';
-import { eventFingerprint } from './event-fingerprint.js';
+import { collectionFingerprints } from './event-fingerprint.js';
 import type { RawRecord } from './raw-record.js';
 import { formatEpochSeconds, formatUtcTimestamp, isStorableEpochSeconds } from './timestamps.js';
 
@@ -85,6 +85,7 @@ export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThres
   const latest = correction === 0n ? 0n : BigInt(Math.floor(receivedAt.getTime() / 1000) + skewThresholdS);
   const env = environments[c.env];
   if (env === undefined) throw new ParseError(`env ${c.env} is not a known environment`, { field: 'env' });
+  const fingerprint = collectionFingerprints(c);
   return storablePayloads(c.payloads, rejectPayload).map((p) => {
     const at = formatEpochSeconds(p.at)!;
     let corrected = at;
@@ -121,7 +122,7 @@ export function flattenRawRecord(record: RawRecord, sourceKey: string, skewThres
       skew === null ? null : String(skew),
       corrected,
       sourceKey,
-      eventFingerprint(c, p, env, at),
+      fingerprint(p, env, at),
     ];
   });
 }

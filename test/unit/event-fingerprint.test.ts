@@ -75,6 +75,38 @@ describe('event fingerprint', () => {
   });
 });
 
+describe('event fingerprint, written out piece by piece', () => {
+  const bare: Collection = { device_id: 'd', client_id: 'c', session: 's', system_version: '1', product_version: '2', env: 0, payloads: [] };
+  const full: Collection = {
+    ...bare,
+    device_make: 'Apple',
+    device_model: 'iPhone "X"',
+    system: 'iOS',
+    system_language: 'de',
+    browser: '',
+    browser_version: '\u2028',
+    product_git_hash: 'abc',
+    product_language: 'en',
+  };
+  const payloads: [string, Payload][] = [
+    ['no parameters, no optional fields', { at: '1479898800', event: 'E', nr: 1, parameters: [] }],
+    ['one parameter', { at: '1479898800', event: 'E', nr: 2, parameters: [{ name: 'a', value: 'x,"y"' }] }],
+    ['one parameter named __proto__', { at: '1479898800', event: 'E', nr: 2, parameters: [{ name: '__proto__', value: 'p' }] }],
+    ['repeated and unordered parameters', { at: '1479898800', event: 'E', nr: 3, parameters: [{ name: 'b', value: '1' }, { name: 'a', value: '2' }, { name: 'b', value: '3' }] }],
+    ['every optional field', { at: '1479898800', event: 'Ü\n', nr: 4294967295, timezone: 'Europe/Vienna', tenant_id: 't', user_id: 'u', ip: '10.0.0.1', country: 'AT', parameters: [] }],
+  ];
+  it.each(payloads.flatMap(([what, p]) => [[`${what}, bare collection`, bare, p], [`${what}, every collection field`, full, p]] as [string, Collection, Payload][]))(
+    'equals the fingerprint of the stored row: %s',
+    (_what, c, p) => {
+      const rows = flattenRawRecord({ received_at: '2026-11-23T10:00:00.000Z', sent_at: null, ip: null, collection: { ...c, payloads: [p, { ...p, nr: p.nr + 1 }] } }, 'k');
+      for (const row of rows) {
+        const stored = Object.fromEntries(eventTable.columns.map((col, i) => [col.name, row[i]!]));
+        expect(storedEventFingerprint(stored)).toBe(stored.fingerprint);
+      }
+    },
+  );
+});
+
 describe('which load errors are the files\' fault', () => {
   it.each([
     ['22P05', true], ['22P02', true], ['22007', true], ['22P04', true], ['23502', true], ['54000', true],
