@@ -1,6 +1,6 @@
 import { Collector } from '../../core/collector/collector.js';
 import { MirroredBlobStore } from '../../core/collector/mirrored-store.js';
-import type { FerryConfig } from '../../core/config.js';
+import { unknownSettings, type FerryConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import type { LoadResult } from '../../core/loader/load-run.js';
@@ -64,6 +64,8 @@ export interface CloudHost<S extends BlobStore> {
 /** Assembles a cloud host from the config and the platform's store (same on AWS and Azure). */
 export async function createCloudHost<S extends BlobStore>(config: FerryConfig, store: S, platform: string, metrics: Metrics = noMetrics): Promise<CloudHost<S>> {
   const logger = createJsonLogger({ level: config.logLevel });
+  // A mistyped setting in the function's app settings is otherwise silently ignored.
+  for (const unknown of unknownSettings(process.env)) logger.warn(`${unknown.key} ${unknown.reason}`, { key: unknown.key });
   // The collectors store the requests they refuse under raw/rejections/: parsed and loaded like the rest.
   const ruleSets = withRejectionRules(await loadRuleSets(config.parser.rulesFiles, config.parser), config.parser);
   const mirror = config.mirror ? await openStoreAt(config.mirror.url, 'FERRY_MIRROR_URL', config.mirror.azureConnectionString) : undefined;
