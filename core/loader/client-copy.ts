@@ -1,7 +1,8 @@
+import { Readable } from 'node:stream';
 import { LoadError } from '../errors.js';
 import type { CopyTarget } from '../ports/warehouse.js';
 import { readCsvRecords, type CsvRecord } from './csv-rows.js';
-import type { BatchInput } from './load-dialect.js';
+import { errorChain, type BatchInput, type DueFile } from './load-dialect.js';
 
 /**
  * Streams each file of the batch from the store through the client into `target`, one bulk
@@ -20,6 +21,55 @@ export async function copyFilesFromClient(batch: BatchInput, target: CopyTarget)
     }
   }
   return copied;
+}
+
+/**
+ * Streams the files of the batch one after the other through one bulk load into `target`;
+ * returns the rows copied. For a batch of small files (a collector batch's rows, a summary's
+ * one row): a bulk load per file cost a statement and its round trip each, more than the rows.
+ * Only the batch's total is known, so a count that does not match is the batch's; a row the
+ * warehouse refuses names its file from the line number the error gives and the files' row counts.
+ */
+export async function copyBatchFromClient(batch: BatchInput, target: CopyTarget): Promise<number> {
+  if (batch.files.length === 1) return (await copyFilesFromClient(batch, target))[0]!;
+  const csv = Readable.from(concatenated(batch), { objectMode: false });
+  try {
+    return await batch.tx.copyCsv(target, csv);
+  } catch (err) {
+    const culprit = err instanceof LoadError ? undefined : fileAtLine(batch.files, err);
+    throw culprit ? inFile(culprit.key, err) : err;
+  } finally {
+    csv.destroy();
+  }
+}
+
+/** The batch's files as one CSV stream; a file's read error names the file, as one load per file would. */
+async function* concatenated(batch: BatchInput): AsyncGenerator<Buffer> {
+  for (const file of batch.files) {
+    const csv = await batch.open(file.key);
+    try {
+      for await (const chunk of csv as AsyncIterable<Buffer>) yield chunk;
+    } catch (err) {
+      throw inFile(file.key, err);
+    } finally {
+      csv.destroy();
+    }
+  }
+}
+
+/** The file holding the line a COPY error names (PostgreSQL's `where`: "COPY t, line 7, column …"). */
+function fileAtLine(files: readonly DueFile[], err: unknown): DueFile | undefined {
+  for (const e of errorChain(err)) {
+    const where = (e as { where?: unknown }).where;
+    const match = typeof where === 'string' ? /\bline (\d+)/.exec(where) : null;
+    if (!match) continue;
+    let line = Number(match[1]);
+    for (const file of files) {
+      if (line <= file.expectedRows) return file;
+      line -= file.expectedRows;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
-import { copyFilesFromClient, type Statement } from '../client-copy.js';
+import { copyBatchFromClient, type Statement } from '../client-copy.js';
 import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
 import { commentsToWrite, tableComments, type StoredComment, type TableComment } from '../../model/table-docs.js';
@@ -369,17 +369,16 @@ FROM ranked GROUP BY source_key`;
     await tx.query(this.sortMemory());
     await tx.query(this.savepoint());
     try {
-      const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.target(table)));
+      const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)));
       await tx.query(this.releaseSavepoint());
-      const total = perFile.reduce((a, b) => a + b, 0);
-      return { perFile, total, inserted: total };
+      return { total, inserted: total };
     } catch (err) {
       if (sqlstateOf(err) !== uniqueViolation) throw err;
       await tx.query(this.rollbackToSavepoint());
       await tx.query(this.createStaging(table));
-      const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.staging(table)));
+      const total = await copyBatchFromClient(batch, this.copyTarget(table, this.staging(table)));
       const [merged] = await tx.query<{ inserted: string | number }>(this.mergeStaging(table));
-      return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted: Number(merged?.inserted ?? 0) };
+      return { total, inserted: Number(merged?.inserted ?? 0) };
     }
   }
 
@@ -391,11 +390,11 @@ FROM ranked GROUP BY source_key`;
     const { tx, table } = batch;
     await tx.query(this.sortMemory());
     await tx.query(this.createStaging(table));
-    const perFile = await copyFilesFromClient(batch, this.copyTarget(table, this.staging(table)));
+    const total = await copyBatchFromClient(batch, this.copyTarget(table, this.staging(table)));
     const merged = await tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(table));
     const collisions = new Map<string, number>();
     for (const m of merged) if (Number(m.collisions) > 0) collisions.set(m.source_key, Number(m.collisions));
-    return { perFile, total: perFile.reduce((a, b) => a + b, 0), inserted: merged.reduce((n, m) => n + Number(m.inserted), 0), collisions };
+    return { total, inserted: merged.reduce((n, m) => n + Number(m.inserted), 0), collisions };
   }
 
   async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
