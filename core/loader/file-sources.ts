@@ -1,10 +1,11 @@
 import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { LoadError, NotFoundError } from '../errors.js';
 import type { TableDefinition } from '../model/table-definition.js';
 import { encodeCsvRow } from '../parser/csv.js';
 import { parsedMetadata } from '../parser/output-keys.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
+import { inFile } from './client-copy.js';
 import { peekFieldCount, readCsvRecords } from './csv-rows.js';
 import type { DueFile, LoadDialect, Queryable } from './load-dialect.js';
 import { readSummary, summaryCsv, summariesPrefix, type SummaryContent } from './source-counts.js';
@@ -20,8 +21,8 @@ export interface FileSource {
   ready?(due: readonly BlobInfo[]): Promise<BlobInfo[]>;
   /** The file as the load needs it (its row count from metadata, or from a head when S3 listed none). */
   describe(info: BlobInfo, store: BlobStore): Promise<DueFile>;
-  /** The file as CSV; the caller destroys it. */
-  open(store: BlobStore, key: string): Promise<Readable>;
+  /** The file as CSV (`size`: its stored bytes, when listed); the caller destroys it. */
+  open(store: BlobStore, key: string, size?: number): Promise<Readable>;
 }
 
 function expectedRows(info: BlobInfo): number {
@@ -44,12 +45,38 @@ export function parsedFiles(table: TableDefinition): FileSource {
       const described = info.metadata[parsedMetadata.rows] === undefined ? await store.head(info.key) : info;
       return { key: info.key, etag: info.etag, expectedRows: expectedRows(described) };
     },
-    // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
-    open: async (store, key) => {
-      const csv = pipeline(await store.get(key), createGunzip(), () => {});
+    open: async (store, key, size) => {
+      const csv = size !== undefined && size <= wholeReadBytes ? await inflatedWhole(store, key) : inflating(await store.get(key));
       return table.backfill ? withBackfill(table, key, csv) : csv;
     },
   };
+}
+
+/**
+ * Files up to this size (stored bytes) are read whole and inflated in one call, when they inflate
+ * to at most `wholeInflatedBytes`: for a small file (a collector batch's rows) the streaming
+ * inflate's hand-offs to zlib's pool cost several times the inflating.
+ */
+const wholeReadBytes = 1024 * 1024;
+const wholeInflatedBytes = 32 * 1024 * 1024;
+
+// pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
+function inflating(gzipped: Readable): Readable {
+  return pipeline(gzipped, createGunzip(), () => {});
+}
+
+async function inflatedWhole(store: BlobStore, key: string): Promise<Readable> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  const gzipped = Buffer.concat(chunks);
+  try {
+    return Readable.from([gunzipSync(gzipped, { maxOutputLength: wholeInflatedBytes })], { objectMode: false });
+  } catch (err) {
+    // Inflating beyond the bound: streamed instead, in bounded memory.
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return inflating(Readable.from([gzipped], { objectMode: false }));
+    // Damaged: named as the streamed copy names it.
+    throw inFile(key, err);
+  }
 }
 
 /**

@@ -251,6 +251,7 @@ class TableLoad {
   private async loadBatch(due: readonly BlobInfo[]): Promise<BatchOutcome | typeof tableLocked> {
     const { store, runId, warehouse } = this.options;
     const keys = due.map((d) => d.key);
+    const sizes = new Map(due.map((d) => [d.key, d.size]));
     const batchId = `${this.table.name}-${++this.batches}`;
     return this.dialect.withTableLock(warehouse, this.table.name, runId, async (tx) => {
       // Re-check under the lock: a run that held it may have loaded some of these meanwhile.
@@ -262,7 +263,7 @@ class TableLoad {
         tx,
         table: this.table,
         files,
-        open: (key) => this.source.open(store, key),
+        open: (key) => this.source.open(store, key, sizes.get(key)),
         storedCsv: this.source.storedCsv,
         store,
         runId,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -117,6 +117,22 @@ describe.each(warehouses)('load run on %s', (_name, open) => {
     await putParsed(store, 'parsed/events/2026-11-24/c-bad.csv.gz', 'android-env-number', '2026-11-24T00:00:00Z', undefined, 'another-session');
     expect((await runLoad(options())).tables[0]).toMatchObject({ files: 0 });
     expect((await runLoad({ ...options(), retryQuarantined: true })).tables[0]).toMatchObject({ files: 1, rowsInserted: 2 });
+    expect(await count(`"${schema}".load_quarantine`)).toBe(0);
+  });
+
+  it('quarantines a parsed file whose gzip is damaged, naming it, and loads the rest of its batch', async () => {
+    const before = await count(`"${schema}".events`);
+    const good = await putParsed(store, 'parsed/events/2026-11-25/d-good.csv.gz', 'android-env-number', '2026-11-25T00:00:00Z', undefined, 'gzip-good-session');
+    const rows = await putParsed(store, 'parsed/events/2026-11-25/d-torn.csv.gz', 'ios-two-events', '2026-11-25T00:00:00Z', undefined, 'gzip-torn-session');
+    const whole = await readFile(join(dir, 'parsed/events/2026-11-25/d-torn.csv.gz'));
+    await store.put('parsed/events/2026-11-25/d-torn.csv.gz', whole.subarray(0, whole.length - 12), { ferry_rows: String(rows) });
+    const result = await runLoad(options());
+    expect(result.tables[0]).toMatchObject({ files: 1, rowsInserted: good, quarantined: [{ key: 'parsed/events/2026-11-25/d-torn.csv.gz', sqlstate: null }] });
+    expect(result.tables[0]!.quarantined![0]!.message).toMatch(/^parsed\/events\/2026-11-25\/d-torn\.csv\.gz: /);
+    expect(await count(`"${schema}".events`)).toBe(before + good);
+    // Gone from the store, it leaves the quarantine.
+    await store.delete('parsed/events/2026-11-25/d-torn.csv.gz');
+    await runLoad({ ...options(), retryQuarantined: true });
     expect(await count(`"${schema}".load_quarantine`)).toBe(0);
   });
 
