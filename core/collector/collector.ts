@@ -154,9 +154,10 @@ export class Collector {
       collection: this.options.maskIp ? { ...collection, payloads: collection.payloads.map((p) => (p.ip ? { ...p, ip: maskIp(p.ip) } : p)) } : collection,
     };
     if (replaced.count > 0) record.replaced = replaced.count;
-    const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    assertLineFits(line.byteLength - 1, limits);
-    await this.committer.submit(line);
+    const line = `${JSON.stringify(record)}\n`;
+    const bytes = Buffer.byteLength(line);
+    assertLineFits(bytes - 1, limits);
+    await this.committer.submit(line, bytes);
     if (replaced.count === 0) return jsonResponse(200, { stored: collection.payloads.length });
     logger.info('stored with characters no warehouse can store replaced by U+FFFD', { session: collection.session, replaced: replaced.count, fields: replaced.fields });
     return jsonResponse(200, { stored: collection.payloads.length, replaced: replaced.count });

@@ -41,7 +41,9 @@ interface Waiter {
 }
 
 interface Batch {
-  lines: Buffer[];
+  lines: (string | Buffer)[];
+  /** Whether every line is text: then the batch is encoded once, not line by line. */
+  text: boolean;
   bytes: number;
   waiters: Waiter[];
   firstAt: Date;
@@ -71,15 +73,19 @@ export class GroupCommitter {
     return this.pendingBytes;
   }
 
-  /** Queues one line (already ending in LF); resolves once it is durably stored. */
-  submit(line: Buffer): Promise<void> {
-    if (this.pendingBytes + line.length > this.options.maxPendingBytes) {
+  /**
+   * Queues one line (already ending in LF; text is stored as UTF-8, `bytes` long); resolves once
+   * it is durably stored.
+   */
+  submit(line: string | Buffer, bytes = typeof line === 'string' ? Buffer.byteLength(line) : line.length): Promise<void> {
+    if (this.pendingBytes + bytes > this.options.maxPendingBytes) {
       return Promise.reject(new UnavailableError('too many events waiting to be stored; retry later', { limit: 'FERRY_MAX_PENDING_BYTES' }));
     }
-    this.pendingBytes += line.length;
-    const batch = (this.current ??= { lines: [], bytes: 0, waiters: [], firstAt: this.options.clock.now() });
+    this.pendingBytes += bytes;
+    const batch = (this.current ??= { lines: [], text: true, bytes: 0, waiters: [], firstAt: this.options.clock.now() });
     batch.lines.push(line);
-    batch.bytes += line.length;
+    if (typeof line !== 'string') batch.text = false;
+    batch.bytes += bytes;
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.bytes >= this.options.maxBatchBytes) this.flush();
     else if (this.writes.size < this.maxWritesInFlight) this.scheduleSoon();
@@ -121,7 +127,8 @@ export class GroupCommitter {
   private async write(batch: Batch): Promise<void> {
     const key = rawObjectKey(batch.firstAt, this.options.ids.next(batch.firstAt));
     try {
-      const lines = Buffer.concat(batch.lines, batch.bytes);
+      // Text lines are encoded as one string: a buffer per line cost an allocation each.
+      const lines = batch.text ? Buffer.from(batch.lines.join('')) : Buffer.concat(batch.lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l)), batch.bytes);
       const body = lines.byteLength <= inlineGzipMaxBytes ? gzipSync(lines, { level: gzipLevel }) : await gzipAsync(lines, { level: gzipLevel });
       await this.options.store.put(key, body);
       for (const w of batch.waiters) w.resolve();

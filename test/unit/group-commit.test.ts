@@ -21,12 +21,15 @@ describe('GroupCommitter', () => {
 
   // Small batches are compressed inline, large ones on zlib's pool: both must store the same lines.
   it.each([
-    ['a small batch (compressed inline)', 40, 100],
-    ['a batch of 1.5 MB (compressed on the pool)', 15, 100_000],
-  ])('stores %s whole, as one gzip object, in submission order', async (_label, count, size) => {
+    ['a small batch (compressed inline)', 40, 100, 'text'],
+    ['a batch of 1.5 MB (compressed on the pool)', 15, 100_000, 'text'],
+    ['a small batch of byte lines', 40, 100, 'bytes'],
+    ['a small batch of text and byte lines', 40, 100, 'both'],
+  ])('stores %s whole, as one gzip object, in submission order', async (_label, count, size, kind) => {
     const c = committer();
-    const lines = Array.from({ length: count }, (_, i) => Buffer.from(`${JSON.stringify({ i, pad: 'é'.repeat(size) })}\n`));
-    await Promise.all(lines.map((line) => c.submit(line)));
+    const texts = Array.from({ length: count }, (_, i) => `${JSON.stringify({ i, pad: 'é'.repeat(size), surrogates: '𝄞\ud800' })}\n`);
+    const lines = texts.map((t) => Buffer.from(t));
+    await Promise.all(texts.map((text, i) => c.submit(kind === 'text' || (kind === 'both' && i % 2 === 0) ? text : lines[i]!)));
     const keys = await listKeys(store, 'raw/');
     expect(keys).toHaveLength(1); // all submitted in one turn: one batch
     expect(keys[0]).toMatch(/^raw\/events\/2026\/11\/23\/10\//);
