@@ -37,6 +37,39 @@ describe('the PostgreSQL merge of a load batch', () => {
     await dropSchema(schema);
   });
 
+  it('stores a re-send once (the earliest receipt), and counts per source the rows inserted and those whose (session, nr) another content had first', async () => {
+    const row = (session: string, fingerprint: string, receivedAt: string, source: string) =>
+      `('d', 'c', '${session}', 1, 'PRODUCTION', '1', '1', '2026-11-25 10:00:00', 'E', '{}', '${receivedAt}', '2026-11-25 10:00:00', '${source}', '${fingerprint}')`;
+    const columns = '(device_id, client_id, session, nr, env, system_version, product_version, at, event, parameters, received_at, at_corrected, source_key, fingerprint)';
+    const outcome = await warehouse.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${dialect.target(eventTable)} ${columns} VALUES ${row('m1', 'fa', '2026-11-25 09:00:00', 'stored')}`);
+      await tx.query(dialect.createStaging(eventTable));
+      await tx.query(
+        `INSERT INTO ${dialect.staging(eventTable)} ${columns} VALUES ${[
+          row('m1', 'fa', '2026-11-25 11:00:00', 'resend'),
+          row('m1', 'fb', '2026-11-25 11:00:00', 'collide-stored'),
+          row('m2', 'fc', '2026-11-25 11:01:00', 'later-dup'),
+          row('m2', 'fc', '2026-11-25 11:00:00', 'earlier-dup'),
+          row('m3', 'fe', '2026-11-25 11:01:00', 'second'),
+          row('m3', 'fd', '2026-11-25 11:00:00', 'first'),
+          row('m4', 'ff', '2026-11-25 11:00:00', 'plain'),
+        ].join(', ')}`,
+      );
+      const counts = await tx.query<{ source_key: string; inserted: string; collisions: string }>(`${dialect.mergeCounting(eventTable)} ORDER BY source_key`);
+      const stored = await tx.query<{ session: string; source_key: string }>(`SELECT session, source_key FROM ${dialect.target(eventTable)} WHERE session LIKE 'm_' ORDER BY session, source_key`);
+      await tx.query(`DELETE FROM ${dialect.target(eventTable)} WHERE session LIKE 'm_'`);
+      return { counts: counts.map((c) => [c.source_key, Number(c.inserted), Number(c.collisions)]), stored: stored.map((r) => `${r.session} ${r.source_key}`) };
+    });
+    expect(outcome.counts).toEqual([
+      ['collide-stored', 1, 1],
+      ['earlier-dup', 1, 0],
+      ['first', 1, 0],
+      ['plain', 1, 0],
+      ['second', 1, 1],
+    ]);
+    expect(outcome.stored).toEqual(['m1 collide-stored', 'm1 stored', 'm2 earlier-dup', 'm3 first', 'm3 second', 'm4 plain']);
+  });
+
   // A plan that reads the whole target made every load cost as much as the table held.
   it.each([
     ['counting collisions (events)', () => dialect.mergeCounting(eventTable)],

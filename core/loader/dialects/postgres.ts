@@ -338,6 +338,13 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
    * collided — whose collision key a row of other content already had, stored before this
    * statement (its snapshot does not see its own inserts) or inserted before it (by
    * `keepEarliest`, then key).
+   *
+   * Whether the collision key is stored already is asked of each staged row before the insert
+   * (asked of the inserted rows, each probe met the row just inserted and read it to find it
+   * invisible); a row whose collision key is not stored cannot have its whole key stored either,
+   * so only the others probe the key (`OFFSET 0`, as in `keyProbe`: else the planner may hash
+   * the whole target once instead). The counts come from the rows chosen for the insert, which
+   * are the rows inserted.
    */
   mergeCounting(table: TableDefinition): string {
     const cols = this.columns(table).join(', ');
@@ -345,19 +352,21 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
     const near = (table.collisionKey ?? []).map((k) => quoteIdent(k));
     const rest = keys.filter((k) => !near.includes(k));
     const earliest = table.keepEarliest === undefined ? [] : [quoteIdent(table.keepEarliest)];
-    const returned = [...new Set([...keys, ...earliest, quoteIdent('source_key')])];
-    return `WITH fresh AS (
-  SELECT DISTINCT ON (${keys.join(', ')}) ${cols} FROM ${this.staging(table)} s
-  WHERE NOT EXISTS (${this.keyProbe(table)})
+    const stored = near.every((k) => keys.includes(k)) ? `s.ferry_prior AND EXISTS (${this.keyProbe(table)})` : `EXISTS (${this.keyProbe(table)})`;
+    return `WITH staged AS (
+  SELECT DISTINCT ON (${keys.join(', ')}) ${cols},
+    EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k) => `t.${k} = s.${k}`).join(' AND ')} OFFSET 0) AS ferry_prior
+  FROM ${this.staging(table)} s
   ORDER BY ${[...keys, ...earliest].join(', ')}
+), fresh AS (
+  SELECT * FROM staged s WHERE NOT (${stored})
 ), inserted AS (
   INSERT INTO ${this.target(table)} (${cols}) SELECT ${cols} FROM fresh
-  RETURNING ${returned.join(', ')}
 ), ranked AS (
-  SELECT i.${quoteIdent('source_key')} AS source_key,
-    row_number() OVER (PARTITION BY ${near.map((k) => `i.${k}`).join(', ')} ORDER BY ${[...earliest, ...rest].map((k) => `i.${k}`).join(', ')}) AS ferry_order,
-    EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k) => `t.${k} = i.${k}`).join(' AND ')}) AS ferry_prior
-  FROM inserted i
+  SELECT f.${quoteIdent('source_key')} AS source_key,
+    row_number() OVER (PARTITION BY ${near.map((k) => `f.${k}`).join(', ')} ORDER BY ${[...earliest, ...rest].map((k) => `f.${k}`).join(', ')}) AS ferry_order,
+    f.ferry_prior
+  FROM fresh f
 )
 SELECT source_key, count(*)::bigint AS inserted, (count(*) FILTER (WHERE ferry_order > 1 OR ferry_prior))::bigint AS collisions
 FROM ranked GROUP BY source_key`;
