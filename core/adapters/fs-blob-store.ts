@@ -207,7 +207,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<BlobInfo> {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    yield* this.walk(dirKey, prefix, options.startAfter);
+    yield* this.walk(dirKey, prefix, options.startAfter, options.skip);
   }
 
   /**
@@ -289,7 +289,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   }
 
   // Depth-first walk in UTF-8 byte order of the full keys: a folder sorts as its name plus "/".
-  private async *walk(dirKey: string, prefix: string, startAfter: string | undefined): AsyncIterable<BlobInfo> {
+  private async *walk(dirKey: string, prefix: string, startAfter: string | undefined, skip?: (key: string) => boolean): AsyncIterable<BlobInfo> {
     let entries;
     try {
       entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
@@ -305,10 +305,11 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       if (child.dir) {
         if (!child.key.startsWith(prefix) && !prefix.startsWith(child.key)) continue;
         if (startAfter !== undefined && compareKeys(child.key, startAfter) < 0 && !startAfter.startsWith(child.key)) continue;
-        yield* this.walk(child.key, prefix, startAfter);
+        yield* this.walk(child.key, prefix, startAfter, skip);
       } else {
         if (!child.key.startsWith(prefix)) continue;
         if (startAfter !== undefined && compareKeys(child.key, startAfter) <= 0) continue;
+        if (skip?.(child.key)) continue;
         try {
           yield await this.info(child.key);
         } catch (err) {

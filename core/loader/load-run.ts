@@ -81,6 +81,19 @@ export interface LoadResult {
 const ensured = new WeakMap<Warehouse, Set<string>>();
 
 /**
+ * Keys this process knows the manifest holds, per warehouse, schema and partition folder
+ * (`parsed/events/2026-11-25/`), from manifest queries and committed loads: a timed tick's
+ * listing skips them (`ListOptions.skip`), so a tick no longer reads the details of every file
+ * of its look-back window again. A whole listing (at start, hourly) asks the manifest afresh, so
+ * rows deleted from it by hand are found again there.
+ */
+const knownLoaded = new WeakMap<Warehouse, Map<string, Map<string, Set<string>>>>();
+
+function partitionOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+/**
  * Compares what the warehouse took with what the parser wrote: per file where the bulk path
  * reports each file, else for the whole batch (one server-side COPY). Returns the loaded files.
  */
@@ -177,13 +190,41 @@ class TableLoad {
     return this.result;
   }
 
+  /** What is known loaded of this table's partitions (per partition folder). */
+  private knownPartitions(): Map<string, Set<string>> {
+    const { warehouse, schema } = this.options;
+    const tables = knownLoaded.get(warehouse) ?? knownLoaded.set(warehouse, new Map()).get(warehouse)!;
+    const id = `${schema}\0${this.source.prefix}`;
+    return tables.get(id) ?? tables.set(id, new Map()).get(id)!;
+  }
+
+  private isKnown(key: string): boolean {
+    return this.knownPartitions().get(partitionOf(key))?.has(key) === true;
+  }
+
+  private know(keys: Iterable<string>): void {
+    const partitions = this.knownPartitions();
+    for (const key of keys) {
+      const partition = partitionOf(key);
+      (partitions.get(partition) ?? partitions.set(partition, new Set()).get(partition)!).add(key);
+    }
+  }
+
+  /** Keeps what is known of the partitions a timed tick lists (`keep`), and nothing before a whole listing. */
+  private forgetKnown(keep: readonly string[] | undefined): void {
+    const partitions = this.knownPartitions();
+    for (const partition of [...partitions.keys()]) if (keep === undefined || !keep.includes(partition)) partitions.delete(partition);
+  }
+
   /** The table's files in the dates asked for; with `retryQuarantined`, its quarantined files too. */
   private async list(): Promise<BlobInfo[]> {
     const { store, dates, since } = this.options;
     const listed: BlobInfo[] = [];
     const prefixes = dates === undefined ? [this.source.prefix] : dates.map((d) => `${this.source.prefix}${d}/`);
+    const timed = since !== undefined && dates !== undefined;
+    this.forgetKnown(timed ? prefixes : undefined);
     for (const prefix of prefixes) {
-      const from = since && dates ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
+      const from = timed ? { startAfter: `${prefix}${timeSortablePrefix(since)}`, skip: (key: string) => this.isKnown(key) } : {};
       for await (const info of store.list(prefix, from)) if (this.source.accept(info)) listed.push(info);
     }
     if (!this.options.retryQuarantined) return listed;
@@ -209,6 +250,7 @@ class TableLoad {
   private async due(candidates: readonly BlobInfo[]): Promise<BlobInfo[]> {
     const { warehouse } = this.options;
     const loaded = await this.dialect.loadedKeys(warehouse, candidates.map((c) => c.key));
+    this.know(loaded);
     const due = candidates.filter((c) => !loaded.has(c.key));
     if (due.length === 0) return due;
     const quarantined = await this.dialect.quarantinedEtags(warehouse, due.map((d) => d.key));
@@ -230,6 +272,7 @@ class TableLoad {
         this.options.logger.info('load skipped: table locked by another run', { table: this.table.name, run_id: this.options.runId });
         return false;
       }
+      this.know(due.map((d) => d.key)); // committed: in the manifest now (or found there under the lock)
       this.result.files += outcome.files;
       this.result.rowsCopied += outcome.rowsCopied;
       this.result.rowsInserted += outcome.rowsInserted;

@@ -20,6 +20,12 @@ export interface BlobInfo {
 export interface ListOptions {
   /** Only keys strictly greater than this (byte order) are listed; resumes a listing. */
   startAfter?: string;
+  /**
+   * Keys the caller already knows all it needs about (a load's files in the manifest): a store
+   * may leave them out, as the filesystem store does to spare a stat and a sidecar read each;
+   * a cloud store's listing costs the same either way, and lists them.
+   */
+  skip?: (key: string) => boolean;
 }
 
 /** Options for `get`. */
