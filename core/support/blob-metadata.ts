@@ -23,7 +23,22 @@ export function assertValidKey(key: string): void {
   if (/[\x00-\x1f\x7f]/.test(key)) throw new InvalidInputError('object key must not contain control characters', { key });
 }
 
-/** Compares keys in UTF-8 byte order, the order S3 and Azure list in. */
+/**
+ * Compares keys in UTF-8 byte order, the order S3 and Azure list in. That is UTF-16 code unit
+ * order but for characters above U+FFFF (surrogates), which sort after U+E000–U+FFFF in UTF-8;
+ * compared in place, without encoding both keys for every comparison (listings sort with it).
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      const xSurrogate = x <= 0xdfff;
+      if (xSurrogate !== y <= 0xdfff) return xSurrogate ? 1 : -1;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
