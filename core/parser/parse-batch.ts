@@ -19,6 +19,11 @@ export const defaultBatchInputBytes = 8 * 1024 * 1024;
 export interface BatchParseOptions extends ParseOptions {
   /** Inputs of at most this many stored bytes share outputs (default 8 MiB); the collector's raw objects always do. */
   batchInputBytes?: number;
+  /**
+   * Hears each small input's failure with the error itself, which is then neither logged here
+   * nor in the result: the caller reports it (the local runner's parse process, per request).
+   */
+  onFailed?: (key: string, err: unknown) => void;
 }
 
 /** One input of a batch at the version it is parsed at, with its partition. */
@@ -77,7 +82,7 @@ export async function parseBatch(options: BatchParseOptions, inputs: readonly Pa
  * arrival time, so with the notification's ETag it needs no request; other inputs are asked
  * (HEAD) for their last-modified time, which their outputs are named by.
  */
-async function memberOf(options: ParseOptions, input: ParseInput, result: ParseInputsResult): Promise<Member | undefined> {
+async function memberOf(options: BatchParseOptions, input: ParseInput, result: ParseInputsResult): Promise<Member | undefined> {
   const date = partitionDateOf(input.key);
   if (input.etag !== undefined && date !== undefined && input.key.startsWith(rawEventsPrefix)) return { key: input.key, etag: input.etag, size: input.size, date };
   try {
@@ -154,7 +159,8 @@ function rowTotals(summaries: readonly ParseSummary[]): Record<string, number> {
 }
 
 /** Files a member's failure where `parseInputs` would: gone → ignored, replaced → superseded, else failed. */
-function fail(options: ParseOptions, result: ParseInputsResult, key: string, err: unknown): void {
+function fail(options: BatchParseOptions, result: ParseInputsResult, key: string, err: unknown): void {
+  if (options.onFailed) return options.onFailed(key, err);
   if (err instanceof NotFoundError && err.context.key === key) {
     result.ignored.push(key);
     return;

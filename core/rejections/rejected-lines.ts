@@ -9,7 +9,7 @@ import type { RejectionRecord } from './rejection-log.js';
 const linePrefixChars = 256;
 
 /**
- * The lines (or collector records) one parse rejected, read back from its `rejected/` output
+ * The lines (or collector records) one input's parse rejected, read back from its `rejected/` output
  * (`source_key, line, reason, text`), as `rejections` records of kind `row`: at most `max` of
  * them, the rest summed in one `aggregate` record that says how many.
  */
@@ -19,6 +19,8 @@ export async function rejectedLineRecords(store: BlobStore, summary: ParseSummar
   const records: RejectionRecord[] = [];
   let more = 0;
   for await (const [sourceKey, line, reason, text] of readCsvRecords((await store.get(key)).pipe(createGunzip()), key)) {
+    // A batch's inputs share one rejected file: each input's summary stands for its own rows.
+    if (sourceKey !== summary.source_key) continue;
     if (records.length >= max) {
       more++;
       continue;

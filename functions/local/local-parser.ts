@@ -49,9 +49,10 @@ export class LocalParser {
 
   constructor(private readonly options: LocalParserOptions) {
     const { store, config, logger } = options;
-    // Two parses run at a time: a collector batch's parse waits on the file system and zlib about
-    // half its time, which the other's CPU work fills.
-    this.queue = new ParseQueue(2, {
+    // The parse process parses the raw objects it has in hand together (one output per table and
+    // one summary for all: parse-worker.ts), so it is handed many at a time. In this process, two
+    // at a time: a parse waits on the file system about half its time, which the other fills.
+    this.queue = new ParseQueue(options.parseWorker ? 64 : 2, {
       onFailure: (failure) => this.logFailure(failure),
       onRetried: (inputs) => logger.info('parse retries succeed again: failed inputs queued again', { inputs }),
       retry: { firstDelayMs: 1000, maxDelayMs: 60_000, retryable },
