@@ -1,7 +1,8 @@
 // Pipeline CPU benchmark (not a test): the CPU time the whole local pipeline — collect, parse,
 // load — spends per Hamustro-shaped request, from before the first request until every event is
 // queryable and the pipeline is idle, per warehouse mode:
-//   pglite    the embedded default (the warehouse inside the serve process);
+//   embedded  the embedded default (a PostgreSQL server `ferry serve` starts as its child, so its
+//             processes are in the tree, shown apart: its backends, and the rest);
 //   postgres  DATABASE_URL at the PostgreSQL on 127.0.0.1:5432 (a fresh FERRY_WAREHOUSE_SCHEMA,
 //             dropped after). That server is outside Ferry's process tree: its backends serving
 //             Ferry's connections (found by application_name) are measured beside it.
@@ -10,7 +11,7 @@
 // Also printed: the CPU until the last event was loaded (before the idle wait), per thread of
 // each process (main, the busiest other thread — the filesystem writer thread — and the rest),
 // and how many raw objects and parsed files the run made.
-//   npm run bench:pipeline [-- --modes pglite,postgres --requests 20000 --connections 64
+//   npm run bench:pipeline [-- --modes embedded,postgres --requests 20000 --connections 64
 //                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340
 //                              --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" --idle-share 0.05]
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -30,7 +31,8 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : fallback;
 };
-const modes = option('modes', 'pglite,postgres').split(',');
+// `pglite`, the embedded default's name before, runs that mode too.
+const modes = option('modes', 'embedded,postgres').split(',').map((m) => (m === 'pglite' ? 'embedded' : m));
 const requests = Number(option('requests', '20000'));
 const connections = Number(option('connections', '64'));
 const databaseUrl = option('database-url', 'postgres://postgres@127.0.0.1:5432/test');
@@ -65,21 +67,35 @@ function cpuOf(pid: number, reaped = true): number {
 function treeCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of processTree(pid)) {
-    let name = 'serve';
-    if (p !== pid) {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      name = cmd.some((a) => a.endsWith('parse-worker.js')) ? 'parse child' : (cmd[0] ?? String(p));
-    }
-    out.set(name, (out.get(name) ?? 0) + cpuOf(p));
+    const name = roleOf(pid, p);
+    if (name !== undefined) out.set(name, (out.get(name) ?? 0) + cpuOf(p));
   }
   return out;
+}
+
+const auxiliary = /^postgres: (checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|archiver|stats)/;
+
+/** What process `p` of serve's tree (`root`) is: serve, the parse child, the embedded server's backends or the rest of it. */
+function roleOf(root: number, p: number): string | undefined {
+  if (p === root) return 'serve';
+  let cmd: string[];
+  try {
+    cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined; // exited while walking
+  }
+  if (cmd.some((a) => a.endsWith('parse-worker.js'))) return 'parse child';
+  if (cmd[0]?.startsWith('postgres: ') && !auxiliary.test(cmd[0])) return 'embedded server backends';
+  if (cmd[0]?.startsWith('postgres: ') || cmd[0]?.endsWith('/postgres')) return 'embedded server, the rest';
+  return cmd[0] ?? String(p);
 }
 /** Minor page faults of each process of the tree (a first touch of a page: ≈ 15 µs each on the VMs measured). */
 function treeFaults(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of processTree(pid)) {
     try {
-      const name = p === pid ? 'serve' : readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('parse-worker.js') ? 'parse child' : String(p);
+      const name = roleOf(pid, p);
+      if (name === undefined) continue;
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       out.set(name, (out.get(name) ?? 0) + Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]));
     } catch {
@@ -94,7 +110,9 @@ function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of processTree(pid)) {
     try {
-      const name = p === pid ? 'serve' : readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('parse-worker.js') ? 'parse child' : String(p);
+      const name = roleOf(pid, p);
+      // Only Node's processes: the server's are one thread each.
+      if (name !== 'serve' && name !== 'parse child') continue;
       for (const task of readdirSync(`/proc/${p}/task`)) {
         const stat = readFileSync(`/proc/${p}/task/${task}/stat`, 'utf8');
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -250,7 +268,7 @@ async function send(url: string, all: ReturnType<typeof signedTrackRequests>): P
 }
 
 async function countEvents(mode: string, env: Record<string, string>, schema: string, client: pg.Client | undefined): Promise<number> {
-  if (mode === 'pglite') {
+  if (mode === 'embedded') {
     const { stdout } = await promisify(execFile)(process.execPath, [ferryJs, 'query', 'SELECT count(*)::int AS n FROM ferry.events', '--json'], { env: { PATH: process.env.PATH, ...env } });
     const parsed = JSON.parse(stdout) as { n: number }[] | { n: number }[][];
     const row = (Array.isArray(parsed[0]) ? (parsed[0] as { n: number }[])[0] : parsed[0]) as { n: number };
@@ -338,7 +356,7 @@ for (const mode of modes) {
   console.log(`    until every event was loaded (${r.loadedSeconds.toFixed(1)} s): ${us(total(r.loaded), requests)} CPU-µs per request (${parts(r.loaded)}); ${r.files.raw} raw objects, ${r.files.parsed} parsed events files`);
   console.log(`    by thread: ${byThread(r.threads)}; minor page faults per request: ${[...r.faults].map(([k, v]) => `${k} ${(v / requests).toFixed(1)}`).join(', ')}`);
   console.log(`    collect + parse + load until idle: ${us(all, requests)} CPU-µs per request (${parts(r.all)}), ${us(all, r.events)} per event`);
-  if (mode === 'pglite') console.log(`    against the target ≤ ${target} CPU-µs per request: ${((all * 1e6) / requests / target).toFixed(2)}×`);
+  if (mode === 'embedded') console.log(`    against the target ≤ ${target} CPU-µs per request: ${((all * 1e6) / requests / target).toFixed(2)}×`);
   if (r.serverCpu) {
     const withServer = all + r.serverCpu.backends;
     console.log(`    PostgreSQL (outside Ferry's tree): its backends for Ferry's connections ${us(r.serverCpu.backends, requests)} CPU-µs per request, its auxiliary processes ${us(r.serverCpu.auxiliary, requests)} (server-wide, shared with other clients)`);
