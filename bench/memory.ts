@@ -21,6 +21,7 @@ import { embeddedServerSettings } from '../functions/local/embedded-postgres.js'
 import { startNpmPostgres, type NpmPostgres } from '../test/support/npm-postgres.js';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
 import { processTree } from './support/process-tree.js';
+import { serveUrl } from './support/serve-url.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -63,16 +64,7 @@ function sample(pid: number | undefined): Sample {
 async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/memory.js
   const child = spawn(process.execPath, [join(root, 'dist/local/ferry.js'), 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /collecting on (http:\/\/[^/\s]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`ferry serve exited with ${code}`)));
-  });
-  child.stdout!.resume();
+  const url = await serveUrl(child);
   return { child, url };
 }
 

@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
 import { processTree } from './support/process-tree.js';
+import { serveUrl } from './support/serve-url.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -208,16 +209,7 @@ async function startServe(env: Record<string, string>): Promise<Serve> {
       }
     }
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /collecting on (http:\/\/[^/\s]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`ferry serve exited with ${code}`)));
-  });
-  child.stdout!.resume();
+  const url = await serveUrl(child);
   return { child, url, eventsLoaded: () => loaded };
 }
 
