@@ -24,15 +24,16 @@ export async function copyFilesFromClient(batch: BatchInput, target: CopyTarget)
 }
 
 /**
- * Streams the files of the batch one after the other through one bulk load into `target`;
- * returns the rows copied. For a batch of small files (a collector batch's rows, a summary's
- * one row): a bulk load per file cost a statement and its round trip each, more than the rows.
+ * Streams the files of the batch one after the other through one bulk load into `target`, each
+ * chunk shown to `tap` on its way; returns the rows copied. For a batch of small files (a
+ * collector batch's rows, a summary's one row): a bulk load per file cost a statement and its
+ * round trip each, more than the rows.
  * Only the batch's total is known, so a count that does not match is the batch's; a row the
  * warehouse refuses names its file from the line number the error gives and the files' row counts.
  */
-export async function copyBatchFromClient(batch: BatchInput, target: CopyTarget): Promise<number> {
-  if (batch.files.length === 1) return (await copyFilesFromClient(batch, target))[0]!;
-  const csv = Readable.from(concatenated(batch), { objectMode: false });
+export async function copyBatchFromClient(batch: BatchInput, target: CopyTarget, tap?: (chunk: Buffer | string) => void): Promise<number> {
+  if (batch.files.length === 1 && !tap) return (await copyFilesFromClient(batch, target))[0]!;
+  const csv = Readable.from(concatenated(batch, tap), { objectMode: false });
   try {
     return await batch.tx.copyCsv(target, csv);
   } catch (err) {
@@ -43,12 +44,18 @@ export async function copyBatchFromClient(batch: BatchInput, target: CopyTarget)
   }
 }
 
-/** The batch's files as one CSV stream; a file's read error names the file, as one load per file would. */
-async function* concatenated(batch: BatchInput): AsyncGenerator<Buffer> {
+/**
+ * The batch's files as one CSV stream, each chunk shown to `tap` first; a file's read error names
+ * the file, as one load per file would.
+ */
+async function* concatenated(batch: BatchInput, tap?: (chunk: Buffer | string) => void): AsyncGenerator<Buffer> {
   for (const file of batch.files) {
     const csv = await batch.open(file.key);
     try {
-      for await (const chunk of csv as AsyncIterable<Buffer>) yield chunk;
+      for await (const chunk of csv as AsyncIterable<Buffer>) {
+        tap?.(chunk);
+        yield chunk;
+      }
     } catch (err) {
       throw inFile(file.key, err);
     } finally {

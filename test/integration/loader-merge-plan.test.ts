@@ -1,7 +1,15 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryBlobStore } from '../../core/adapters/memory-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
 import { PostgresDialect } from '../../core/loader/dialects/postgres.js';
+import type { BatchInput } from '../../core/loader/load-dialect.js';
+import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
+import { flattenRawRecord } from '../../core/model/flatten-event.js';
+import { encodeCsvRow } from '../../core/parser/csv.js';
+import type { WarehouseTransaction } from '../../core/ports/warehouse.js';
+import { fixtureJson } from '../support/fixtures.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 
 interface PlanNode {
@@ -85,4 +93,66 @@ describe('the PostgreSQL merge of a load batch', () => {
     expect(scans.length).toBeGreaterThan(0);
     for (const scan of scans) expect(scan, JSON.stringify(scan)).toHaveProperty('Index Cond');
   });
+
+  it('checks a copied batch for a collision key held twice by probing the key index per row, not by reading the whole target', async () => {
+    const [row] = await warehouse.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${dialect.collidesSql(eventTable)}`, [['a', 'b'], ['1', '2']]);
+    const scans = nodes(row!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'events');
+    expect(scans.length).toBeGreaterThan(0);
+    for (const scan of scans) expect(scan, JSON.stringify(scan)).toHaveProperty('Index Cond');
+  });
+
+  describe('a batch of events files', () => {
+    const collection = decodeCollectionJson(fixtureJson('collections/ios-two-events.json'));
+    /** A parsed events file of the fixture's two payloads, under `session`, received at `at`. */
+    const file = (session: string, at: string, change: (p: (typeof collection.payloads)[number]) => object = (p) => p) =>
+      flattenRawRecord({ received_at: at, sent_at: null, ip: null, collection: { ...collection, session, payloads: collection.payloads.map((p) => ({ ...p, ...change(p) })) } }, `raw/events/${session}.ndjson.gz`)
+        .map((r) => encodeCsvRow(r))
+        .join('');
+
+    /** Loads `files` as one batch; returns what it reported, the statements it ran, and the rows stored. */
+    async function load(files: Record<string, string>) {
+      const statements: string[] = [];
+      const outcome = await warehouse.transaction(async (tx) => {
+        const recording: WarehouseTransaction = {
+          query: (sql, params) => (statements.push(sql.split(/\s/)[0]!), tx.query(sql, params)),
+          execute: (sql, params) => (statements.push(sql.split(/\s/)[0]!), tx.execute(sql, params)),
+          copyCsv: (target, csv) => (statements.push('COPY'), tx.copyCsv(target, csv)),
+        };
+        const batch: BatchInput = {
+          tx: recording,
+          table: eventTable,
+          files: Object.entries(files).map(([key, csv]) => ({ key, etag: 'e', expectedRows: csv.split('\n').length - 1 })),
+          open: async (key) => Readable.from([Buffer.from(files[key]!)]),
+          storedCsv: false,
+          store: new MemoryBlobStore(),
+          runId: 'run',
+          batchId: 'batch',
+        };
+        return dialect.loadBatch(batch);
+      });
+      const stored = await warehouse.query<{ session: string; n: string }>(`SELECT session, count(*) AS n FROM ${dialect.target(eventTable)} WHERE session LIKE 'batch-%' GROUP BY session ORDER BY session`);
+      return { outcome, staged: statements.includes('CREATE'), stored: stored.map((r) => `${r.session} ${r.n}`) };
+    }
+
+    it('copies new events straight into the target, and stages a batch with a re-send or a collision so that the merge counts it', async () => {
+      const clean = await load({ a: file('batch-1', '2026-11-25T10:00:00Z'), b: file('batch-2', '2026-11-25T10:00:01Z') });
+      expect(clean).toEqual({ outcome: { total: 4, inserted: 4 }, staged: false, stored: ['batch-1 2', 'batch-2 2'] });
+
+      const resent = await load({ a: file('batch-1', '2026-11-25T11:00:00Z'), c: file('batch-3', '2026-11-25T11:00:00Z') });
+      expect(resent.staged).toBe(true);
+      expect(resent.outcome).toMatchObject({ total: 4, inserted: 2 });
+      expect(resent.stored).toEqual(['batch-1 2', 'batch-2 2', 'batch-3 2']);
+
+      // Another content under stored (session, nr): stored and counted, though no key repeats.
+      const collides = await load({ d: file('batch-2', '2026-11-25T12:00:00Z', () => ({ event: 'Other' })) });
+      expect(collides).toMatchObject({ outcome: { total: 2, inserted: 2, collisions: new Map([['raw/events/batch-2.ndjson.gz', 2]]) }, staged: true });
+
+      // Two contents under one (session, nr) within the batch.
+      const within = await load({ e: file('batch-4', '2026-11-25T13:00:00Z'), f: file('batch-4', '2026-11-25T13:00:01Z', () => ({ event: 'Other' })) });
+      expect(within).toMatchObject({ outcome: { total: 4, inserted: 4 }, staged: true });
+      expect(within.outcome.collisions?.get('raw/events/batch-4.ndjson.gz')).toBe(2);
+      expect(within.stored).toEqual(['batch-1 2', 'batch-2 4', 'batch-3 2', 'batch-4 4']);
+    });
+  });
 });
+

@@ -20,6 +20,7 @@ import {
   type Queryable,
 } from '../load-dialect.js';
 import { copyBatchFromClient, type Statement } from '../client-copy.js';
+import { CsvColumns } from '../csv-columns.js';
 import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
 import { commentsToWrite, tableComments, type StoredComment, type TableComment } from '../../model/table-docs.js';
@@ -28,16 +29,14 @@ const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', do
 
 /** SQLSTATE of a duplicate key: the target already holds a row of this batch. */
 const uniqueViolation = '23505';
+/**
+ * Rows of a batch of a table with a collision key that may go straight into the target: its
+ * collision keys are held in memory for the check after the COPY (≈ 100 bytes a row).
+ */
+const directCopyMaxRows = 250_000;
 /** SQLSTATE of a missing table. */
 const undefinedTable = '42P01';
 
-/**
- * Whether a SQLSTATE says the content was refused: class 22 (data exception: bad JSON, NUL,
- * malformed number or time, short CSV row), class 23 (integrity: NULL in a required column; the
- * duplicate key of the de-duplication path is handled before it gets here), 54000 (a value too
- * large for its index). Connection (08), transaction rollback (40), operator intervention (57)
- * and resource (53) classes are transient.
- */
 /**
  * The comments stored on the tables of schema `$1` (PostgreSQL and Redshift catalogs), `column_name`
  * '' for a table's own, so `ensureSchema` writes only those missing or changed.
@@ -56,6 +55,13 @@ export function commentOn(schema: string, comment: TableComment): string {
   return `COMMENT ON ${target} IS ${stringLiteral(comment.text)}`;
 }
 
+/**
+ * Whether a SQLSTATE says the content was refused: class 22 (data exception: bad JSON, NUL,
+ * malformed number or time, short CSV row), class 23 (integrity: NULL in a required column; the
+ * duplicate key of the de-duplication path is handled before it gets here), 54000 (a value too
+ * large for its index). Connection (08), transaction rollback (40), operator intervention (57)
+ * and resource (53) classes are transient.
+ */
 export function refusedSqlstate(sqlstate: string | undefined): boolean {
   if (sqlstate === undefined) return false;
   return sqlstate.startsWith('22') || (sqlstate.startsWith('23') && sqlstate !== uniqueViolation) || sqlstate === '54000';
@@ -327,12 +333,6 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
   }
 
   /**
-   * Fast path: COPY straight into the target under a savepoint — one pass, as fast as psql's
-   * \copy. The target's key refuses a row it already holds (a client's re-send), and only then
-   * is the savepoint rolled back and the batch loaded the careful way: into a staging table,
-   * de-duplicated keeping the earliest `keepEarliest`, inserted where the target lacks the key.
-   */
-  /**
    * For a table with a `collisionKey`: de-duplicates staging on the key like `mergeStaging`,
    * inserts what the target lacks, and reports per `source_key` the rows inserted and those that
    * collided — whose collision key a row of other content already had, stored before this
@@ -372,6 +372,27 @@ SELECT source_key, count(*)::bigint AS inserted, (count(*) FILTER (WHERE ferry_o
 FROM ranked GROUP BY source_key`;
   }
 
+  /**
+   * Whether the target holds two rows of one collision key among the keys `$1…` (arrays, one per
+   * collision key column): after a batch was copied straight in, whether it collided with a row
+   * stored before or with one of its own. One probe of the key's index per row, stopping at two.
+   */
+  collidesSql(table: TableDefinition): string {
+    const near = table.collisionKey ?? [];
+    const types = near.map((k) => pgTypes[table.columns.find((c) => c.name === k)!.type]);
+    const names = near.map((_, i) => `k${i}`);
+    return `SELECT EXISTS (
+  SELECT 1 FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS b(${names.join(', ')})
+  WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k, i) => `t.${quoteIdent(k)} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1
+) AS collides`;
+  }
+
+  /**
+   * Fast path: COPY straight into the target under a savepoint — one pass, as fast as psql's
+   * \copy. The target's key refuses a row it already holds (a client's re-send), and only then
+   * is the savepoint rolled back and the batch loaded the careful way: into a staging table,
+   * de-duplicated keeping the earliest `keepEarliest`, inserted where the target lacks the key.
+   */
   async loadBatch(batch: BatchInput): Promise<BatchCopied> {
     const { tx, table } = batch;
     if (table.collisionKey) return this.loadCounting(batch);
@@ -392,18 +413,50 @@ FROM ranked GROUP BY source_key`;
   }
 
   /**
-   * Always through staging: collisions are rows the key accepts, so only the merge can see them
-   * (the direct COPY would store them without a word).
+   * Always counts collisions, which are rows the key accepts. A batch of up to
+   * `directCopyMaxRows` is first copied straight into the target (`copyUnlessColliding`); one that
+   * holds a re-send or a collision — rare — or a larger one goes through staging and
+   * `mergeCounting`, which counts them.
    */
   private async loadCounting(batch: BatchInput): Promise<BatchCopied> {
     const { tx, table } = batch;
     await tx.query(this.sortMemory());
+    if (batch.files.reduce((n, f) => n + f.expectedRows, 0) <= directCopyMaxRows) {
+      const copied = await this.copyUnlessColliding(batch);
+      if (copied) return copied;
+    }
     await tx.query(this.createStaging(table));
     const total = await copyBatchFromClient(batch, this.copyTarget(table, this.staging(table)));
     const merged = await tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(table));
     const collisions = new Map<string, number>();
     for (const m of merged) if (Number(m.collisions) > 0) collisions.set(m.source_key, Number(m.collisions));
     return { total, inserted: merged.reduce((n, m) => n + Number(m.inserted), 0), collisions };
+  }
+
+  /**
+   * The direct COPY alone would store a collision without a word, so it is kept only when the
+   * collision key columns, read from the CSV on its way, show no key held twice afterwards
+   * (`collidesSql`): then every row was new and none collided, as the merge would have found.
+   * Otherwise it is undone and `undefined` returned.
+   */
+  private async copyUnlessColliding(batch: BatchInput): Promise<BatchCopied | undefined> {
+    const { tx, table } = batch;
+    await tx.query(this.savepoint());
+    const keys = new CsvColumns(table.collisionKey!.map((k) => table.columns.findIndex((c) => c.name === k)));
+    try {
+      const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => keys.push(chunk));
+      if (keys.complete && keys.records === total) {
+        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.values);
+        if (check && !check.collides) {
+          await tx.query(this.releaseSavepoint());
+          return { total, inserted: total };
+        }
+      }
+    } catch (err) {
+      if (sqlstateOf(err) !== uniqueViolation) throw err;
+    }
+    await tx.query(this.rollbackToSavepoint());
+    return undefined;
   }
 
   async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {

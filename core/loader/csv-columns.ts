@@ -1,0 +1,114 @@
+const quote = 0x22;
+const comma = 0x2c;
+const lf = 0x0a;
+
+/**
+ * Picks a few columns out of the parser's CSV (RFC 4180, LF-terminated, `encodeCsvRow`'s NULL
+ * convention) while it streams past, fed chunk by chunk: for each record, the text of the columns
+ * at `indices` (ascending), `null` for an unquoted empty field. The rest of a record is skipped
+ * with `indexOf` rather than read byte by byte, so a wide row costs little more than a narrow one;
+ * a record split across chunks is read again once its end has arrived.
+ */
+export class CsvColumns {
+  /** Per picked column, its value in each record so far. */
+  readonly values: (string | null)[][];
+  private tail: Buffer | undefined;
+  private readonly last: number;
+
+  constructor(private readonly indices: readonly number[]) {
+    this.values = indices.map(() => []);
+    this.last = indices[indices.length - 1]!;
+  }
+
+  /** Records read so far. */
+  get records(): number {
+    return this.values[0]!.length;
+  }
+
+  push(chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const buf = this.tail ? Buffer.concat([this.tail, bytes]) : bytes;
+    let start = 0;
+    for (;;) {
+      const end = this.record(buf, start);
+      if (end < 0) break;
+      start = end;
+    }
+    this.tail = start < buf.length ? buf.subarray(start) : undefined;
+  }
+
+  /** Whether everything pushed ended with a whole record. */
+  get complete(): boolean {
+    return this.tail === undefined;
+  }
+
+  /** Reads the record at `start`; returns where the next one starts, or -1 if it is not all here. */
+  private record(buf: Buffer, start: number): number {
+    if (start >= buf.length) return -1;
+    const picked: (string | null)[] = [];
+    let pos = start;
+    for (let field = 0, want = 0; field <= this.last; field++) {
+      const wanted = this.indices[want] === field;
+      let value: string | null;
+      let next: number;
+      if (buf[pos] === quote) {
+        const close = closingQuote(buf, pos + 1);
+        if (close < 0 || close + 1 >= buf.length) return -1;
+        value = wanted ? buf.toString('utf8', pos + 1, close).replaceAll('""', '"') : '';
+        next = close + 1;
+      } else {
+        next = fieldEnd(buf, pos);
+        if (next < 0) return -1;
+        value = wanted ? (next === pos ? null : buf.toString('utf8', pos, next)) : '';
+      }
+      if (wanted) {
+        picked.push(value);
+        want++;
+      }
+      if (buf[next] === lf) {
+        if (field < this.last) for (; want < this.indices.length; want++) picked.push(null); // a short row: COPY refuses it
+        return this.keep(picked, next + 1);
+      }
+      pos = next + 1;
+    }
+    const end = recordEnd(buf, pos);
+    return end < 0 ? -1 : this.keep(picked, end + 1);
+  }
+
+  private keep(picked: (string | null)[], next: number): number {
+    for (let i = 0; i < picked.length; i++) this.values[i]!.push(picked[i]!);
+    return next;
+  }
+}
+
+/** The quote closing a quoted field whose text starts at `from` (a doubled quote is text), or -1. */
+function closingQuote(buf: Buffer, from: number): number {
+  for (let at = buf.indexOf(quote, from); at >= 0; at = buf.indexOf(quote, at + 2)) {
+    if (at + 1 >= buf.length) return -1; // cannot tell "" from the end yet
+    if (buf[at + 1] !== quote) return at;
+  }
+  return -1;
+}
+
+/** The comma or LF ending an unquoted field that starts at `from`, or -1. */
+function fieldEnd(buf: Buffer, from: number): number {
+  for (let at = from; at < buf.length; at++) {
+    const c = buf[at];
+    if (c === comma || c === lf) return at;
+  }
+  return -1;
+}
+
+/** The LF ending the record whose rest starts at `from` (a field start), skipping quoted fields; -1 if not here. */
+function recordEnd(buf: Buffer, from: number): number {
+  let pos = from;
+  for (;;) {
+    const newline = buf.indexOf(lf, pos);
+    if (newline < 0) return -1;
+    const open = buf.indexOf(quote, pos);
+    if (open < 0 || newline < open) return newline;
+    const close = closingQuote(buf, open + 1);
+    if (close < 0) return -1;
+    pos = close + 1;
+  }
+}
