@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, copyFile, mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,6 +42,11 @@ export interface EmbeddedServerOptions {
   /** Port to listen on; undefined keeps the cluster's own. */
   port?: number | undefined;
   logger: Logger;
+  /**
+   * Whether this process owns the server for its lifetime (`ferry serve`): it is started again
+   * when it dies, a running one a killed serve left included, and its log is kept bounded.
+   */
+  supervise?: boolean;
 }
 
 export const embeddedUser = 'ferry';
@@ -199,7 +204,12 @@ export async function startEmbeddedServer(root: string, options: EmbeddedServerO
     ({ url: urlOf(port), connectionString: urlOf(port, password), passfile: paths.passfile, port, version, startedHere, stop });
   if (running) {
     const version = (await readFile(join(paths.cluster, 'PG_VERSION'), 'utf8')).trim();
-    return found(running.port, await readPassword(paths.passfile), version, false, () => stopServer(running.pid));
+    const password = await readPassword(paths.passfile);
+    if (!options.supervise) return found(running.port, password, version, false, () => stopServer(running.pid));
+    const bin = await runnableBinaries(await postgresBinaries(), serverAccount(), paths.binaries);
+    const server = new SupervisedServer(bin, serverAccount(), paths, running.port, urlOf(running.port, password), options.logger);
+    server.adopt(running.pid);
+    return found(running.port, password, version, false, () => server.stop());
   }
   const account = serverAccount();
   await mkdir(root, { recursive: true });
@@ -216,17 +226,46 @@ export async function startEmbeddedServer(root: string, options: EmbeddedServerO
   }
   const password = await readPassword(paths.passfile);
   const server = new SupervisedServer(bin, account, paths, port, urlOf(port, password), options.logger);
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   return found(port, password, version, true, () => server.stop());
 }
 
+/** The server's log is cut when it grows past this, the older part kept as `postgres.log.1`. */
+export const serverLogMaxBytes = 10 * 1024 * 1024;
+const watchEveryMs = 2000;
+const logCheckEveryMs = 60_000;
+
 /**
- * A postmaster this process started, as its child: started again when it exits unbidden (the
- * OOM killer, a kill -9), every 2 s until it answers, so `ferry serve` outlives its server's crash.
+ * Keeps the log at `path` under `maxBytes` as logrotate's copytruncate does: the whole file is
+ * copied to `<path>.1` (replacing the older one) and emptied in place, so the server writing to
+ * it (opened for appending) goes on at its new end. Lines written between copy and truncation
+ * are lost; at most about twice `maxBytes` is kept.
+ */
+export async function cutLogIfLarge(path: string, maxBytes = serverLogMaxBytes): Promise<boolean> {
+  const size = await stat(path).then((s) => s.size, () => 0);
+  if (size <= maxBytes) return false;
+  await copyFile(path, `${path}.1`);
+  await truncate(path, 0);
+  return true;
+}
+
+/**
+ * The postmaster of `ferry serve`, started as its child or taken over from a serve that was
+ * killed: started again when it exits unbidden (the OOM killer, a kill -9), every 2 s until it
+ * answers, so serve outlives its server's crash. Its own child is heard exiting; one taken over
+ * is looked for every 2 s. The log is checked once a minute (`cutLogIfLarge`).
  */
 class SupervisedServer {
   private child: ChildProcess | undefined;
   private stopping = false;
+  private adopted: number | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private readonly logCheck: NodeJS.Timeout;
 
   constructor(
     private readonly bin: PostgresBinaries,
@@ -235,9 +274,23 @@ class SupervisedServer {
     private readonly port: number,
     private readonly connectionString: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.logCheck = setInterval(() => void this.cutLog(), logCheckEveryMs).unref();
+  }
+
+  /** Takes over the running postmaster `pid`, which this process did not start. */
+  adopt(pid: number): void {
+    this.adopted = pid;
+    this.watch = setInterval(() => {
+      if (this.stopping || processAlive(pid)) return;
+      clearInterval(this.watch);
+      this.adopted = undefined;
+      this.exited({ pid });
+    }, watchEveryMs).unref();
+  }
 
   async start(): Promise<void> {
+    await this.cutLog();
     const log = openSync(this.paths.log, 'a', 0o600);
     if (this.account.uid !== undefined) await chown(this.paths.log, this.account.uid, this.account.gid!);
     const child = spawn(this.bin.postgres, ['-D', this.paths.cluster, '-p', String(this.port)], { ...runAs(this.account), stdio: ['ignore', log, log] });
@@ -252,9 +305,21 @@ class SupervisedServer {
     child.unref();
     child.once('exit', (code, signal) => {
       if (this.stopping || this.child !== child) return;
-      this.logger.warn('the embedded PostgreSQL server exited; starting it again', { code, signal, log: this.paths.log });
-      void this.restart();
+      this.exited({ code, signal });
     });
+  }
+
+  private exited(how: Record<string, unknown>): void {
+    this.logger.warn('the embedded PostgreSQL server exited; starting it again', { ...how, log: this.paths.log });
+    void this.restart();
+  }
+
+  private async cutLog(): Promise<void> {
+    try {
+      if (await cutLogIfLarge(this.paths.log)) this.logger.info('the embedded PostgreSQL log was cut; the older part is kept beside it', { log: this.paths.log, kept: `${this.paths.log}.1` });
+    } catch (err) {
+      this.logger.warn('could not cut the embedded PostgreSQL log', { log: this.paths.log, reason: (err as Error).message });
+    }
   }
 
   private async restart(): Promise<void> {
@@ -273,7 +338,10 @@ class SupervisedServer {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.child?.pid !== undefined) await stopServer(this.child.pid);
+    clearInterval(this.watch);
+    clearInterval(this.logCheck);
+    const pid = this.adopted ?? this.child?.pid;
+    if (pid !== undefined) await stopServer(pid);
   }
 }
 

@@ -23,7 +23,7 @@ export interface EmbeddedWarehouseOptions {
  * whose `close` also stops the server as `stopOnClose` says.
  */
 export async function openEmbeddedWarehouse(root: string, options: EmbeddedWarehouseOptions): Promise<EmbeddedWarehouse> {
-  const server = await startEmbeddedServer(root, options);
+  const server = await startEmbeddedServer(root, { ...options, supervise: options.stopOnClose === 'always' });
   const stopServer = options.stopOnClose === 'always' || server.startedHere ? () => server.stop() : async () => {};
   try {
     if (await hasLegacyWarehouse(root)) await migrateLegacyWarehouse(root, server.connectionString, options.logger);

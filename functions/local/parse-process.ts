@@ -90,7 +90,7 @@ export class ParseProcess {
   private started(): Promise<ChildProcess> {
     if (!this.ready) {
       // A small young generation: the parse's garbage is short-lived, and a small box counts resident memory.
-      const child = fork(fileURLToPath(this.script), [JSON.stringify(this.data)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-semi-space-size=2'] });
+      const child = fork(fileURLToPath(this.script), [JSON.stringify(this.data)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, '--max-semi-space-size=2'] });
       this.child = child;
       this.ready = new Promise<ChildProcess>((resolve, reject) => {
         child.on('message', (reply: ParseReply) => {

@@ -130,7 +130,7 @@ describe('the embedded warehouse (a PostgreSQL server under the data dir)', () =
     expect(postmaster(dataDir)).toBeUndefined();
   });
 
-  it('keeps its port across restarts, takes over a server a killed serve left, and names FERRY_EMBEDDED_PORT when that port is taken', async () => {
+  it('keeps its port across restarts, takes over a server a killed serve left and starts it again when it dies, and names FERRY_EMBEDDED_PORT when that port is taken', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-embedded-'));
     dirs.push(dataDir);
     const env = { FERRY_DATA_DIR: dataDir, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '3600' };
@@ -145,6 +145,15 @@ describe('the embedded warehouse (a PostgreSQL server under the data dir)', () =
     const second = await startFerry(env);
     servers.push(second);
     expect(postmaster(dataDir)).toEqual(orphan);
+    // Taken over, it is watched as serve's own: killed, it is started again on its port.
+    process.kill(orphan!.pid, 'SIGKILL');
+    const restarted = await waitFor(() => {
+      const now = postmaster(dataDir);
+      return now && now.pid !== orphan!.pid ? now : undefined;
+    }, 'the server taken over to be started again');
+    expect(restarted.port).toBe(orphan!.port);
+    expect(second.stderr()).toContain('the embedded PostgreSQL server exited; starting it again');
+    await waitFor(() => (ferry(['query', 'select 1 as a', '--json'], env).stdout === '[{"a":1}]\n' ? true : undefined), 'a query on the server started again');
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.on('exit', resolve));
     expect(postmaster(dataDir)).toBeUndefined();
