@@ -41,6 +41,23 @@ interface Sample {
   processes: number;
   /** RSS of the tree's root process alone. */
   rootRssMiB: number;
+  /** RSS / PSS per role in the tree: serve, the parse child, the PostgreSQL processes. */
+  roles?: Map<string, { rssMiB: number; pssMiB: number }>;
+}
+
+/** What process `p` of the tree is, for the breakdown. */
+function roleOf(root: number, p: number): string {
+  if (p === root) return 'serve';
+  const cmd = (() => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  if (cmd.includes('parse-worker.js')) return 'parse child';
+  if (cmd.startsWith('postgres') || cmd.split('\0')[0]!.endsWith('/postgres')) return 'PostgreSQL';
+  return 'other';
 }
 
 
@@ -56,10 +73,22 @@ function kib(file: string, field: string): number {
 function sample(pid: number | undefined): Sample {
   if (pid === undefined) return { rssMiB: 0, pssMiB: 0, processes: 0, rootRssMiB: 0 };
   const pids = processTree(pid);
-  const rss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/status`, 'VmRSS'), 0);
-  const pss = pids.reduce((sum, p) => sum + kib(`/proc/${p}/smaps_rollup`, 'Pss'), 0);
-  return { rssMiB: rss / 1024, pssMiB: pss / 1024, processes: pids.length, rootRssMiB: kib(`/proc/${pid}/status`, 'VmRSS') / 1024 };
+  const roles = new Map<string, { rssMiB: number; pssMiB: number }>();
+  let rss = 0;
+  let pss = 0;
+  for (const p of pids) {
+    const r = kib(`/proc/${p}/status`, 'VmRSS') / 1024;
+    const s = kib(`/proc/${p}/smaps_rollup`, 'Pss') / 1024;
+    rss += r;
+    pss += s;
+    const role = roles.get(roleOf(pid, p)) ?? roles.set(roleOf(pid, p), { rssMiB: 0, pssMiB: 0 }).get(roleOf(pid, p))!;
+    role.rssMiB += r;
+    role.pssMiB += s;
+  }
+  return { rssMiB: rss, pssMiB: pss, processes: pids.length, rootRssMiB: kib(`/proc/${pid}/status`, 'VmRSS') / 1024, roles };
 }
+
+const byRole = (s: Sample) => [...(s.roles ?? [])].map(([role, m]) => `${role} ${m.rssMiB.toFixed(0)} / ${m.pssMiB.toFixed(0)}`).join(', ');
 
 async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/memory.js
@@ -120,7 +149,7 @@ for (const mode of modes) {
   const r = await measure(mode);
   console.log(`  ${mode}: ${r.requests} requests answered 200, ${r.other} other`);
   for (const [when, s] of [['idle, 1st start', r.firstStart], ['idle, restarted', r.idle], ['end of load', r.loaded], ['peak during load', r.peak]] as const) {
-    if (mode === 'embedded') console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}`);
+    if (mode === 'embedded') console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}; RSS / PSS MiB by role: ${byRole(s.serve)}`);
     else console.log(`    ${when.padEnd(16)} serve tree ${mib(s.serve)}; server tree ${mib(s.server)}; together ${mib(sum(s.serve, s.server))}`);
   }
 }

@@ -277,11 +277,12 @@ WHERE ${by.map((k, i) => `t.${quoteIdent(k)} = u.k${i}`).join(' AND ')} AND t.${
   }
 
   /**
-   * Memory for this transaction's de-duplicating sort: the default 4 MB spills a large batch to
-   * disk. Transaction-scoped, so it never leaks into other work on a pooled connection.
+   * Memory for this transaction's de-duplicating sort: the default 4 MB spills a tick's batch to
+   * disk, while a limit in the hundreds of MB let the backend grow by that much on a small box
+   * (the embedded server). Transaction-scoped, so it never leaks into other work on the connection.
    */
   sortMemory(): string {
-    return `SET LOCAL work_mem = '128MB'`;
+    return `SET LOCAL work_mem = '16MB'`;
   }
 
   /** Staging table shaped like the target, without its key, dropped at commit. */
