@@ -10,19 +10,20 @@ const lf = 0x0a;
  * a record split across chunks is read again once its end has arrived.
  */
 export class CsvColumns {
-  /** Per picked column, its value in each record so far. */
+  /** Per picked column, its value in each record so far (without a `sink`). */
   readonly values: (string | null)[][];
+  /** Records read so far. */
+  records = 0;
   private tail: Buffer | undefined;
   private readonly last: number;
 
-  constructor(private readonly indices: readonly number[]) {
+  /** With `sink`, each record's picked values go to it instead of `values`. */
+  constructor(
+    private readonly indices: readonly number[],
+    private readonly sink?: (picked: readonly (string | null)[]) => void,
+  ) {
     this.values = indices.map(() => []);
     this.last = indices[indices.length - 1]!;
-  }
-
-  /** Records read so far. */
-  get records(): number {
-    return this.values[0]!.length;
   }
 
   push(chunk: Buffer | string): void {
@@ -76,7 +77,9 @@ export class CsvColumns {
   }
 
   private keep(picked: (string | null)[], next: number): number {
-    for (let i = 0; i < picked.length; i++) this.values[i]!.push(picked[i]!);
+    this.records++;
+    if (this.sink) this.sink(picked);
+    else for (let i = 0; i < picked.length; i++) this.values[i]!.push(picked[i]!);
     return next;
   }
 }

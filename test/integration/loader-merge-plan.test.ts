@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../../core/adapters/memory-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
-import { PostgresDialect } from '../../core/loader/dialects/postgres.js';
+import { ArrayText, PostgresDialect } from '../../core/loader/dialects/postgres.js';
 import type { BatchInput } from '../../core/loader/load-dialect.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
@@ -99,6 +99,18 @@ describe('the PostgreSQL merge of a load batch', () => {
     const scans = nodes(row!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'events');
     expect(scans.length).toBeGreaterThan(0);
     for (const scan of scans) expect(scan, JSON.stringify(scan)).toHaveProperty('Index Cond');
+  });
+
+  it('passes a batch\'s keys as array literals PostgreSQL reads back value for value', async () => {
+    const values = ['plain', '', 'say "hi"', 'back\\slash', '{brace}', 'comma, inside', 'NULL', ' spaced ', 'ünï ✓ 😀', 'line\nbreak', null];
+    const many = Array.from({ length: 10_000 }, (_, i) => `s${i}`);
+    const text = new ArrayText();
+    for (const v of [...values, ...many]) text.add(v);
+    const bigints = new ArrayText();
+    for (const v of ['1', '-42', '9007199254740993', null]) bigints.add(v);
+    const [row] = await warehouse.query<{ t: (string | null)[]; n: (string | null)[] }>('SELECT $1::text[] AS t, $2::bigint[]::text[] AS n', [text.text(), bigints.text()]);
+    expect(row!.t).toEqual([...values, ...many]);
+    expect(row!.n).toEqual(['1', '-42', '9007199254740993', null]);
   });
 
   describe('a batch of events files', () => {

@@ -56,6 +56,15 @@ describe('CsvColumns', () => {
     expect(columns.values).toEqual([rows.map((r) => r[indices[0]!]), rows.map((r) => String(r[indices[1]!]))]);
   });
 
+  it('hands each record\'s picked values to a sink instead of keeping them', () => {
+    const seen: (string | null)[][] = [];
+    const columns = new CsvColumns([0, 2], (picked) => seen.push([...picked]));
+    columns.push('a,b,c\n,"x""y",\n');
+    expect(seen).toEqual([['a', 'c'], [null, null]]);
+    expect(columns.records).toBe(2);
+    expect(columns.values).toEqual([[], []]);
+  });
+
   it('is not complete while the last record has no end yet', () => {
     const columns = new CsvColumns([0, 1]);
     columns.push('a,b,c\nd,"e\n');

@@ -34,6 +34,31 @@ const uniqueViolation = '23505';
  * collision keys are held in memory for the check after the COPY (≈ 100 bytes a row).
  */
 const directCopyMaxRows = 250_000;
+/**
+ * A PostgreSQL array literal (`{"a","b",NULL}`) built value by value, joined as it grows: a
+ * batch's keys held as one string per value cost several times their text in heap.
+ */
+export class ArrayText {
+  private readonly joined: string[] = [];
+  private pending: string[] = [];
+
+  add(value: string | null): void {
+    this.pending.push(value === null ? 'NULL' : `"${/["\\]/.test(value) ? value.replace(/["\\]/g, '\\$&') : value}"`);
+    if (this.pending.length === 4096) this.flush();
+  }
+
+  text(): string {
+    this.flush();
+    return `{${this.joined.join(',')}}`;
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    this.joined.push(this.pending.join(','));
+    this.pending = [];
+  }
+}
+
 /** SQLSTATE of a missing table. */
 const undefinedTable = '42P01';
 
@@ -443,11 +468,15 @@ FROM ranked GROUP BY source_key`;
   private async copyUnlessColliding(batch: BatchInput): Promise<BatchCopied | undefined> {
     const { tx, table } = batch;
     await tx.query(this.savepoint());
-    const keys = new CsvColumns(table.collisionKey!.map((k) => table.columns.findIndex((c) => c.name === k)));
+    const arrays = table.collisionKey!.map(() => new ArrayText());
+    const keys = new CsvColumns(
+      table.collisionKey!.map((k) => table.columns.findIndex((c) => c.name === k)),
+      (picked) => picked.forEach((v, i) => arrays[i]!.add(v)),
+    );
     try {
       const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => keys.push(chunk));
       if (keys.complete && keys.records === total) {
-        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.values);
+        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), arrays.map((a) => a.text()));
         if (check && !check.collides) {
           await tx.query(this.releaseSavepoint());
           return { total, inserted: total };
