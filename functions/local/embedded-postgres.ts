@@ -67,6 +67,7 @@ export const embeddedServerSettings: Readonly<Record<string, string>> = {
   autovacuum_max_workers: '1',
   io_method: 'sync',
   max_wal_senders: '0',
+  max_logical_replication_workers: '0',
   wal_level: 'minimal',
   jit: 'off',
 };
