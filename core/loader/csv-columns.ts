@@ -27,15 +27,32 @@ export class CsvColumns {
   }
 
   push(chunk: Buffer | string): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const buf = this.tail ? Buffer.concat([this.tail, bytes]) : bytes;
-    let start = 0;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = this.tail ? this.finishTail(buf) : 0;
+    if (start < 0) return;
     for (;;) {
       const end = this.record(buf, start);
       if (end < 0) break;
       start = end;
     }
-    this.tail = start < buf.length ? buf.subarray(start) : undefined;
+    // A copy: a view would keep the whole chunk alive.
+    this.tail = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
+  }
+
+  /**
+   * Reads the record the previous chunk cut, joining to it only as much of `buf` as it needs (up
+   * to one LF after another); returns where the rest of `buf` starts, or -1 if it is not all here.
+   */
+  private finishTail(buf: Buffer): number {
+    for (let upTo = buf.indexOf(lf) + 1; upTo > 0; upTo = buf.indexOf(lf, upTo) + 1) {
+      const joined = Buffer.concat([this.tail!, buf.subarray(0, upTo)]);
+      const end = this.record(joined, 0);
+      if (end < 0) continue;
+      this.tail = undefined;
+      return upTo - (joined.length - end);
+    }
+    this.tail = Buffer.concat([this.tail!, buf]);
+    return -1;
   }
 
   /** Whether everything pushed ended with a whole record. */

@@ -122,7 +122,7 @@ describe('the PostgreSQL merge of a load batch', () => {
         .join('');
 
     /** Loads `files` as one batch; returns what it reported, the statements it ran, and the rows stored. */
-    async function load(files: Record<string, string>) {
+    async function load(files: Record<string, string>, loader = dialect) {
       const statements: string[] = [];
       const outcome = await warehouse.transaction(async (tx) => {
         const recording: WarehouseTransaction = {
@@ -140,7 +140,7 @@ describe('the PostgreSQL merge of a load batch', () => {
           runId: 'run',
           batchId: 'batch',
         };
-        return dialect.loadBatch(batch);
+        return loader.loadBatch(batch);
       });
       const stored = await warehouse.query<{ session: string; n: string }>(`SELECT session, count(*) AS n FROM ${dialect.target(eventTable)} WHERE session LIKE 'batch-%' GROUP BY session ORDER BY session`);
       return { outcome, staged: statements.includes('CREATE'), stored: stored.map((r) => `${r.session} ${r.n}`) };
@@ -148,7 +148,7 @@ describe('the PostgreSQL merge of a load batch', () => {
 
     it('copies new events straight into the target, and stages a batch with a re-send or a collision so that the merge counts it', async () => {
       const clean = await load({ a: file('batch-1', '2026-11-25T10:00:00Z'), b: file('batch-2', '2026-11-25T10:00:01Z') });
-      expect(clean).toEqual({ outcome: { total: 4, inserted: 4 }, staged: false, stored: ['batch-1 2', 'batch-2 2'] });
+      expect(clean).toEqual({ outcome: { total: 4, inserted: 4, collisions: new Map() }, staged: false, stored: ['batch-1 2', 'batch-2 2'] });
 
       const resent = await load({ a: file('batch-1', '2026-11-25T11:00:00Z'), c: file('batch-3', '2026-11-25T11:00:00Z') });
       expect(resent.staged).toBe(true);
@@ -164,6 +164,22 @@ describe('the PostgreSQL merge of a load batch', () => {
       expect(within).toMatchObject({ outcome: { total: 4, inserted: 4 }, staged: true });
       expect(within.outcome.collisions?.get('raw/events/batch-4.ndjson.gz')).toBe(2);
       expect(within.stored).toEqual(['batch-1 2', 'batch-2 4', 'batch-3 2', 'batch-4 4']);
+    });
+
+    it('loads a batch larger than one direct copy in runs, a run meeting a collision with an earlier run staged and counted', async () => {
+      const small = new PostgresDialect(schema, { directCopyMaxRows: 2 });
+      const runs = await load(
+        {
+          g: file('batch-5', '2026-11-25T14:00:00Z'),
+          h: file('batch-6', '2026-11-25T14:00:01Z'),
+          i: file('batch-5', '2026-11-25T14:00:02Z', () => ({ event: 'Other' })),
+          j: file('batch-7', '2026-11-25T14:00:03Z'),
+        },
+        small,
+      );
+      expect(runs.outcome).toEqual({ total: 8, inserted: 8, collisions: new Map([['raw/events/batch-5.ndjson.gz', 2]]) });
+      expect(runs.staged).toBe(true);
+      expect(runs.stored.filter((r) => /batch-[5-7]/.test(r))).toEqual(['batch-5 4', 'batch-6 2', 'batch-7 2']);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
-import { PostgresDialect } from '../../core/loader/dialects/postgres.js';
+import { PostgresDialect, runsOf } from '../../core/loader/dialects/postgres.js';
 import { quoteIdent } from '../../core/loader/sql-text.js';
 import { eventTable } from '../../core/model/event-table.js';
 
@@ -31,5 +31,11 @@ describe('PostgresDialect', () => {
     expect(create).toContain('PRIMARY KEY ("session", "nr", "fingerprint")');
     expect(create).toContain('"parameters" jsonb NOT NULL');
     expect(statements.filter((s) => s.includes('ADD COLUMN IF NOT EXISTS'))).toHaveLength(eventTable.columns.length);
+  });
+
+  it('cuts a batch into runs of files of at most so many rows, in order, a larger file a run of its own', () => {
+    const files = [5, 3, 2, 9, 1, 1, 12, 4].map((rows, i) => ({ key: `f${i}`, etag: 'e', expectedRows: rows }));
+    expect(runsOf(files, 10).map((run) => run.map((f) => f.key))).toEqual([['f0', 'f1', 'f2'], ['f3', 'f4'], ['f5'], ['f6'], ['f7']]);
+    expect(runsOf([], 10)).toEqual([]);
   });
 });

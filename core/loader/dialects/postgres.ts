@@ -9,6 +9,7 @@ import {
   toTotals,
   type BatchCopied,
   type BatchInput,
+  type DueFile,
   type LatestFailure,
   type LoadDialect,
   type LoadedFile,
@@ -30,10 +31,10 @@ const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', do
 /** SQLSTATE of a duplicate key: the target already holds a row of this batch. */
 const uniqueViolation = '23505';
 /**
- * Rows of a batch of a table with a collision key that may go straight into the target: its
- * collision keys are held in memory for the check after the COPY (≈ 100 bytes a row).
+ * Rows of a batch of a table with a collision key that go straight into the target together:
+ * their collision keys are held in memory for the check after the COPY (≈ 50 bytes a row).
  */
-const directCopyMaxRows = 250_000;
+const defaultDirectCopyMaxRows = 250_000;
 /**
  * A PostgreSQL array literal (`{"a","b",NULL}`) built value by value, joined as it grows: a
  * batch's keys held as one string per value cost several times their text in heap.
@@ -57,6 +58,21 @@ export class ArrayText {
     this.joined.push(this.pending.join(','));
     this.pending = [];
   }
+}
+
+/** `files` in order, cut into runs of at most `maxRows` rows (a larger file is a run of its own). */
+export function runsOf(files: readonly DueFile[], maxRows: number): DueFile[][] {
+  const runs: DueFile[][] = [];
+  let rows = Infinity;
+  for (const file of files) {
+    if (rows + file.expectedRows > maxRows) {
+      runs.push([]);
+      rows = 0;
+    }
+    runs.at(-1)!.push(file);
+    rows += file.expectedRows;
+  }
+  return runs;
 }
 
 /** SQLSTATE of a missing table. */
@@ -106,7 +122,11 @@ export class PostgresDialect implements LoadDialect {
   readonly collisions: string;
   private readonly schemaName: string;
 
-  constructor(schemaName: string) {
+  private readonly directCopyMaxRows: number;
+
+  /** `directCopyMaxRows`: rows of a table with a collision key copied straight in together (`loadCounting`). */
+  constructor(schemaName: string, options: { directCopyMaxRows?: number } = {}) {
+    this.directCopyMaxRows = options.directCopyMaxRows ?? defaultDirectCopyMaxRows;
     this.schemaName = schemaName;
     this.schema = quoteIdent(schemaName, 'FERRY_WAREHOUSE_SCHEMA');
     this.manifest = `${this.schema}.${quoteIdent('load_manifest')}`;
@@ -439,19 +459,33 @@ FROM ranked GROUP BY source_key`;
   }
 
   /**
-   * Always counts collisions, which are rows the key accepts. A batch of up to
-   * `directCopyMaxRows` is first copied straight into the target (`copyUnlessColliding`); one that
-   * holds a re-send or a collision — rare — or a larger one goes through staging and
-   * `mergeCounting`, which counts them.
+   * Always counts collisions, which are rows the key accepts. The batch's files go in runs of up
+   * to `directCopyMaxRows` rows: each run is first copied straight into the target
+   * (`copyUnlessColliding`); a run that holds a re-send or a collision — rare — goes through
+   * staging and `mergeCounting`, which counts them, and sees the runs before it as stored.
    */
   private async loadCounting(batch: BatchInput): Promise<BatchCopied> {
     const { tx, table } = batch;
     await tx.query(this.sortMemory());
-    if (batch.files.reduce((n, f) => n + f.expectedRows, 0) <= directCopyMaxRows) {
-      const copied = await this.copyUnlessColliding(batch);
-      if (copied) return copied;
+    const out = { total: 0, inserted: 0, collisions: new Map<string, number>() };
+    let staging = false;
+    for (const files of runsOf(batch.files, this.directCopyMaxRows)) {
+      const run = { ...batch, files };
+      let copied = files.length > 1 || files[0]!.expectedRows <= this.directCopyMaxRows ? await this.copyUnlessColliding(run) : undefined;
+      if (!copied) {
+        await tx.query(staging ? `TRUNCATE ${this.staging(table)}` : this.createStaging(table));
+        staging = true;
+        copied = await this.mergeCountingRun(run);
+      }
+      out.total += copied.total;
+      out.inserted += copied.inserted;
+      for (const [key, n] of copied.collisions ?? []) out.collisions.set(key, (out.collisions.get(key) ?? 0) + n);
     }
-    await tx.query(this.createStaging(table));
+    return out;
+  }
+
+  private async mergeCountingRun(batch: BatchInput): Promise<BatchCopied> {
+    const { tx, table } = batch;
     const total = await copyBatchFromClient(batch, this.copyTarget(table, this.staging(table)));
     const merged = await tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(table));
     const collisions = new Map<string, number>();
