@@ -41,7 +41,7 @@ interface Sample {
   processes: number;
   /** RSS of the tree's root process alone. */
   rootRssMiB: number;
-  /** RSS / PSS per role in the tree: serve, the parse child, the PostgreSQL processes. */
+  /** RSS / PSS per role in the tree: serve (its parse thread with it), the PostgreSQL processes. */
   roles?: Map<string, { rssMiB: number; pssMiB: number }>;
 }
 
@@ -55,7 +55,6 @@ function roleOf(root: number, p: number): string {
       return '';
     }
   })();
-  if (cmd.includes('parse-worker.js')) return 'parse child';
   if (cmd.startsWith('postgres') || cmd.split('\0')[0]!.endsWith('/postgres')) return 'PostgreSQL';
   return 'other';
 }

@@ -243,7 +243,7 @@ async function plainOutputs(storeDir: string, into: string): Promise<string[]> {
   return plain;
 }
 
-/** Every object under `prefix` parsed, `width` at a time, as `ferry serve`'s parse child does. */
+/** Every object under `prefix` parsed, `width` at a time, as `ferry serve`'s parse thread does. */
 async function childParseMany(storeDir: string, prefix: string, width: number): Promise<ChildResult> {
   const store = new FsBlobStore(storeDir);
   const ruleSets = await loadRuleSets([], { clockSkewThresholdS: 300 });

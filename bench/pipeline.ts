@@ -9,7 +9,8 @@
 // CPU is utime + stime (+ reaped children's) from /proc for `ferry serve` and every descendant.
 // Every request is unique (its own device, so its own session), so the loader cannot skip any.
 // Also printed: the CPU until the last event was loaded (before the idle wait), per thread of
-// each process (main, the busiest other thread — the filesystem writer thread — and the rest),
+// Node process (main, the parse thread — serve's thread at nice 10 —, the busiest other thread —
+// the filesystem writer thread — and the rest),
 // and how many raw objects and parsed files the run made.
 //   npm run bench:pipeline [-- --modes embedded,postgres --requests 20000 --connections 64
 //                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340
@@ -39,7 +40,7 @@ const connections = Number(option('connections', '64'));
 const databaseUrl = option('database-url', 'postgres://postgres@127.0.0.1:5432/test');
 const target = Number(option('target', '340'));
 const loadIntervalS = option('load-interval', '2');
-// e.g. `--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`: profiles serve and its parse child (fork passes execArgv on).
+// e.g. `--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`: profiles serve and its worker threads.
 const nodeArgs = option('node-args', '').split(' ').filter((a) => a !== '');
 const secret = 'bench-secret';
 const applicationName = `ferry-bench-pipeline-${process.pid}`;
@@ -76,7 +77,7 @@ function treeCpu(pid: number): Map<string, number> {
 
 const auxiliary = /^postgres: (checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|archiver|stats)/;
 
-/** What process `p` of serve's tree (`root`) is: serve, the parse child, the embedded server's backends or the rest of it. */
+/** What process `p` of serve's tree (`root`) is: serve, the embedded server's backends or the rest of it. */
 function roleOf(root: number, p: number): string | undefined {
   if (p === root) return 'serve';
   let cmd: string[];
@@ -85,7 +86,6 @@ function roleOf(root: number, p: number): string | undefined {
   } catch {
     return undefined; // exited while walking
   }
-  if (cmd.some((a) => a.endsWith('parse-worker.js'))) return 'parse child';
   if (cmd[0]?.startsWith('postgres: ') && !auxiliary.test(cmd[0])) return 'embedded server backends';
   if (cmd[0]?.startsWith('postgres: ') || cmd[0]?.endsWith('/postgres')) return 'embedded server, the rest';
   return cmd[0] ?? String(p);
@@ -106,18 +106,22 @@ function treeFaults(pid: number): Map<string, number> {
   return out;
 }
 
-/** CPU seconds per thread (by its id) of each process of the tree, keyed `<process>: <thread>`. Threads that exited are missed. */
+/**
+ * CPU seconds per thread of serve, keyed `serve: main`, `serve: parse <tid>` (the parse thread
+ * lowers itself to nice 10) or `serve: <tid>`. Threads that exited are missed.
+ */
 function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of processTree(pid)) {
     try {
       const name = roleOf(pid, p);
-      // Only Node's processes: the server's are one thread each.
-      if (name !== 'serve' && name !== 'parse child') continue;
+      // Only Node's process: the server's are one thread each.
+      if (name !== 'serve') continue;
       for (const task of readdirSync(`/proc/${p}/task`)) {
         const stat = readFileSync(`/proc/${p}/task/${task}/stat`, 'utf8');
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(`${name}: ${task === String(p) ? 'main' : task}`, (Number(f[11]) + Number(f[12])) / ticksPerSecond);
+        const thread = task === String(p) ? 'main' : Number(f[16]) >= 10 ? `parse ${task}` : task;
+        out.set(`${name}: ${thread}`, (Number(f[11]) + Number(f[12])) / ticksPerSecond);
       }
     } catch {
       // exited while reading
@@ -126,14 +130,12 @@ function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
-/** Per process: its main thread, its busiest other thread (the filesystem writer thread, under load), the rest. */
+/** Serve's main thread, its parse thread, its busiest other thread (the filesystem writer thread, under load), the rest. */
 function byThread(threads: Map<string, number>): string {
-  const parts: string[] = [];
-  for (const name of new Set([...threads.keys()].map((k) => k.slice(0, k.indexOf(':'))))) {
-    const others = [...threads].filter(([k]) => k.startsWith(`${name}: `) && k !== `${name}: main`).map(([, v]) => v).sort((a, b) => b - a);
-    parts.push(`${name}: main ${us(threads.get(`${name}: main`) ?? 0, requests)}, busiest other ${us(others[0] ?? 0, requests)}, the rest ${us(others.slice(1).reduce((a, b) => a + b, 0), requests)}`);
-  }
-  return parts.join('; ');
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const parse = sum([...threads].filter(([k]) => k.startsWith('serve: parse ')).map(([, v]) => v));
+  const others = [...threads].filter(([k]) => k !== 'serve: main' && !k.startsWith('serve: parse ')).map(([, v]) => v).sort((a, b) => b - a);
+  return `serve: main ${us(threads.get('serve: main') ?? 0, requests)}, parse thread ${us(parse, requests)}, busiest other ${us(others[0] ?? 0, requests)}, the rest ${us(sum(others.slice(1)), requests)}`;
 }
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 const minus = (a: Map<string, number>, b: Map<string, number>) => new Map([...a].map(([k, v]) => [k, v - (b.get(k) ?? 0)]));

@@ -31,7 +31,7 @@ export interface LoadTickOptions {
   mirror?: BlobStore;
   /**
    * Finds the inputs whose notification was lost and parses them (the clouds, inline) or queues
-   * them (the local runner, whose parse child reports through `settled`).
+   * them (the local runner, whose parse thread reports through `settled`).
    */
   sweep(now: Date): Promise<SweepResult>;
 }

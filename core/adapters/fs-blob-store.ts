@@ -4,10 +4,11 @@ import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { FerryError, InvalidInputError, NotFoundError, StorageError } from '../errors.js';
 import type { BlobBody, BlobCreated, BlobCreatedSource, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../ports/blob-store.js';
 import { requireVersion } from '../support/blob-version.js';
-import { writeDurablyInThread, type DurableWriteResult } from './fs-writer-thread.js';
+import { writeDurablyHere, writeDurablyInThread, type DurableWriteResult } from './fs-writer-thread.js';
 import { assertPortableMetadata, assertValidKey, compareKeys } from '../support/blob-metadata.js';
 
 /** Where a put writes: temporary files beside their final names. */
@@ -48,6 +49,11 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
 }
 
 /** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+/** A temp file's name starts with its writer: the pid, and on a worker thread its id (`123-t2-`). */
+function tempPrefix(): string {
+  return isMainThread ? `${process.pid}-` : `${process.pid}-t${threadId}-`;
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -95,7 +101,15 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
    */
   readonly parallelPuts = 1;
 
-  constructor(readonly root: string) {}
+  /**
+   * `writes: 'here'` makes in-memory puts block the calling thread instead of handing them to
+   * the writer thread: for a worker thread that serves nothing else (the local runner's parse),
+   * where a writer thread of its own would cost a V8 heap and a message each way.
+   */
+  constructor(
+    readonly root: string,
+    private readonly options: { writes?: 'writer thread' | 'here' } = {},
+  ) {}
 
   onCreated(listener: (event: BlobCreated) => void): () => void {
     this.listeners.add(listener);
@@ -106,7 +120,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     assertValidKey(key);
     assertPortableMetadata(metadata);
     const tmp = join(this.root, tmpDir);
-    const token = `${process.pid}-${Date.now()}-${this.sequence++}`;
+    const token = `${tempPrefix()}${Date.now()}-${this.sequence++}`;
     const paths: PutPaths = {
       dataTmp: join(tmp, `${token}.data`),
       metaTmp: join(tmp, `${token}.meta`),
@@ -133,7 +147,8 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
   /** An in-memory body (the collector's batches, small parser outputs): one hand-off to the writer thread. */
   private async writeBuffer(body: Uint8Array, metadata: BlobMetadata, paths: PutPaths): Promise<DurableWriteResult> {
     const dirs = [dirname(paths.dataTmp), dirname(paths.target), dirname(paths.metaTarget)].filter((d) => !this.knownDirs.has(d));
-    const written = await writeDurablyInThread({ ...paths, dirs, body, metadata });
+    const job = { ...paths, dirs, body, metadata };
+    const written = this.options.writes === 'here' ? writeDurablyHere(job) : await writeDurablyInThread(job);
     for (const dir of dirs) this.knownDirs.add(dir);
     return written;
   }
@@ -217,6 +232,19 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
    * runner) are kept.
    */
   async removeAbandonedTemp(): Promise<string[]> {
+    return this.removeTemp((name) => {
+      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+      return Number.isSafeInteger(pid) && pid !== process.pid && !processAlive(pid);
+    });
+  }
+
+  /** Removes the temporary files of puts made on worker thread `threadId` of this process, which has exited. */
+  removeTempOfThread(threadId: number): Promise<string[]> {
+    const prefix = `${process.pid}-t${threadId}-`;
+    return this.removeTemp((name) => name.startsWith(prefix));
+  }
+
+  private async removeTemp(abandoned: (name: string) => boolean): Promise<string[]> {
     const dir = join(this.root, tmpDir);
     let names: string[];
     try {
@@ -227,8 +255,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     }
     const removed: string[] = [];
     for (const name of names) {
-      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-      if (!Number.isSafeInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+      if (!abandoned(name)) continue;
       await rm(join(dir, name), { force: true, recursive: true });
       removed.push(name);
     }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /** One put of an in-memory body into the filesystem store, done whole on the writer thread. */
@@ -31,11 +32,10 @@ interface Request extends DurableWrite {
 type Reply = { id: number; result: DurableWriteResult } | { id: number; error: { message: string; code?: string } };
 
 /**
- * The writer thread's whole program. It is sent to the thread as source text, so it must not
- * use anything from outside its body but `require`.
+ * One durable write with synchronous file calls. It is also sent to the writer thread as source
+ * text, so it must not use anything from outside its body but `require`.
  */
-function writerThreadMain(require: NodeJS.Require): void {
-  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+function durableWrite(job: DurableWrite, require: NodeJS.Require): DurableWriteResult {
   const fs = require('node:fs') as typeof import('node:fs');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const { dirname } = require('node:path') as typeof import('node:path');
@@ -47,33 +47,38 @@ function writerThreadMain(require: NodeJS.Require): void {
       fs.closeSync(fd);
     }
   };
-  parentPort!.on('message', (job: Request) => {
-    try {
-      for (const dir of job.dirs) fs.mkdirSync(dir, { recursive: true });
-      const etag = createHash('md5').update(job.body).digest('hex');
-      const size = job.body.byteLength;
-      const fd = fs.openSync(job.dataTmp, 'w');
-      let stats: import('node:fs').Stats;
-      try {
-        for (let offset = 0; offset < size; ) offset += fs.writeSync(fd, job.body, offset);
-        fs.fsyncSync(fd);
-        stats = fs.fstatSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      const result: DurableWriteResult = { etag, size, mtimeMs: stats.mtimeMs, ino: stats.ino };
-      // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
-      fs.writeFileSync(job.metaTmp, JSON.stringify({ ...result, metadata: job.metadata }));
-      fs.renameSync(job.metaTmp, job.metaTarget);
-      fs.renameSync(job.dataTmp, job.target);
-      fsyncDir(dirname(job.target));
-      parentPort!.postMessage({ id: job.id, result } satisfies Reply);
-    } catch (err) {
-      const { message, code } = err as NodeJS.ErrnoException;
-      parentPort!.postMessage({ id: job.id, error: { message, code } } satisfies Reply);
-    }
-  });
+  for (const dir of job.dirs) fs.mkdirSync(dir, { recursive: true });
+  const etag = createHash('md5').update(job.body).digest('hex');
+  const size = job.body.byteLength;
+  const fd = fs.openSync(job.dataTmp, 'w');
+  let stats: import('node:fs').Stats;
+  try {
+    for (let offset = 0; offset < size; ) offset += fs.writeSync(fd, job.body, offset);
+    fs.fsyncSync(fd);
+    stats = fs.fstatSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const result: DurableWriteResult = { etag, size, mtimeMs: stats.mtimeMs, ino: stats.ino };
+  // The sidecar needs no fsync: if a crash loses it, head() derives the ETag from the bytes again.
+  fs.writeFileSync(job.metaTmp, JSON.stringify({ ...result, metadata: job.metadata }));
+  fs.renameSync(job.metaTmp, job.metaTarget);
+  fs.renameSync(job.dataTmp, job.target);
+  fsyncDir(dirname(job.target));
+  return result;
 }
+
+/** The writer thread's whole program, as source text: `durableWrite` for each message. */
+const writerThreadProgram = `
+const { parentPort } = require('node:worker_threads');
+const durableWrite = ${durableWrite.toString()};
+parentPort.on('message', (job) => {
+  try {
+    parentPort.postMessage({ id: job.id, result: durableWrite(job, require) });
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, error: { message: err.message, code: err.code } });
+  }
+});`;
 
 /**
  * Runs durable writes on one thread with synchronous file calls: an asynchronous fs call costs
@@ -97,7 +102,7 @@ class WriterThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${writerThreadMain.toString()})(require)`, { eval: true });
+    const worker = new Worker(writerThreadProgram, { eval: true });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
@@ -128,4 +133,9 @@ const writerThread = new WriterThread();
  */
 export function writeDurablyInThread(job: DurableWrite): Promise<DurableWriteResult> {
   return writerThread.write(job);
+}
+
+/** The same write done on the calling thread, blocking it: for a thread whose loop serves nothing else. */
+export function writeDurablyHere(job: DurableWrite): DurableWriteResult {
+  return durableWrite(job, createRequire(import.meta.url));
 }

@@ -21,7 +21,7 @@ export interface BatchParseOptions extends ParseOptions {
   batchInputBytes?: number;
   /**
    * Hears each small input's failure with the error itself, which is then neither logged here
-   * nor in the result: the caller reports it (the local runner's parse process, per request).
+   * nor in the result: the caller reports it (the local runner's parse thread, per request).
    */
   onFailed?: (key: string, err: unknown) => void;
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../../core/ports/metrics.js';
 import { recordParse } from '../../core/metrics/stage-metrics.js';
 import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import { errorFields } from '../../core/support/json-logger.js';
-import { ParseProcess, ParseProcessError } from './parse-process.js';
+import { ParseThread, ParseThreadError } from './parse-thread.js';
 import { ParseQueue, type TaskFailure } from './parse-queue.js';
 
 /** What the local runner's parsing needs. */
@@ -18,7 +18,7 @@ export interface LocalParserOptions {
   ruleSets: readonly RuleSet[];
   config: FerryConfig;
   logger: Logger;
-  /** The built parse script; without it parses run in this process (tests from source). */
+  /** The built parse script; without it parses run on this thread (tests from source). */
   parseWorker?: URL;
   /** Where each parse's line counts and duration go. */
   metrics?: Metrics;
@@ -29,13 +29,13 @@ export interface LocalParserOptions {
 /** A failure worth retrying: all but an input that is gone (deleted since it was written). */
 function retryable(err: unknown): boolean {
   if (err instanceof NotFoundError) return false;
-  return !(err instanceof ParseProcessError && err.fields.error_code === 'not_found');
+  return !(err instanceof ParseThreadError && err.fields.error_code === 'not_found');
 }
 
 /**
  * The local runner's parsing: each object the store reports created, and each unparsed input a
- * scan finds, is parsed through a `ParseQueue`, in a child process when `parseWorker` is given.
- * A parse that fails — the child killed, the disk full — is retried with back-off while the
+ * scan finds, is parsed through a `ParseQueue`, on a worker thread when `parseWorker` is given.
+ * A parse that fails — the thread died, the disk full — is retried with back-off while the
  * runner runs (see `ParseQueue`). That, not a periodic sweep of `raw/events/`, is what brings
  * a failed collector batch back: the in-process notification cannot be lost while the process
  * lives, and a sweep would list the whole raw history every tick. A crash of the runner itself
@@ -44,25 +44,25 @@ function retryable(err: unknown): boolean {
 export class LocalParser {
   private stopping = false;
   private readonly queue: ParseQueue;
-  private readonly process: ParseProcess | undefined;
+  private readonly thread: ParseThread | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: LocalParserOptions) {
     const { store, config, logger } = options;
-    // The parse process parses the raw objects it has in hand together (one output per table and
-    // one summary for all: parse-worker.ts), so it is handed many at a time. In this process, two
+    // The parse thread parses the raw objects it has in hand together (one output per table and
+    // one summary for all: parse-worker.ts), so it is handed many at a time. On this thread, two
     // at a time: a parse waits on the file system about half its time, which the other fills.
     this.queue = new ParseQueue(options.parseWorker ? 64 : 2, {
       onFailure: (failure) => this.logFailure(failure),
       onRetried: (inputs) => logger.info('parse retries succeed again: failed inputs queued again', { inputs }),
       retry: { firstDelayMs: 1000, maxDelayMs: 60_000, retryable },
     });
-    this.process = options.parseWorker
-      ? new ParseProcess(
+    this.thread = options.parseWorker
+      ? new ParseThread(
           options.parseWorker,
           { storeRoot: store.root, rulesFiles: config.parser.rulesFiles, parser: config.parser, logLevel: config.logLevel },
-          // A killed child leaves the temp files of its puts behind.
-          { onExit: () => void store.removeAbandonedTemp().catch((err: unknown) => logger.warn('could not remove temp files', errorFields(err))) },
+          // A thread stopped mid-put leaves the temp files of its puts behind.
+          { onExit: (threadId) => void store.removeTempOfThread(threadId).catch((err: unknown) => logger.warn('could not remove temp files', errorFields(err))) },
         )
       : undefined;
     this.unsubscribe = store.onCreated((event) => {
@@ -104,7 +104,7 @@ export class LocalParser {
 
   async close(): Promise<void> {
     this.unsubscribe();
-    await this.process?.close();
+    await this.thread?.close();
   }
 
   // Queued by key alone: a key written again while its parse waits is one queued task, and that
@@ -126,14 +126,14 @@ export class LocalParser {
   }
 
   private parseOnce(input: ParseInput): Promise<ParseSummary | undefined> {
-    if (this.process) return this.process.parse(input);
+    if (this.thread) return this.thread.parse(input);
     const { store, logger, ruleSets, config } = this.options;
     return parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);
   }
 
   private logFailure({ key, err, attempts, willRetry }: TaskFailure): void {
     const { logger } = this.options;
-    const fields = { ...(err instanceof ParseProcessError ? err.fields : errorFields(err)), key, attempts };
+    const fields = { ...(err instanceof ParseThreadError ? err.fields : errorFields(err)), key, attempts };
     if (!retryable(err)) logger.warn('parse skipped: the input is gone', fields);
     else if (!willRetry) logger.error('parse failed; it will be retried at the next start', fields);
     // One line when an input first fails; its retries' failures only at debug level.

@@ -92,9 +92,9 @@ export async function openWarehouse(config: FerryConfig, logger: Logger, owner: 
 /** How the local pipeline runs its parts. */
 export interface LocalPipelineOptions {
   /**
-   * The built parse script (`dist/local/parse-worker.js`): parses then run in a child process
-   * at a lower priority, off the collector's event loop. Without it they run in this process
-   * (the tests that start the pipeline from source; the child needs the bundle).
+   * The built parse script (`dist/local/parse-worker.js`): parses then run on a worker thread
+   * at a lower priority, off the collector's event loop. Without it they run on the main thread
+   * (the tests that start the pipeline from source; the thread needs the bundle).
    */
   parseWorker?: URL;
 }

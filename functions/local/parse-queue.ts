@@ -46,7 +46,7 @@ const defaultPolicy: RetryPolicy = { firstDelayMs: 1000, maxDelayMs: 60_000, ret
  * it again parsed a large log twice).
  *
  * A failed task is retried while the queue lives. Failures that strike every input at once (a
- * killed parse process, a full disk) would otherwise retry thousands of keys in vain, so retries
+ * parse thread that died, a full disk) would otherwise retry thousands of keys in vain, so retries
  * are probed: after a back-off one failed key is tried again; when it succeeds every failed key
  * is queued again at once, when it fails the back-off doubles (up to `maxDelayMs`) and the next
  * failed key is the next probe, so one input that always fails holds back no other.

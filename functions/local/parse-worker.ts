@@ -1,7 +1,8 @@
-// Entry of the local runner's parse process (bundled as dist/local/parse-worker.js). Parsing is
+// Entry of the local runner's parse thread (bundled as dist/local/parse-worker.js). Parsing is
 // CPU-heavy and the collector is latency-bound: on the collector's event loop every parse
 // delayed the acknowledgements queued behind it, so `ferry serve` parses here.
 import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { parseBatch } from '../../core/parser/parse-batch.js';
@@ -9,22 +10,24 @@ import { parseObject, ruleSetHandling } from '../../core/parser/parse-object.js'
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
 import { createJsonLogger, errorFields } from '../../core/support/json-logger.js';
-import type { ParseReply, ParseRequest, ParseWorkerData } from './parse-process.js';
+import type { ParseReply, ParseRequest, ParseWorkerData } from './parse-thread.js';
 
 // Acknowledging clients comes first: under a burst the parse lags (its inputs are safe in the
-// store) and catches up after. Set before the first I/O, so libuv's pool threads, started
-// lazily by this thread, inherit it (on Linux a nice value is per thread).
-try {
-  setPriority(0, 10);
-} catch {
-  // Not permitted here (some containers): parse at normal priority.
+// store) and catches up after. On Linux a nice value is per thread, so this lowers this thread
+// (and the writer thread it starts) alone; elsewhere it would lower the collector too.
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, 10);
+  } catch {
+    // Not permitted here (some containers): parse at normal priority.
+  }
 }
-const data = JSON.parse(process.argv[2]!) as ParseWorkerData;
-const send = (reply: ParseReply) => process.send!(reply);
-// The parent went away (even by kill -9): nothing is left to report to.
-process.on('disconnect', () => process.exit(0));
+const data = workerData as ParseWorkerData;
+const port = parentPort!;
+const send = (reply: ParseReply) => port.postMessage(reply);
 const logger = createJsonLogger({ level: data.logLevel });
-const store = new FsBlobStore(data.storeRoot);
+// Its puts block this thread alone: a writer thread of its own would cost another V8 heap.
+const store = new FsBlobStore(data.storeRoot, { writes: 'here' });
 const ruleSets = withRejectionRules(await loadRuleSets(data.rulesFiles, data.parser), data.parser);
 
 const options = { store, logger, ruleSets, maxLineBytes: data.parser.maxLineBytes };
@@ -83,7 +86,7 @@ async function drain(): Promise<void> {
   running = false;
 }
 
-process.on('message', (request: ParseRequest) => {
+port.on('message', (request: ParseRequest) => {
   waiting.push(request);
   if (running) return;
   running = true;

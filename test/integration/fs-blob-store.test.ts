@@ -17,6 +17,10 @@ async function freshStore() {
 }
 
 describeBlobStoreContract('filesystem', freshStore);
+describeBlobStoreContract('filesystem, writing on the calling thread', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-fs-here-'));
+  return { store: new FsBlobStore(dir, { writes: 'here' }), dispose: () => rm(dir, { recursive: true, force: true }) };
+});
 
 describe('FsBlobStore notifications', () => {
   it('tells subscribers about each created object, after it is readable', async () => {
@@ -123,6 +127,41 @@ describe('FsBlobStore writes of in-memory bodies (on its writer thread)', () => 
     expect((await store.removeAbandonedTemp()).sort()).toEqual([`${dead}-1-0.data`, `${dead}-1-0.meta`]);
     expect((await readdir(join(store.root, '.ferry-tmp'))).sort()).toEqual([`${parent}-1-0.data`, `${process.pid}-1-0.data`].sort());
     await dispose();
+  });
+
+  it('names the temp files of puts on a worker thread after the thread, so they are removed once that thread is stopped mid-put', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-fs-thread-'));
+    try {
+      // A put whose streamed body never ends holds its temp file open until the thread is stopped.
+      const script = join(dir, 'put-forever.mjs');
+      await build({
+        stdin: {
+          contents: `import { PassThrough } from 'node:stream';\nimport { workerData, parentPort } from 'node:worker_threads';\nimport { FsBlobStore } from ${JSON.stringify(join(process.cwd(), 'core/adapters/fs-blob-store.ts'))};\nconst body = new PassThrough();\nvoid new FsBlobStore(workerData, { writes: 'here' }).put('k/forever', body);\nbody.write('half a body');\nsetInterval(() => {}, 1000);\nparentPort.postMessage('writing');`,
+          resolveDir: process.cwd(), loader: 'ts',
+        },
+        bundle: true, platform: 'node', format: 'esm', outfile: script, logLevel: 'silent',
+      });
+      const store = new FsBlobStore(join(dir, 'store'));
+      const { Worker } = await import('node:worker_threads');
+      const worker = new Worker(script, { workerData: store.root });
+      const threadId = worker.threadId;
+      await new Promise((resolve) => worker.once('message', resolve));
+      // The body's first chunk is taken; the put opens its temp file about then.
+      let temp: string[] = [];
+      for (let waited = 0; temp.length === 0 && waited < 10_000; waited += 20) {
+        temp = await readdir(join(store.root, '.ferry-tmp')).catch(() => []);
+        if (temp.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(temp).toEqual([expect.stringMatching(new RegExp(`^${process.pid}-t${threadId}-\\d+-0\\.data$`))]);
+      await worker.terminate();
+      // The process lives on, so the scan for dead processes keeps them; the thread's own removal does not.
+      expect(await store.removeAbandonedTemp()).toEqual([]);
+      expect(await store.removeTempOfThread(threadId + 1)).toEqual([]);
+      expect(await store.removeTempOfThread(threadId)).toEqual(temp);
+      expect(await readdir(join(store.root, '.ferry-tmp'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not keep a process alive once its writes are done', async () => {

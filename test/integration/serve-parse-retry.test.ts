@@ -1,28 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { sessionId } from '../../core/collector/session.js';
-import { fixtureBytes, fixtureJson, repoPath } from '../support/fixtures.js';
+import { fixtureBytes, repoPath } from '../support/fixtures.js';
 import { startFerry, type FerryProcess } from '../support/ferry-process.js';
 import { postTrack } from '../support/http-client.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
-
-/** The parse child of a `ferry serve` process, from /proc. */
-async function parseChild(ferry: FerryProcess): Promise<number | undefined> {
-  const pid = ferry.child.pid!;
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const children = (await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
-    for (const child of children) {
-      const cmdline = await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.includes('parse-worker.js')) return child;
-    }
-  }
-  return undefined;
-}
 
 /** Lines of the runner's JSON log whose message matches. */
 function logLines(ferry: FerryProcess, msg: RegExp): Record<string, unknown>[] {
@@ -35,14 +21,6 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** A one-payload collection of its own device, so every acknowledged event is one row. */
-function collection(device: string, nr: number): string {
-  const c: Record<string, unknown> = { ...fixtureJson('collections/web-quoted-values.json'), device_id: device };
-  c.session = sessionId({ ...(c as Parameters<typeof sessionId>[0]), env: 4 });
-  c.payloads = [{ at: 1479900000 + nr, event: `Retry.${nr}`, nr, parameters: [{ name: 'n', value: String(nr) }] }];
-  return JSON.stringify(c);
 }
 
 describe('ferry serve retries a failed parse while it runs', () => {
@@ -77,38 +55,6 @@ describe('ferry serve retries a failed parse while it runs', () => {
     };
     return { ferry, dataDir, count };
   }
-
-  it('after kill -9 of the parse child under load, every acknowledged event is queryable within 30 s, without a restart', async () => {
-    const { ferry, dataDir, count } = await serve({ FERRY_LOG_LEVEL: 'warn', FERRY_BATCH_WINDOW_MS: '5' });
-    let acknowledged = 0;
-    let stop = false;
-    const client = async (worker: number) => {
-      for (let i = 1; !stop; i++) if ((await postTrack(ferry.url, collection(`kill-${worker}`, i))) === 200) acknowledged++;
-    };
-    const clients = Array.from({ length: 8 }, (_, w) => client(w));
-    // Kill the child while it has parses in hand (the log says so); an idle child is killed again.
-    const killed: number[] = [];
-    await waitFor('a parse killed in hand', async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      const pid = await parseChild(ferry);
-      if (pid === undefined) return false;
-      process.kill(pid, 'SIGKILL');
-      killed.push(pid);
-      await new Promise((r) => setTimeout(r, 200));
-      return /exited \(SIGKILL\)/.test(ferry.stderr());
-    }, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
-    stop = true;
-    await Promise.all(clients);
-    expect(acknowledged).toBeGreaterThan(0);
-
-    await waitFor(`${acknowledged} events in the warehouse`, async () => (await count(`SELECT count(*) AS n FROM $schema.events WHERE device_id LIKE 'kill-%'`)) === acknowledged, 30_000);
-    expect(ferry.child.exitCode).toBeNull();
-    expect(logLines(ferry, /^parse failed; retried while the runner runs$/).length).toBeGreaterThan(0);
-    // A killed child's half-written puts do not stay behind.
-    const temp = await readdir(join(dataDir, 'store', '.ferry-tmp')).catch(() => []);
-    expect(temp.filter((name) => killed.some((pid) => name.startsWith(`${pid}-`)))).toEqual([]);
-  }, 150_000);
 
   it('a parse that failed on storage is retried once storage works again', async () => {
     const { ferry, dataDir, count } = await serve({ FERRY_LOG_LEVEL: 'info' });

@@ -11,21 +11,21 @@ import { rawObjectKey, type RawRecord } from '../../core/model/raw-record.js';
 import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import { rejectedLineRecords } from '../../core/rejections/rejected-lines.js';
 import { timeSortableIds } from '../../core/support/time-sortable-id.js';
-import { ParseProcess, ParseProcessError } from '../../functions/local/parse-process.js';
+import { ParseThread, ParseThreadError } from '../../functions/local/parse-thread.js';
 import { fixtureJson } from '../support/fixtures.js';
 import { listKeys, readObject } from '../support/streams.js';
 
 // The built script, as `ferry serve` runs it (npm test builds first).
 const script = new URL('../../dist/local/parse-worker.js', import.meta.url);
 
-describe('the parse process parses the raw objects it has in hand together', () => {
+describe('the parse thread parses the raw objects it has in hand together', () => {
   let dir: string;
   let store: FsBlobStore;
-  let parser: ParseProcess;
+  let parser: ParseThread;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-parse-batches-'));
     store = new FsBlobStore(dir);
-    parser = new ParseProcess(script, { storeRoot: dir, rulesFiles: [], parser: readConfig({}).parser, logLevel: 'error' });
+    parser = new ParseThread(script, { storeRoot: dir, rulesFiles: [], parser: readConfig({}).parser, logLevel: 'error' });
   });
   afterEach(async () => {
     await parser.close();
@@ -53,8 +53,8 @@ describe('the parse process parses the raw objects it has in hand together', () 
     expect(summaries.map((s) => s.source_key)).toEqual(keys);
     expect(summaries.map((s) => s.rows.events)).toEqual([2, 1, 2, 1, 2]);
     expect(summaries.map((s) => s.rejected_records ?? 0)).toEqual([0, 1, 0, 1, 0]);
-    expect(answers[keys.length]).toBeInstanceOf(ParseProcessError);
-    expect((answers[keys.length] as ParseProcessError).fields).toMatchObject({ key: gone, error_code: 'not_found' });
+    expect(answers[keys.length]).toBeInstanceOf(ParseThreadError);
+    expect((answers[keys.length] as ParseThreadError).fields).toMatchObject({ key: gone, error_code: 'not_found' });
 
     // Fewer outputs than inputs: one events file per batch, each row still naming its input.
     const files = await listKeys(store, 'parsed/events/');
