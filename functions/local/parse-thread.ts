@@ -50,7 +50,8 @@ export class ParseThread {
   private idleTimer: NodeJS.Timeout | undefined;
   private ready: Promise<Worker> | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (summary: ParseSummary | undefined) => void; reject: (err: Error) => void }>();
+  // Each parse with the thread it was sent to: a thread stopped when idle may exit after the next one started.
+  private readonly pending = new Map<number, { worker: Worker; resolve: (summary: ParseSummary | undefined) => void; reject: (err: Error) => void }>();
 
   /** `onExit` hears of each thread that exited, was stopped or died, with its `threadId`. */
   constructor(
@@ -64,7 +65,7 @@ export class ParseThread {
     clearTimeout(this.idleTimer);
     const worker = await this.started();
     const id = this.nextId++;
-    const done = new Promise<ParseSummary | undefined>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const done = new Promise<ParseSummary | undefined>((resolve, reject) => this.pending.set(id, { worker, resolve, reject }));
     worker.postMessage({ id, ...input } satisfies ParseRequest);
     return done.finally(() => this.exitWhenIdle());
   }
@@ -107,8 +108,11 @@ export class ParseThread {
           }
           const err = new FerryError('parse', `the parse thread exited (code ${code}${failure ? `: ${failure.message}` : ''})`, {}, failure ? { cause: failure } : undefined);
           reject(err);
-          for (const waiter of this.pending.values()) waiter.reject(err);
-          this.pending.clear();
+          for (const [id, waiter] of this.pending) {
+            if (waiter.worker !== worker) continue;
+            this.pending.delete(id);
+            waiter.reject(err);
+          }
           this.events.onExit?.(threadId);
         });
       });
