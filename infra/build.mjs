@@ -6,7 +6,7 @@ import { chmod } from 'node:fs/promises';
 const requireBanner = "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);";
 
 const entries = [
-  // The local CLI and its parse child: one build split into chunks, so code a command does not
+  // The local CLI and its parse thread's script: one build split into chunks, so code a command does not
   // use (the cloud SDKs, the SQL Server driver, loaded by dynamic import) is never loaded; the
   // packages stay external (the PostgreSQL binaries and PGlite's WASM ship beside their JS).
   { in: ['functions/local/ferry.ts', 'functions/local/parse-worker.ts'], outdir: 'dist/local', external: 'packages', splitting: true },
