@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** One put of an in-memory body into the filesystem store, done whole on the writer thread. */
+/** One put of an in-memory body into the filesystem store, done whole on one thread (the writer thread, or a caller that may block). */
 export interface DurableWrite {
   /** Directories to create first (those not yet known to exist). */
   dirs: string[];

@@ -14,7 +14,7 @@ import type { ParseReply, ParseRequest, ParseWorkerData } from './parse-thread.j
 
 // Acknowledging clients comes first: under a burst the parse lags (its inputs are safe in the
 // store) and catches up after. On Linux a nice value is per thread, so this lowers this thread
-// (and the writer thread it starts) alone; elsewhere it would lower the collector too.
+// alone; elsewhere it would lower the collector too.
 if (process.platform === 'linux') {
   try {
     setPriority(0, 10);
