@@ -101,4 +101,17 @@ describe('ParseThread (the local runner parsing on a worker thread)', () => {
     const after = (await parser.parse({ key: 'c' })) as unknown as { thread: number };
     expect(after.thread).not.toBe(first.thread);
   }, 30_000);
+
+  it('a thread that exits after the next one started fails only its own parses', async () => {
+    const parser = parseThread(crashing);
+    await parser.parse({ key: 'a' });
+    const blocked = parser.parse({ key: 'block' }).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 200));
+    // Stopped while blocked: it exits about 1 s later, while the next thread has a parse in hand.
+    const stopped = parser.close();
+    const next = parser.parse({ key: 'slow' });
+    await stopped;
+    expect(await blocked).toBeInstanceOf(FerryError);
+    expect(await next).toMatchObject({ source_key: 'slow' });
+  }, 30_000);
 });
