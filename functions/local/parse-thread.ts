@@ -46,6 +46,11 @@ export class ParseThread {
   static readonly idleExitMs = 30_000;
   /** The parse's garbage is short-lived: a small young generation keeps the resident memory down. */
   static readonly youngGenerationMb = 6;
+  /**
+   * The parse streams, so its heap stays far below this; a parse that grows past it (a bug) ends
+   * its thread, not the collector's process with it.
+   */
+  static readonly defaultMaxHeapMb = 512;
   private worker: Worker | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private ready: Promise<Worker> | undefined;
@@ -53,11 +58,11 @@ export class ParseThread {
   // Each parse with the thread it was sent to: a thread stopped when idle may exit after the next one started.
   private readonly pending = new Map<number, { worker: Worker; resolve: (summary: ParseSummary | undefined) => void; reject: (err: Error) => void }>();
 
-  /** `onExit` hears of each thread that exited, was stopped or died, with its `threadId`. */
+  /** `onExit` hears of each thread that exited, was stopped or died, with its `threadId`; `maxHeapMb` bounds the thread's old generation. */
   constructor(
     private readonly script: URL,
     private readonly data: ParseWorkerData,
-    private readonly events: { onExit?: (threadId: number) => void } = {},
+    private readonly options: { onExit?: (threadId: number) => void; maxHeapMb?: number } = {},
   ) {}
 
   /** Parses one input on the thread; rejects with `ParseThreadError` if the parse failed. */
@@ -88,7 +93,8 @@ export class ParseThread {
 
   private started(): Promise<Worker> {
     if (!this.ready) {
-      const worker = new Worker(this.script, { workerData: this.data, resourceLimits: { maxYoungGenerationSizeMb: ParseThread.youngGenerationMb } });
+      const resourceLimits = { maxYoungGenerationSizeMb: ParseThread.youngGenerationMb, maxOldGenerationSizeMb: this.options.maxHeapMb ?? ParseThread.defaultMaxHeapMb };
+      const worker = new Worker(this.script, { workerData: this.data, resourceLimits });
       const threadId = worker.threadId;
       this.worker = worker;
       this.ready = new Promise<Worker>((resolve, reject) => {
@@ -113,7 +119,7 @@ export class ParseThread {
             this.pending.delete(id);
             waiter.reject(err);
           }
-          this.events.onExit?.(threadId);
+          this.options.onExit?.(threadId);
         });
       });
     }

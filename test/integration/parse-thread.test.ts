@@ -44,8 +44,8 @@ describe('ParseThread (the local runner parsing on a worker thread)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function parseThread(at: URL, onExit?: (threadId: number) => void): ParseThread {
-    const thread = new ParseThread(at, data, onExit ? { onExit } : {});
+  function parseThread(at: URL, onExit?: (threadId: number) => void, maxHeapMb?: number): ParseThread {
+    const thread = new ParseThread(at, data, { ...(onExit ? { onExit } : {}), ...(maxHeapMb ? { maxHeapMb } : {}) });
     threads.push(thread);
     return thread;
   }
@@ -101,6 +101,16 @@ describe('ParseThread (the local runner parsing on a worker thread)', () => {
     const after = (await parser.parse({ key: 'c' })) as unknown as { thread: number };
     expect(after.thread).not.toBe(first.thread);
   }, 30_000);
+
+  it('a parse that outgrows the heap limit ends its thread, not this process; the next parse starts a new thread', async () => {
+    const exited: number[] = [];
+    const parser = parseThread(crashing, (threadId) => exited.push(threadId), 32);
+    const failed = await parser.parse({ key: 'hog' }).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(FerryError);
+    expect((failed as FerryError).message).toMatch(/the parse thread exited \(code 1: .*out of memory/i);
+    expect(exited).toHaveLength(1);
+    expect(await parser.parse({ key: 'c' })).toMatchObject({ source_key: 'c' });
+  }, 60_000);
 
   it('a thread that exits after the next one started fails only its own parses', async () => {
     const parser = parseThread(crashing);
