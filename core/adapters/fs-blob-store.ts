@@ -50,8 +50,8 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
 
 /** Whether a process with this pid exists (EPERM: it does, owned by another user). */
 /** A temp file's name starts with its writer: the pid, and on a worker thread its id (`123-t2-`). */
-function tempPrefix(): string {
-  return isMainThread ? `${process.pid}-` : `${process.pid}-t${threadId}-`;
+function tempPrefix(thread: number | undefined = isMainThread ? undefined : threadId): string {
+  return thread === undefined ? `${process.pid}-` : `${process.pid}-t${thread}-`;
 }
 
 function processAlive(pid: number): boolean {
@@ -238,9 +238,9 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     });
   }
 
-  /** Removes the temporary files of puts made on worker thread `threadId` of this process, which has exited. */
-  removeTempOfThread(threadId: number): Promise<string[]> {
-    const prefix = `${process.pid}-t${threadId}-`;
+  /** Removes the temporary files of puts made on worker thread `thread` of this process, which has exited. */
+  removeTempOfThread(thread: number): Promise<string[]> {
+    const prefix = tempPrefix(thread);
     return this.removeTemp((name) => name.startsWith(prefix));
   }
 
