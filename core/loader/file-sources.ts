@@ -53,30 +53,40 @@ export function parsedFiles(table: TableDefinition): FileSource {
 }
 
 /**
- * Files up to this size (stored bytes) are read whole and inflated in one call, when they inflate
+ * Files up to this size (stored bytes) are read whole, and inflated in one call when they inflate
  * to at most `wholeInflatedBytes`: for a small file (a collector batch's rows) the streaming
- * inflate's hand-offs to zlib's pool cost several times the inflating.
+ * inflate's hand-offs to zlib's pool cost several times the inflating. A larger one streams in
+ * pieces of `inflatedChunkBytes`: glibc's malloc, once a buffer of several MiB is freed, serves
+ * every later one below that size from a heap it seldom gives back, and serve's memory grows by
+ * tens of MiB under load.
  */
 const wholeReadBytes = 1024 * 1024;
-const wholeInflatedBytes = 32 * 1024 * 1024;
+const wholeInflatedBytes = 1024 * 1024;
+const inflatedChunkBytes = 256 * 1024;
 
 // pipeline() ties the two together: destroying the gunzip (a failed COPY) also closes the file.
 function inflating(gzipped: Readable): Readable {
-  return pipeline(gzipped, createGunzip(), () => {});
+  return pipeline(gzipped, createGunzip({ chunkSize: inflatedChunkBytes }), () => {});
 }
 
 async function inflatedWhole(store: BlobStore, key: string): Promise<Readable> {
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
   const gzipped = Buffer.concat(chunks);
-  try {
-    return Readable.from([gunzipSync(gzipped, { maxOutputLength: wholeInflatedBytes })], { objectMode: false });
-  } catch (err) {
-    // Inflating beyond the bound: streamed instead, in bounded memory.
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return inflating(Readable.from([gzipped], { objectMode: false }));
-    // Damaged: named as the streamed copy names it.
-    throw inFile(key, err);
+  if (inflatedSizeHint(gzipped) <= wholeInflatedBytes) {
+    try {
+      return Readable.from([gunzipSync(gzipped, { maxOutputLength: wholeInflatedBytes })], { objectMode: false });
+    } catch (err) {
+      // Damaged: named as the streamed copy names it. Larger than its hint: streamed below.
+      if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw inFile(key, err);
+    }
   }
+  return inflating(Readable.from([gzipped], { objectMode: false }));
+}
+
+/** A gzip member ends with its inflated size modulo 2^32 (RFC 1952 ISIZE): a hint, not a bound. */
+function inflatedSizeHint(gzipped: Buffer): number {
+  return gzipped.length >= 18 ? gzipped.readUInt32LE(gzipped.length - 4) : 0;
 }
 
 /**
