@@ -48,7 +48,8 @@ describe('a parsed file as the loader reads it', () => {
 
   it('names its key when it is damaged', async () => {
     const gzipped = gzipSync(csvRows(100));
-    gzipped[gzipped.length - 20] ^= 0xff;
+    const at = gzipped.length - 20;
+    gzipped[at] = gzipped[at]! ^ 0xff;
     await expect(opened(gzipped)).rejects.toThrow(/file\.csv\.gz/);
   });
 });
