@@ -75,9 +75,9 @@ export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Da
 
 /**
  * Log files (any key under `prefixes` outside the collector's raw objects) last written in
- * [`since`, `before`) that have no parse summary. Log keys need not hold a date, so each prefix
- * is listed whole — one request per 1,000 objects on S3 and Azure — and the summaries of the
- * dates the recent files map to once each.
+ * [`since`, `before`) that have no parse summary, listed under `prefixes` (`logListings`: a
+ * prefix whole, or the recent dates' partitions of one whose keys start with their date), and the
+ * summaries of the dates the recent files map to once each.
  */
 export async function* findUnparsedLogs(store: BlobStore, prefixes: readonly string[], since: Date, before: Date): AsyncIterable<BlobInfo> {
   const summarised = summaryIndex(store);

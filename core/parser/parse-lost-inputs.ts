@@ -3,6 +3,7 @@ import { rawEventsPrefix } from '../model/raw-record.js';
 import { storageLayout } from '../storage-layout.js';
 import type { BlobInfo } from '../ports/blob-store.js';
 import { findUnparsedLogs, findUnparsedRaw } from './find-unparsed.js';
+import { logListings } from './log-listings.js';
 import { parseBatch } from './parse-batch.js';
 import { parseInputs } from './parse-inputs.js';
 import type { ParseOptions } from './parse-object.js';
@@ -28,18 +29,13 @@ export interface LostInputsResult {
   more: boolean;
 }
 
-/** The rule sets' log prefixes, without the collectors' own (swept by hour) and without any that another one covers. */
-function logPrefixes(options: ParseOptions): string[] {
-  const prefixes = (options.ruleSets ?? []).map((s) => s.prefix).filter((p) => p !== rawEventsPrefix && p !== storageLayout.rawRejections);
-  return [...new Set(prefixes)].filter((p) => !prefixes.some((other) => other !== p && p.startsWith(other))).sort();
-}
-
 /**
  * Parses inputs older than `lostNotificationAfterMs` that still have no summary — their
  * notification was lost — so acknowledged events and dropped log files reach the warehouse even
  * then: the collector's raw objects of the last `lostSweepWindowMs` first, parsed in batches,
- * then files under the rules files' prefixes written since the start of yesterday. Each is
- * parsed at the version listed; one that fails is logged and found again by the next sweep.
+ * then files under the rules files' prefixes (their recent dates' partitions, for those with
+ * `dated_keys`) written since the start of yesterday. Each is parsed at the version listed; one
+ * that fails is logged and found again by the next sweep.
  */
 export async function parseLostInputs(options: ParseOptions, now: Date, budgetMs = defaultBudgetMs): Promise<LostInputsResult> {
   const started = Date.now();
@@ -63,7 +59,9 @@ export async function parseLostInputs(options: ParseOptions, now: Date, budgetMs
     if (result.more) return result;
   }
   const since = new Date(`${lookbackDates(now, 1)[0]!}T00:00:00Z`);
-  for await (const info of findUnparsedLogs(options.store, logPrefixes(options), since, before)) {
+  // The collectors' own prefixes were swept by hour above.
+  const listings = logListings(options.ruleSets ?? [], [rawEventsPrefix, storageLayout.rawRejections], lookbackDates(now, 1));
+  for await (const info of findUnparsedLogs(options.store, listings, since, before)) {
     if (overBudget()) return result;
     result.parsed.push(...(await parseInputs(options, [{ key: info.key, etag: info.etag }])).parsed);
   }

@@ -1,7 +1,10 @@
 import type { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import type { FerryConfig } from '../../core/config.js';
 import { NotFoundError } from '../../core/errors.js';
+import { lookbackDates } from '../../core/loader/load-window.js';
+import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
+import { logListings } from '../../core/parser/log-listings.js';
 import { parseObject, type ParseInput } from '../../core/parser/parse-object.js';
 import { ruleSetFor, type RuleSet } from '../../core/parser/rules/rule-set.js';
 import type { Logger } from '../../core/ports/logger.js';
@@ -42,7 +45,10 @@ function retryable(err: unknown): boolean {
  * is covered by the scan at start.
  */
 export class LocalParser {
+  /** How often `scanDropped` lists every prefix whole. */
+  static readonly wholeScanEveryMs = 3_600_000;
   private stopping = false;
+  private wholeScanAt = Number.NEGATIVE_INFINITY;
   private readonly queue: ParseQueue;
   private readonly thread: ParseThread | undefined;
   private readonly unsubscribe: () => void;
@@ -85,6 +91,24 @@ export class LocalParser {
       }
     }
     return found;
+  }
+
+  /** Queues every input under the rules files' prefixes that has no summary: at start, for what a crash or another process left. */
+  scanAll(now: Date): Promise<number> {
+    this.wholeScanAt = now.getTime();
+    return this.scan(this.options.ruleSets.map((s) => s.prefix));
+  }
+
+  /**
+   * Queues what other processes (`ferry put`, a log shipper, `mv`) dropped under the rules files'
+   * prefixes, the collector's raw objects aside: under a prefix with `dated_keys` only the recent
+   * dates' partitions, except once every `wholeScanEveryMs` (from the start's whole scan), when
+   * every prefix is listed whole for a file put under an older date.
+   */
+  async scanDropped(now: Date): Promise<number> {
+    const whole = now.getTime() - this.wholeScanAt >= LocalParser.wholeScanEveryMs;
+    if (whole) this.wholeScanAt = now.getTime();
+    return this.scan(logListings(this.options.ruleSets, [rawEventsPrefix], whole ? undefined : lookbackDates(now, 1)));
   }
 
   /** Resolves when nothing is queued or parsing (inputs waiting for a retry aside). */

@@ -9,7 +9,6 @@ import type { FerryConfig } from '../../core/config.js';
 import { dialectFor } from '../../core/loader/dialects/dialect-for.js';
 import type { LoadResult } from '../../core/loader/load-run.js';
 import { LoadTick } from '../../core/tick.js';
-import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { outputTables } from '../../core/parser/rules/rule-set.js';
 import { systemClock, type Clock } from '../../core/ports/clock.js';
@@ -145,10 +144,9 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
   };
   const parser = new LocalParser({ store, ruleSets, config, logger, metrics, onParsed, ...(options.parseWorker ? { parseWorker: options.parseWorker } : {}) });
   // Inputs another process put in the store (`ferry put`, a log shipper, `mv`) send no in-process
-  // notification, so their prefixes are re-scanned before every load; the collector's own raw
+  // notification, so their prefixes are scanned again before every load; the collector's own raw
   // objects only at start, for notifications a crash lost.
-  const droppedPrefixes = ruleSets.map((s) => s.prefix).filter((p) => p !== rawEventsPrefix);
-  await parser.scan(ruleSets.map((s) => s.prefix));
+  await parser.scanAll(clock.now());
 
   const tick = new LoadTick({
     store,
@@ -160,8 +158,8 @@ export async function startLocalPipeline(config: FerryConfig, logger: Logger, cl
     lookbackDays: config.loadLookbackDays,
     overlapMs: config.loadOverlapS * 1000,
     ...(mirror ? { mirror } : {}),
-    sweep: recordedSweep(async () => {
-      const found = await parser.scan(droppedPrefixes);
+    sweep: recordedSweep(async (now) => {
+      const found = await parser.scanDropped(now);
       return found > 0 ? { found, settled: parser.idle() } : { found };
     }, () => runs, clock, 'dropped_inputs'),
   });

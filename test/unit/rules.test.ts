@@ -270,3 +270,23 @@ describe('reserved table names', () => {
     }
   });
 });
+
+describe('dated_keys (how a source\'s keys start with their date)', () => {
+  const dated = (template: string) => rules('  - table: out\n', `dated_keys: "${template}"\n`);
+
+  it('is read for templates naming the year, month and day once each', () => {
+    expect(compileRules(dated('{yyyy}/{mm}/{dd}/'), 'test.yml', options).datedKeys).toBe('{yyyy}/{mm}/{dd}/');
+    expect(compileRules(dated('dt={yyyy}-{mm}-{dd}/'), 'test.yml', options).datedKeys).toBe('dt={yyyy}-{mm}-{dd}/');
+    expect(compileRules(dated('{yyyy}{mm}{dd}-'), 'test.yml', options).datedKeys).toBe('{yyyy}{mm}{dd}-');
+    expect(compileRules(rules('  - table: out\n'), 'test.yml', options).datedKeys).toBeUndefined();
+  });
+
+  it('is refused, naming the key and what is wrong, when it cannot name a date', () => {
+    expect(problems(dated('{yyyy}/{mm}/'))).toEqual([expect.stringMatching(/^test\.yml: dated_keys: must name the date .* has no \{dd\}$/)]);
+    expect(problems(dated('{yyyy}/{mm}/{dd}/{dd}/'))).toEqual([expect.stringMatching(/has more than one \{dd\}$/)]);
+    expect(problems(dated('{yyyy}/{mm}/{dd}/{hh}/'))).toEqual([expect.stringMatching(/has a brace that is not one of them$/)]);
+    expect(problems(dated('/{yyyy}/{mm}/{dd}/'))).toEqual([expect.stringMatching(/leading \/, a backslash or an empty segment$/)]);
+    expect(problems(dated('../{yyyy}/{mm}/{dd}/'))).toEqual([expect.stringMatching(/has a "\." or "\.\." segment$/)]);
+    expect(problems(rules('  - table: out\n', 'dated_keys: [2026]\n'))).toEqual([expect.stringMatching(/^test\.yml: dated_keys: must name the date/)]);
+  });
+});

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { eventTable } from '../../model/event-table.js';
 import { columnTypes, type ColumnDefinition, type ColumnType, type TableDefinition } from '../../model/table-definition.js';
 import type { Dialect } from '../dialect.js';
+import { datedKeysProblem } from '../log-listings.js';
 import { dialectPresets, dialectTypes, type DialectOptions, type DialectSpec } from '../dialects/registry.js';
 import { builtinFields, type Condition, type OutputTable, type Rule, type RuleSet, type TemplatePart } from './rule-set.js';
 
@@ -32,7 +33,7 @@ function isReserved(name: string, own: ReadonlySet<string>): boolean {
 const reservedList = `${[...reservedTableNames].join(', ')}, ${reservedTablePrefix}…`;
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
-const topLevelKeys = new Set(['source', 'description', 'prefix', 'dialects', 'tables', 'filter', 'rules', 'unmatched']);
+const topLevelKeys = new Set(['source', 'description', 'prefix', 'dated_keys', 'dialects', 'tables', 'filter', 'rules', 'unmatched']);
 const ruleKeywords = new Set(['table', 'ignore', 'description']);
 
 type Yaml = unknown;
@@ -318,6 +319,9 @@ export function compileRules(text: string, file: string, options: DialectOptions
   const prefixProblem = keyPrefixProblem(prefix);
   if (prefixProblem) problems.add('prefix', prefixProblem);
   else if (/^(parsed|rejected|summaries)\//.test(prefix)) problems.add('prefix', 'must not be under parsed/, rejected/ or summaries/, where the parser writes');
+  const datedKeys = root.dated_keys === undefined ? undefined : typeof root.dated_keys === 'string' ? root.dated_keys : '';
+  const datedKeysProblemFound = datedKeys === undefined ? undefined : datedKeysProblem(datedKeys);
+  if (datedKeysProblemFound) problems.add('dated_keys', datedKeysProblemFound);
   const unmatched = root.unmatched ?? 'ignore';
   if (unmatched !== 'ignore' && unmatched !== 'reject') problems.add('unmatched', 'must be ignore or reject');
   const dialects = compileDialects(root.dialects, options, problems);
@@ -342,6 +346,6 @@ export function compileRules(text: string, file: string, options: DialectOptions
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   // Only tables some rule routes to are outputs of this source.
   const used = new Map([...tables].filter(([, t]) => rules.some((r) => r.table === t)));
-  return { source, prefix, file, dialects, tables: used, filter, rules, unmatched: unmatched as RuleSet['unmatched'] };
+  return { source, prefix, ...(datedKeys === undefined ? {} : { datedKeys }), file, dialects, tables: used, filter, rules, unmatched: unmatched as RuleSet['unmatched'] };
 }
 

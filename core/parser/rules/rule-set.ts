@@ -35,6 +35,11 @@ export interface RuleSet {
   /** The source's name, recorded in summaries and `ferry.source_counts`. */
   source: string;
   prefix: string;
+  /**
+   * How its keys start after `prefix` with their UTC date (`{yyyy}/{mm}/{dd}/`), when they do: a
+   * sweep then lists the recent dates' partitions instead of the whole prefix.
+   */
+  datedKeys?: string;
   /** Where it was read from, for messages. */
   file: string;
   dialects: readonly Dialect[];
