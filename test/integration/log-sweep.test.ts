@@ -28,21 +28,21 @@ class ListingStore extends MemoryBlobStore {
   }
 }
 
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ferry-log-sweep-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** docs/rules/api-nginx.yml, with `dated_keys` when given. */
+async function nginxRules(datedKeys?: string) {
+  const text = await readFile(repoPath('docs/rules/api-nginx.yml'), 'utf8');
+  const file = join(dir, 'api-nginx.yml');
+  await writeFile(file, datedKeys ? text.replace('prefix: logs/nginx/\n', `prefix: logs/nginx/\ndated_keys: "${datedKeys}"\n`) : text);
+  return loadRuleSets([file], { clockSkewThresholdS: 300 });
+}
+
 describe('the sweep for log files whose notification was lost', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ferry-log-sweep-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
-
-  /** docs/rules/api-nginx.yml, with `dated_keys` when given. */
-  async function nginxRules(datedKeys?: string) {
-    const text = await readFile(repoPath('docs/rules/api-nginx.yml'), 'utf8');
-    const file = join(dir, 'api-nginx.yml');
-    await writeFile(file, datedKeys ? text.replace('prefix: logs/nginx/\n', `prefix: logs/nginx/\ndated_keys: "${datedKeys}"\n`) : text);
-    return loadRuleSets([file], { clockSkewThresholdS: 300 });
-  }
-
   /** A year of parsed-long-ago daily logs, plus one written now under today's date and one stray key. */
   async function storeWithHistory(): Promise<{ store: ListingStore; today: string; stray: string }> {
     const store = new ListingStore();
@@ -80,17 +80,8 @@ describe('the sweep for log files whose notification was lost', () => {
 });
 
 describe('the local runner\'s scan for dropped log files', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ferry-drop-scan-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
-
   it('finds a file dropped under a recent date at the next tick, and one under an older date at the hourly whole scan', async () => {
-    const rulesFile = join(dir, 'api-nginx.yml');
-    const text = await readFile(repoPath('docs/rules/api-nginx.yml'), 'utf8');
-    await writeFile(rulesFile, text.replace('prefix: logs/nginx/\n', 'prefix: logs/nginx/\ndated_keys: "{yyyy}/{mm}/{dd}/"\n'));
-    const ruleSets = await loadRuleSets([rulesFile], { clockSkewThresholdS: 300 });
+    const ruleSets = await nginxRules('{yyyy}/{mm}/{dd}/');
     const root = join(dir, 'store');
     const parser = new LocalParser({ store: new FsBlobStore(root), ruleSets, config: readConfig({ FERRY_DATA_DIR: dir }), logger: silentLogger });
     // Another process's store: its puts send this parser no notification, as with `ferry put`.
