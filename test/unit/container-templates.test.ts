@@ -99,7 +99,7 @@ describe('infra/azure/collector-app.json (Container Apps)', () => {
   const app = template.resources.find((r) => r.type === 'Microsoft.App/containerApps');
 
   it('runs the collector role with its own identity, on 8080, with liveness, readiness and an HTTP scale rule', () => {
-    expect(app.identity).toEqual({ type: 'SystemAssigned' });
+    expect(app.identity.type).toBe("[if(variables('pullFromRegistry'), 'SystemAssigned,UserAssigned', 'SystemAssigned')]");
     expect(app.properties.configuration.ingress).toMatchObject({ external: true, targetPort: 8080, allowInsecure: false });
     const [container] = app.properties.template.containers;
     expect(container.args).toEqual(['serve', '--only', 'collector']);
@@ -111,7 +111,7 @@ describe('infra/azure/collector-app.json (Container Apps)', () => {
   });
 
   it('grants Blob Data Contributor on the data container only, to the app', () => {
-    const roles = template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    const roles = template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleAssignments' && r.properties.roleDefinitionId === "[variables('storageBlobDataContributor')]");
     expect(roles).toHaveLength(1);
     expect(roles[0].scope).toBe("[concat('Microsoft.Storage/storageAccounts/', variables('dataAccount'), '/blobServices/default/containers/', parameters('containerName'))]");
     expect(template.variables.storageBlobDataContributor).toContain('ba92f5b4-2d11-453d-a403-e96b0029c9fe');
@@ -119,6 +119,27 @@ describe('infra/azure/collector-app.json (Container Apps)', () => {
     // The data account is azuredeploy.json's: named the same way from appName.
     const functions = JSON.parse(readFileSync(repoPath('infra/azure/azuredeploy.json'), 'utf8')) as { variables: Record<string, string> };
     expect(template.variables.dataAccount).toBe(functions.variables.dataAccount);
+  });
+
+  it('pulls from an Azure Container Registry, when one is named, with an identity granted AcrPull on that registry before the app exists', () => {
+    expect(template.parameters.registryName).toMatchObject({ type: 'string', defaultValue: '' });
+    expect(template.variables.pullFromRegistry).toBe("[not(empty(parameters('registryName')))]");
+    const identity = template.resources.find((r) => r.type === 'Microsoft.ManagedIdentity/userAssignedIdentities');
+    expect(identity).toMatchObject({ condition: "[variables('pullFromRegistry')]", name: "[variables('pullIdentityName')]" });
+    expect(template.variables.pullIdentityId).toBe(`[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', ${template.variables.pullIdentityName!.slice(1, -1)})]`);
+    const pull = template.resources.find((r) => r.type === 'Microsoft.Authorization/roleAssignments' && r.properties.roleDefinitionId === "[variables('acrPull')]");
+    expect(pull).toMatchObject({ condition: "[variables('pullFromRegistry')]", scope: "[concat('Microsoft.ContainerRegistry/registries/', parameters('registryName'))]", dependsOn: ["[variables('pullIdentityId')]"] });
+    expect(template.variables.acrPull).toContain('7f951dda-4ed3-4680-a7ca-43fe172d538d'); // AcrPull
+    expect(pull.properties.principalId).toBe("[reference(variables('pullIdentityId'), '2023-01-31').principalId]");
+    // The app is created after the grant, with the identity, and names the registry's login server.
+    expect(app.dependsOn).toContain(`[variables('acrPullAssignmentName')]`);
+    expect(pull.name).toBe("[variables('acrPullAssignmentName')]");
+    expect(app.identity.userAssignedIdentities).toBe("[if(variables('pullFromRegistry'), createObject(variables('pullIdentityId'), createObject()), null())]");
+    expect(app.properties.configuration.registries).toBe(
+      "[if(variables('pullFromRegistry'), createArray(createObject('server', concat(parameters('registryName'), environment().suffixes.acrLoginServer), 'identity', variables('pullIdentityId'))), createArray())]",
+    );
+    // Without a registry nothing of it is deployed: every piece is conditional or chosen by if().
+    for (const r of [identity, pull]) expect(r.condition).toBe("[variables('pullFromRegistry')]");
   });
 
   it('uses only declared parameters and variables', () => {
