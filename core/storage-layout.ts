@@ -7,7 +7,8 @@
  * - `parsed/<table>/<YYYY-MM-DD>/<name>.csv.gz` — load-ready CSV per table and date partition;
  * - `summaries/<YYYY-MM-DD>/<name>.json` — what became of each input (one per parse, or a batch's);
  * - `rejected/<YYYY-MM-DD>/<name>.csv.gz` — refused lines with their line number and reason;
- * - `mirror-pending/…`, `health/readiness`, `load-manifests/…` — the collector's and loader's own.
+ * - `mirror-pending/…`, `health/readiness`, `load-manifests/…` — the collector's and loader's own;
+ * - `state/sweep-mark.json` — how far the cloud timer's sweep has examined the raw objects.
  */
 export const storageLayout = {
   rawEvents: 'raw/events/',
@@ -18,6 +19,7 @@ export const storageLayout = {
   mirrorPending: 'mirror-pending/',
   readiness: 'health/readiness',
   loadManifests: 'load-manifests/',
+  sweepMark: 'state/sweep-mark.json',
   /** `parsed/<table>/`, or one of its date partitions. */
   parsedTable(table: string, date?: string): string {
     return date === undefined ? `parsed/${table}/` : `parsed/${table}/${date}/`;

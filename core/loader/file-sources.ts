@@ -10,6 +10,7 @@ import { peekFieldCount, readCsvRecords } from './csv-rows.js';
 import type { DueFile, LoadDialect, Queryable } from './load-dialect.js';
 import { readSummary, summaryCsv, summariesPrefix, type SummaryContent } from './source-counts.js';
 import { storageLayout } from '../storage-layout.js';
+import { readBlobText } from '../support/blob-text.js';
 
 /** Where a table's files come from and how each is read as CSV. */
 export interface FileSource {
@@ -111,11 +112,6 @@ async function withBackfill(table: TableDefinition, key: string, csv: Readable):
   return out;
 }
 
-async function readText(store: BlobStore, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /**
  * Parse summaries, one `source_counts` row per input they account for. A summary waits until
@@ -144,7 +140,7 @@ export class SummaryFiles implements FileSource {
     const waitingOn = new Map<string, string[]>();
     for (const d of due) {
       try {
-        const summary = readSummary(d.key, await readText(this.store, d.key));
+        const summary = readSummary(d.key, await readBlobText(this.store, d.key));
         this.read.set(d.key, { summary, collisions: new Map() });
         waitingOn.set(d.key, summary.outputs.filter((o) => this.collisionTables.some((t) => o.startsWith(storageLayout.parsedTable(t)))));
       } catch {
@@ -183,13 +179,13 @@ export class SummaryFiles implements FileSource {
   }
 
   async describe(info: BlobInfo): Promise<DueFile> {
-    const summary = this.read.get(info.key)?.summary ?? readSummary(info.key, await readText(this.store, info.key));
+    const summary = this.read.get(info.key)?.summary ?? readSummary(info.key, await readBlobText(this.store, info.key));
     return { key: info.key, etag: info.etag, expectedRows: summary.inputs.length };
   }
 
   async open(store: BlobStore, key: string): Promise<Readable> {
     const entry = this.read.get(key);
     if (entry) return summaryCsv(key, entry.summary, entry.collisions);
-    return summaryCsv(key, readSummary(key, await readText(store, key)), new Map());
+    return summaryCsv(key, readSummary(key, await readBlobText(store, key)), new Map());
   }
 }

@@ -4,6 +4,7 @@ import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import { isBatchSummaryKey, outputKeysFor } from './output-keys.js';
 import { inputSummaries } from './parse-summary.js';
 import { storageLayout } from '../storage-layout.js';
+import { readBlobText } from '../support/blob-text.js';
 
 /**
  * Yields input objects under `prefix` whose current version has no parse summary yet: the ones
@@ -29,7 +30,7 @@ function summaryIndex(store: BlobStore, namedFrom?: Date): (info: BlobInfo) => P
     const prefix = storageLayout.summariesOn(date);
     for await (const summary of store.list(prefix, namedFrom ? { startAfter: `${prefix}${timeSortablePrefix(namedFrom)}` } : {})) {
       if (!isBatchSummaryKey(summary.key)) own.add(summary.key);
-      else for (const entry of inputSummaries(await readText(store, summary.key))) batched.add(`${entry.source_key}\0${entry.source_etag}`);
+      else for (const entry of inputSummaries(await readBlobText(store, summary.key))) batched.add(`${entry.source_key}\0${entry.source_etag}`);
     }
     return { own, batched };
   };
@@ -42,11 +43,6 @@ function summaryIndex(store: BlobStore, namedFrom?: Date): (info: BlobInfo) => P
   };
 }
 
-async function readText(store: BlobStore, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** How much earlier than its window a sweep reads summaries: a batch's first input may be that much older. */
 const summaryMarginMs = 6 * 3_600_000;
@@ -57,13 +53,14 @@ const summaryMarginMs = 6 * 3_600_000;
  * retries, Event Grid after its retry period). Raw keys are partitioned by receive hour and
  * named by a time-sortable id, so only the hour partitions of the window are listed, the first
  * from `since` on: a sweep costs what arrived in its window, not the day. `hourPrefix`: the
- * partition of an hour (the refused requests' `raw/rejections/` are laid out the same way).
+ * partition of an hour (the refused requests' `raw/rejections/` are laid out the same way);
+ * `until`: where the partitions listed end, when before `before`.
  */
-export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date, hourPrefix: (at: Date) => string = storageLayout.rawHour): AsyncIterable<BlobInfo> {
+export async function* findUnparsedRaw(store: BlobStore, since: Date, before: Date, hourPrefix: (at: Date) => string = storageLayout.rawHour, until = before): AsyncIterable<BlobInfo> {
   // A batch is named by its first input, which may have arrived before the window: a margin.
   const summarised = summaryIndex(store, new Date(since.getTime() - summaryMarginMs));
   const hourMs = 3_600_000;
-  for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < before.getTime(); hour += hourMs) {
+  for (let hour = Math.floor(since.getTime() / hourMs) * hourMs; hour < until.getTime(); hour += hourMs) {
     const prefix = hourPrefix(new Date(hour));
     const from = hour < since.getTime() ? { startAfter: `${prefix}${timeSortablePrefix(since)}` } : {};
     for await (const info of store.list(prefix, from)) {

@@ -135,9 +135,9 @@ describe('npm run package:aws (osls + serverless-esbuild, offline)', () => {
       { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['raw/*', 'logs/*', 'summaries/*'] },
     ]);
     expect(s3Grants('LoaderRole')).toEqual([
-      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/'), object('raw/rejections/'), object('logs/')], prefixes: undefined },
-      { actions: ['s3:PutObject'], resources: [object('load-manifests/'), object('parsed/'), object('rejected/'), object('summaries/')], prefixes: undefined },
-      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'raw/rejections/*', 'logs/*'] },
+      { actions: ['s3:GetObject'], resources: [object('parsed/'), object('summaries/'), object('raw/events/'), object('raw/rejections/'), object('logs/'), object('state/')], prefixes: undefined },
+      { actions: ['s3:PutObject'], resources: [object('load-manifests/'), object('parsed/'), object('rejected/'), object('summaries/'), object('state/')], prefixes: undefined },
+      { actions: ['s3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`], prefixes: ['parsed/*', 'summaries/*', 'raw/events/*', 'raw/rejections/*', 'logs/*', 'state/*'] },
     ]);
     // Logs only to the function's own log group.
     for (const [role, name] of [['CollectorRole', 'collector'], ['ParserRole', 'parserRaw'], ['ParserRole', 'parserLogs'], ['LoaderRole', 'loader']] as const) {
