@@ -285,6 +285,9 @@ interface HistoryTick {
   keysPerDailyRaw: number;
   /** GET and HEAD requests (batch summaries read by the sweep) per raw object a day brings. */
   getsPerDailyRaw: number;
+  /** GET and PUT requests a tick makes whatever arrives (the sweep's mark). */
+  fixedGets: number;
+  fixedPuts: number;
 }
 
 /**
@@ -338,7 +341,14 @@ async function tickOverHistory(days: number, rawPerDay: number, batch: number, s
     await scheduledLoad(host, 'bench-history-warm', now);
     store.take();
     await scheduledLoad(host, 'bench-history-tick', now);
-    return { lists: store.counts.lists, listedKeys: store.counts.listedKeys, keysPerDailyRaw: store.counts.listedKeys / rawPerDay, getsPerDailyRaw: (store.counts.gets + store.counts.heads) / rawPerDay };
+    return {
+      lists: store.counts.lists,
+      listedKeys: store.counts.listedKeys,
+      keysPerDailyRaw: store.counts.listedKeys / rawPerDay,
+      getsPerDailyRaw: (store.counts.gets + store.counts.heads) / rawPerDay,
+      fixedGets: store.perTick.gets + store.perTick.heads,
+      fixedPuts: store.perTick.puts,
+    };
   } finally {
     await host.warehouse().close();
   }
@@ -355,13 +365,14 @@ function bill(shape: string, run: Run, replay: Replay, tick: HistoryTick): { tot
   // extra pages of 1,000.
   const rawPerDay = run.parsedInputs * scale;
   const listsPerDay = seedVolume.loadTicksPerDay * (tick.lists + Math.max(0, tick.keysPerDailyRaw * rawPerDay - tick.listedKeys) / 1000);
-  const tickGetsPerDay = seedVolume.loadTicksPerDay * tick.getsPerDailyRaw * rawPerDay;
+  const tickGetsPerDay = seedVolume.loadTicksPerDay * (tick.getsPerDailyRaw * rawPerDay + tick.fixedGets);
+  const tickPutsPerDay = seedVolume.loadTicksPerDay * tick.fixedPuts;
   const invocations = Object.values(run.invocations).reduce((a, b) => a + b, 0) - (run.invocations.load ?? 0);
   const invocationsPerDay = invocations * scale + (run.invocations.load !== undefined ? seedVolume.loadTicksPerDay : 0);
   // The parse and load side on AWS, the same behind either collector.
   const awsDownstream = {
     lambda: invocationsPerDay * prices.aws.lambdaRequest,
-    s3Put: c.puts * scale * prices.aws.s3PutOrList,
+    s3Put: (c.puts * scale + tickPutsPerDay) * prices.aws.s3PutOrList,
     s3List: listsPerDay * prices.aws.s3PutOrList,
     s3GetHead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.aws.s3GetOrHead,
     // S3 sends one message per object; Lambda's pollers receive and delete ten per request.
@@ -383,7 +394,7 @@ function bill(shape: string, run: Run, replay: Replay, tick: HistoryTick): { tot
   if (shape === 'azure-functions') {
     const parts = {
       functions: invocationsPerDay * prices.azure.functionsExecution,
-      blobWrite: c.puts * scale * prices.azure.blobWrite,
+      blobWrite: (c.puts * scale + tickPutsPerDay) * prices.azure.blobWrite,
       blobList: listsPerDay * prices.azure.blobList,
       blobRead: ((c.gets + c.heads) * scale + tickGetsPerDay) * prices.azure.blobRead,
       eventGrid: run.parsedInputs * scale * prices.azure.eventGridOperation,

@@ -1,3 +1,4 @@
+import { storageLayout } from '../../core/storage-layout.js';
 import type { BlobBody, BlobInfo, BlobMetadata, BlobStore, GetOptions, ListOptions } from '../../core/ports/blob-store.js';
 
 /** Storage requests as a cloud bills them. */
@@ -23,6 +24,11 @@ export function zeroCounts(): RequestCounts {
  */
 export class CountingBlobStore implements BlobStore {
   readonly counts: RequestCounts = zeroCounts();
+  /**
+   * Requests for the sweep's mark, apart: one read and one write a load tick however much
+   * arrives, so a bill scales them by ticks, not by volume.
+   */
+  readonly perTick: RequestCounts = zeroCounts();
   /** Present only when the wrapped store has it: warehouses read such stores server-side. */
   readonly locate?: (key: string) => string;
 
@@ -40,19 +46,19 @@ export class CountingBlobStore implements BlobStore {
   }
 
   async put(key: string, body: BlobBody, metadata?: BlobMetadata): Promise<BlobInfo> {
-    this.counts.puts++;
+    this.countsFor(key).puts++;
     const info = await this.inner.put(key, body, metadata);
     this.onPut?.(info);
     return info;
   }
 
   get(key: string, options?: GetOptions) {
-    this.counts.gets++;
+    this.countsFor(key).gets++;
     return this.inner.get(key, options);
   }
 
   head(key: string): Promise<BlobInfo> {
-    this.counts.heads++;
+    this.countsFor(key).heads++;
     return this.inner.head(key);
   }
 
@@ -73,10 +79,15 @@ export class CountingBlobStore implements BlobStore {
   }
 
 
-  /** The counts so far, and zeroes them. */
+  /** The counts so far, and zeroes them (both kinds). */
   take(): RequestCounts {
     const taken = { ...this.counts };
     Object.assign(this.counts, zeroCounts());
+    Object.assign(this.perTick, zeroCounts());
     return taken;
+  }
+
+  private countsFor(key: string): RequestCounts {
+    return key === storageLayout.sweepMark ? this.perTick : this.counts;
   }
 }
