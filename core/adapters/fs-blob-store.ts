@@ -48,12 +48,12 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
 }
 
-/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
 /** A temp file's name starts with its writer: the pid, and on a worker thread its id (`123-t2-`). */
 function tempPrefix(thread: number | undefined = isMainThread ? undefined : threadId): string {
   return thread === undefined ? `${process.pid}-` : `${process.pid}-t${thread}-`;
 }
 
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
