@@ -30,5 +30,5 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/local/ferry.js"]
+ENTRYPOINT ["node", "--single-threaded-gc", "dist/local/ferry.js"]
 CMD ["serve", "--only", "collector"]

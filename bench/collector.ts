@@ -21,6 +21,7 @@ import autocannon from 'autocannon';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { hamustroSignature } from '../core/collector/signature.js';
 import { hamustroBody } from './support/hamustro-load.js';
+import { nodeFlags } from '../functions/local/node-flags.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -149,7 +150,7 @@ if (storeIndex >= 0) {
 }
 const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
 
-const ferry = await start([join(root, 'dist/local/ferry.js'), 'serve'], {
+const ferry = await start([...nodeFlags, join(root, 'dist/local/ferry.js'), 'serve'], {
   PORT: '0', FERRY_DATA_DIR: dataDir, FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn', FERRY_LOAD_INTERVAL_S: '3600',
 });
 let acknowledged = 0;
@@ -238,7 +239,7 @@ async function countObjects(client: S3Client, bucket: string, prefix: string): P
 async function benchS3(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'ferry-bench-s3rver-'));
   const s3 = await startS3rver(directory);
-  const collector = await start([join(root, 'dist/local/ferry.js'), 'serve', '--only', 'collector'], {
+  const collector = await start([...nodeFlags, join(root, 'dist/local/ferry.js'), 'serve', '--only', 'collector'], {
     PORT: '0', FERRY_SHARED_SECRET: secret, FERRY_LOG_LEVEL: 'warn', FERRY_STORE_URL: `s3://${s3.bucket}`, FERRY_S3_ENDPOINT: s3.endpoint,
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
   });

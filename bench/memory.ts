@@ -22,6 +22,7 @@ import { startNpmPostgres, type NpmPostgres } from '../test/support/npm-postgres
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
 import { processTree } from './support/process-tree.js';
 import { serveUrl } from './support/serve-url.js';
+import { nodeFlags } from '../functions/local/node-flags.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -91,7 +92,7 @@ const byRole = (s: Sample) => [...(s.roles ?? [])].map(([role, m]) => `${role} $
 
 async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/memory.js
-  const child = spawn(process.execPath, [join(root, 'dist/local/ferry.js'), 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, join(root, 'dist/local/ferry.js'), 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await serveUrl(child);
   return { child, url };
 }

@@ -27,6 +27,7 @@ import pg from 'pg';
 import { hamustroBody, signedTrackRequests } from './support/hamustro-load.js';
 import { processTree } from './support/process-tree.js';
 import { serveUrl } from './support/serve-url.js';
+import { nodeFlags } from '../functions/local/node-flags.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -191,7 +192,7 @@ interface Serve {
 }
 
 async function startServe(env: Record<string, string>): Promise<Serve> {
-  const child = spawn(process.execPath, [...nodeArgs, ferryJs, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...nodeArgs, ferryJs, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let loaded = 0;
   let pending = '';
   child.stderr!.on('data', (c: Buffer) => {

@@ -14,7 +14,7 @@ import { handler as awsLoad } from '../../functions/aws/load.js';
 import { handler as awsParse } from '../../functions/aws/parse-queue.js';
 import { resetAwsHost } from '../../functions/aws/aws-host.js';
 import { fixtureJson, repoPath } from '../support/fixtures.js';
-import { ferryCli } from '../support/ferry-process.js';
+import { ferryArgs } from '../support/ferry-process.js';
 import { sqsDelivery } from '../support/platform-events.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema } from '../support/postgres.js';
 import { startAzurite, startS3 } from '../support/storage-emulators.js';
@@ -25,7 +25,7 @@ const secret = 'container-secret';
 
 /** `ferry serve --only collector` as a container runs it, writing to `storeUrl`. */
 async function startCollector(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output(): string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [ferryCli, 'serve', '--only', 'collector'], {
+  const child = spawn(process.execPath, ferryArgs('serve', '--only', 'collector'), {
     env: { PATH: process.env.PATH, PORT: '0', FERRY_LOG_LEVEL: 'warn', FERRY_SHARED_SECRET: secret, FERRY_BATCH_WINDOW_MS: '20', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -334,7 +334,7 @@ describe('ferry serve --only collector in front of a cloud store', () => {
   });
 
   it('refuses a cloud store without --only collector, naming FERRY_STORE_URL', async () => {
-    const child = spawn(process.execPath, [ferryCli, 'serve'], { env: { PATH: process.env.PATH, FERRY_STORE_URL: 's3://some-bucket', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, FERRY_STORE_URL: 's3://some-bucket', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,8 +43,12 @@ describe('the collector image context (the Dockerfile runtime stage, without Doc
     expect(await sizeOf(join(dir, 'dist/local'))).toBeLessThan(20 * 1024 * 1024);
     expect(await sizeOf(join(dir, 'node_modules'))).toBeLessThan(400 * 1024 * 1024);
 
-    // The image's command, against a directory store: it listens and answers its health check.
-    const child = spawn(process.execPath, ['dist/local/ferry.js', 'serve', '--only', 'collector'], {
+    // The image's command (its ENTRYPOINT and CMD), against a directory store: it listens and answers its health check.
+    const dockerfile = await readFile(repoPath('Dockerfile'), 'utf8');
+    const [program, ...entrypoint] = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    const command = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(program).toBe('node');
+    const child = spawn(process.execPath, [...entrypoint, ...command], {
       cwd: dir,
       env: { PATH: process.env.PATH, PORT: '0', FERRY_STORE_URL: `file://${join(dir, 'store')}`, FERRY_SHARED_SECRET: 'image-test' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,17 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ferryArgs, runFerry } from '../support/ferry-process.js';
 import { fixtureBytes, repoPath } from '../support/fixtures.js';
 import { postTrack } from '../support/http-client.js';
-
-const cli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
-
-function ferry(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
-}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, attempts = 300): Promise<T> {
   for (let i = 0; i < attempts; i++) {
@@ -31,7 +25,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
   });
 
   it('exits non-zero naming every bad configuration key', () => {
-    const result = ferry(['serve'], { PORT: 'http', FERRY_LOAD_INTERVAL_S: '-1' });
+    const result = runFerry(['serve'], { PORT: 'http', FERRY_LOAD_INTERVAL_S: '-1' });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('PORT: must be a whole number');
     expect(result.stderr).toContain('FERRY_LOAD_INTERVAL_S');
@@ -41,7 +35,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
     dirs.push(dataDir);
     const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -53,10 +47,10 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
 
     // While serve runs, query connects to the embedded warehouse's server that serve started.
     await waitFor(async () => {
-      const q = ferry(['query', 'select count(*)::int as n from ferry.events', '--json'], env);
+      const q = runFerry(['query', 'select count(*)::int as n from ferry.events', '--json'], env);
       return q.status === 0 && JSON.parse(q.stdout)[0].n === 2 ? true : undefined;
     }, 'the events to be loaded');
-    const table = ferry(['query', "select event, nr from ferry.events order by nr"], env);
+    const table = runFerry(['query', "select event, nr from ferry.events order by nr"], env);
     expect(table.stdout).toBe(' event         | nr\n---------------+----\n Task.Create   | 41\n Task.Complete | 42\n(2 rows)\n');
 
     child.kill('SIGINT');
@@ -65,7 +59,7 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     expect(stdout).toContain('stopping');
 
     // After the stop, query opens the embedded warehouse itself; nothing was lost or doubled.
-    const after = ferry(['query', 'select count(*)::int as n, count(distinct nr)::int as d from ferry.events', '--json'], env);
+    const after = runFerry(['query', 'select count(*)::int as n, count(distinct nr)::int as d from ferry.events', '--json'], env);
     expect(after.status).toBe(0);
     expect(JSON.parse(after.stdout)).toEqual([{ n: 2, d: 2 }]);
   });
@@ -74,12 +68,12 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
     dirs.push(dataDir);
     const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(async () => (stdout.includes('collecting on') ? true : undefined), 'the first serve');
-    const second = ferry(['serve'], env);
+    const second = runFerry(['serve'], env);
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/in use by process \d+/);
     child.kill('SIGTERM');
@@ -90,53 +84,53 @@ describe('ferry CLI (the built bundle, as a user runs it)', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-cli-'));
     dirs.push(dataDir);
     const env = { FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_LOG_LEVEL: 'warn', FERRY_RULES: repoPath('docs/rules/api-nginx.yml') };
-    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(async () => (stdout.includes('collecting on') ? true : undefined), 'serve to start');
 
     // The README's example key: no date in it, so the partition is the day it was stored.
-    const put = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/api-1.log'], env);
+    const put = runFerry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'logs/nginx/api-1.log'], env);
     expect(put.status).toBe(0);
     expect(JSON.parse(put.stdout)).toMatchObject({ key: 'logs/nginx/api-1.log' });
     await waitFor(async () => {
-      const q = ferry(['query', 'select count(*)::int as n from ferry.api_requests', '--json'], env);
+      const q = runFerry(['query', 'select count(*)::int as n from ferry.api_requests', '--json'], env);
       return q.status === 0 && JSON.parse(q.stdout)[0].n === 12 ? true : undefined;
     }, 'the log rows to be loaded');
     // The log's 3 rejected lines reach the rejections table one load window after its parse, by way of raw/rejections/.
     await waitFor(async () => {
-      const q = ferry(['query', "select count(*)::int as n from ferry.rejections where kind = 'row' and message like 'logs/nginx/api-1.log line %'", '--json'], env);
+      const q = runFerry(['query', "select count(*)::int as n from ferry.rejections where kind = 'row' and message like 'logs/nginx/api-1.log line %'", '--json'], env);
       return q.status === 0 && JSON.parse(q.stdout)[0].n === 3 ? true : undefined;
     }, 'the rejected lines to be loaded');
     // While serve runs, status reads the same server: everything loaded, nothing failed.
     await waitFor(async () => {
-      const st = ferry(['status', '--json', '--older-than', '0'], env);
+      const st = runFerry(['status', '--json', '--older-than', '0'], env);
       const report = JSON.parse(st.stdout) as { unloaded: unknown[]; tables: { table: string; rows: number }[] };
       // The log's summary and the summary of the rejections object that holds its rejected lines.
       return st.status === 0 && report.unloaded.length === 0 && report.tables.find((t) => t.table === 'source_counts')!.rows >= 2 ? report : undefined;
     }, 'status to show everything loaded');
-    const text = ferry(['status'], env);
+    const text = runFerry(['status'], env);
     expect(text.stdout).toMatch(/^api_requests: 1 files, 12 rows, last load \d{4}-/m);
     // A backfill runs beside serve's own loads: everything is loaded already, so it loads nothing again.
     const today = new Date().toISOString().slice(0, 10);
-    const beside = ferry(['load', '--from', today, '--to', today], env);
+    const beside = runFerry(['load', '--from', today, '--to', today], env);
     expect(beside.status, beside.stderr).toBe(0);
     expect(JSON.parse(beside.stdout).tables.every((t: { files: number }) => t.files === 0)).toBe(true);
     child.kill('SIGTERM');
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
     // A backfill over the day re-runs idempotently.
-    const backfill = ferry(['load', '--from', today, '--to', today], env);
+    const backfill = runFerry(['load', '--from', today, '--to', today], env);
     expect(backfill.status, backfill.stderr).toBe(0);
     expect(JSON.parse(backfill.stdout).tables.every((t: { files: number }) => t.files === 0)).toBe(true);
-    expect(ferry(['load', '--from', today, '--to', '2000-01-01'], env).stderr).toContain('is before --from');
-    const nowhere = ferry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
+    expect(runFerry(['load', '--from', today, '--to', '2000-01-01'], env).stderr).toContain('is before --from');
+    const nowhere = runFerry(['put', repoPath('test/fixtures/logs/api-nginx.log'), 'uploads/x.log'], env);
     expect(nowhere.status).toBe(2);
     expect(nowhere.stderr).toContain('no rules file in force handles uploads/x.log');
 
     const bad = join(dataDir, 'bad.yml');
     await (await import('node:fs/promises')).writeFile(bad, 'source: x\nprefix: logs/x/\ndialects: [nginx_combined]\nrules:\n  - match_method: GET\n    tabel: y\n');
-    const refused = ferry(['serve'], { ...env, FERRY_RULES: bad });
+    const refused = runFerry(['serve'], { ...env, FERRY_RULES: bad });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain(`${bad}: rules[0].tabel: is not a rule keyword`);
   });

@@ -1,19 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ferryArgs, runFerry } from '../support/ferry-process.js';
 import { repoPath } from '../support/fixtures.js';
 
-const cli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
-
-function ferry(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
-}
-
 function query<T>(sql: string, env: Record<string, string>): T[] | undefined {
-  const result = ferry(['query', sql, '--json'], env);
+  const result = runFerry(['query', sql, '--json'], env);
   return result.status === 0 ? (JSON.parse(result.stdout) as T[]) : undefined;
 }
 
@@ -44,17 +38,17 @@ describe('log lines as nginx 1.22 and application loggers write them, through fe
       FERRY_DATA_DIR: dataDir, PORT: '0', FERRY_LOAD_INTERVAL_S: '1', FERRY_LOG_LEVEL: 'warn',
       FERRY_RULES: `${repoPath('docs/rules/api-nginx.yml')},${repoPath('docs/rules/app-json.yml')}`,
     };
-    child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(() => (stdout.includes('collecting on') ? true : undefined), 'serve to start');
-    expect(ferry(['put', repoPath('test/fixtures/logs/api-nginx-edge-cases.log'), 'logs/nginx/2026/11/23/edges.log'], env).status).toBe(0);
-    expect(ferry(['put', repoPath('test/fixtures/logs/app-json-edge-cases.log'), 'logs/app/2026/11/23/edges.log'], env).status).toBe(0);
+    expect(runFerry(['put', repoPath('test/fixtures/logs/api-nginx-edge-cases.log'), 'logs/nginx/2026/11/23/edges.log'], env).status).toBe(0);
+    expect(runFerry(['put', repoPath('test/fixtures/logs/app-json-edge-cases.log'), 'logs/app/2026/11/23/edges.log'], env).status).toBe(0);
 
     // Both inputs parsed (their summaries are in ferry.source_counts) and every parsed file loaded,
     // or a load failed: a value the warehouse refuses holds its table back at every tick.
     const report = await waitFor(() => {
-      const st = ferry(['status', '--json', '--older-than', '0'], env);
+      const st = runFerry(['status', '--json', '--older-than', '0'], env);
       const status = JSON.parse(st.stdout || '{}') as { unloaded?: unknown[]; tables?: { table: string; rows: number; latest_failure: { message: string } | null }[] };
       // Both logs loaded (the rejected lines' own records, under raw/rejections/, add a third summary).
       if (!status.tables || !['api_requests', 'app_events'].every((name) => (status.tables!.find((t) => t.table === name)?.rows ?? 0) > 0)) return undefined;

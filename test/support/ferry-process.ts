@@ -1,8 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../../functions/local/node-flags.js';
 
 /** The built CLI bundle, as users run it. */
 export const ferryCli = fileURLToPath(new URL('../../dist/local/ferry.js', import.meta.url));
+
+/** Node's arguments that run the CLI with `args` as `npm start` and the `ferry` bin do: its Node flags first. */
+export function ferryArgs(...args: string[]): string[] {
+  return [...nodeFlags, ferryCli, ...args];
+}
+
+/** Runs one `ferry` command with `env` (and PATH) to its end. */
+export function runFerry(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ferryArgs(...args), { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
+}
 
 /** A `ferry serve` child process and the URL it listens on. */
 export interface FerryProcess {
@@ -16,7 +27,7 @@ export interface FerryProcess {
 
 /** Starts `ferry serve` with `env` (PORT defaults to 0) and waits until it listens. */
 export async function startFerry(env: Record<string, string>): Promise<FerryProcess> {
-  const child = spawn(process.execPath, [ferryCli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ferryArgs('serve'), { env: { PATH: process.env.PATH, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));

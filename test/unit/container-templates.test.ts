@@ -32,7 +32,7 @@ describe('Dockerfile', () => {
     expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('ENTRYPOINT'));
     expect(runtime).toMatch(/^EXPOSE 8080$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/api\/health/m);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/local\/ferry.js"\]$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "--single-threaded-gc", "dist\/local\/ferry.js"\]$/m);
     expect(runtime).toMatch(/^CMD \["serve", "--only", "collector"\]$/m);
   });
 
