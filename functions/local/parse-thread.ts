@@ -44,8 +44,11 @@ export class ParseThreadError extends FerryError {
 export class ParseThread {
   /** A thread with nothing to parse for this long exits; the next parse starts another. */
   static readonly idleExitMs = 30_000;
-  /** The parse's garbage is short-lived: a small young generation keeps the resident memory down. */
-  static readonly youngGenerationMb = 6;
+  /**
+   * The parse's garbage is short-lived, but a member's rows live until it is written out: a young
+   * generation much smaller than this copies them at every scavenge, a larger one holds more memory.
+   */
+  static readonly youngGenerationMb = 12;
   /**
    * The parse streams, so its heap stays far below this; a parse that grows past it (a bug) ends
    * its thread, not the collector's process with it.
