@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../../core/adapters/memory-blob-store.js';
 import { PgWarehouse } from '../../core/adapters/pg-warehouse.js';
-import { ArrayText, PostgresDialect } from '../../core/loader/dialects/postgres.js';
+import { ArrayText, CollisionKeys } from '../../core/loader/collision-keys.js';
+import { PostgresDialect } from '../../core/loader/dialects/postgres.js';
 import type { BatchInput } from '../../core/loader/load-dialect.js';
 import { decodeCollectionJson } from '../../core/model/decode-collection-json.js';
 import { eventTable } from '../../core/model/event-table.js';
@@ -16,6 +18,7 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Cond'?: string;
+  'Actual Loops'?: number;
   Plans?: PlanNode[];
 }
 
@@ -28,6 +31,13 @@ function eventRows(schema: string, from: number, count: number, target: string):
   return `INSERT INTO ${target} (device_id, client_id, session, nr, env, system_version, product_version, at, event, parameters, received_at, at_corrected, source_key, fingerprint)
 SELECT 'device-' || s, 'client', md5('session' || s), n, 'PRODUCTION', '1', '1', '2026-11-25 10:00:00', 'Event', '{}', '2026-11-25 10:00:01', '2026-11-25 10:00:00', 'raw/x', md5(s || '/' || n)
 FROM generate_series(${from}, ${from + count - 1}) s, generate_series(1, 10) n`;
+}
+
+/** `collidesSql`'s parameters for `(session, nr)` keys. */
+function keysOf(keys: readonly (readonly [string, string])[]): string[] {
+  const collected = new CollisionKeys();
+  for (const key of keys) collected.add(key);
+  return collected.params(2);
 }
 
 describe('the PostgreSQL merge of a load batch', () => {
@@ -94,11 +104,38 @@ describe('the PostgreSQL merge of a load batch', () => {
     for (const scan of scans) expect(scan, JSON.stringify(scan)).toHaveProperty('Index Cond');
   });
 
-  it('checks a copied batch for a collision key held twice by probing the key index per row, not by reading the whole target', async () => {
-    const [row] = await warehouse.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${dialect.collidesSql(eventTable)}`, [['a', 'b'], ['1', '2']]);
+  it('checks a copied run for a collision key held twice through the key index, not by reading the whole target', async () => {
+    const [row] = await warehouse.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${dialect.collidesSql(eventTable)}`, keysOf([['a', '1'], ['b', '2']]));
     const scans = nodes(row!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'events');
     expect(scans.length).toBeGreaterThan(0);
     for (const scan of scans) expect(scan, JSON.stringify(scan)).toHaveProperty('Index Cond');
+  });
+
+  it('checks a copied run with one look at the key index per session, probing row by row only a session stored before', async () => {
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+    const insert = (nr: number) =>
+      `INSERT INTO ${dialect.target(eventTable)} (device_id, client_id, session, nr, env, system_version, product_version, at, event, parameters, received_at, at_corrected, source_key, fingerprint)
+VALUES ('device-0', 'client', '${md5('session0')}', ${nr}, 'PRODUCTION', '1', '1', '2026-11-25 10:00:00', 'Event', '{}', '2026-11-25 10:00:01', '2026-11-25 10:00:00', 'raw/y', 'other')`;
+    /** As after a run of 50 new sessions of 10 rows and two rows of session 0, stored before with nr 1–10. */
+    const check = (nrs: [number, number]) =>
+      warehouse.transaction(async (tx) => {
+        await tx.query('SAVEPOINT run');
+        await tx.query(eventRows(schema, 20_000, 50, dialect.target(eventTable)));
+        for (const nr of nrs) await tx.query(insert(nr));
+        const keys = keysOf([
+          ...Array.from({ length: 50 * 10 }, (_, i) => [md5(`session${20_000 + Math.floor(i / 10)}`), String((i % 10) + 1)] as const),
+          ...nrs.map((nr) => [md5('session0'), String(nr)] as const),
+        ]);
+        const [{ collides }] = (await tx.query<{ collides: boolean }>(dialect.collidesSql(eventTable), keys)) as [{ collides: boolean }];
+        const [plan] = await tx.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${dialect.collidesSql(eventTable)}`, keys);
+        await tx.query('ROLLBACK TO SAVEPOINT run');
+        const scans = nodes(plan!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'events');
+        return { collides, indexEntries: scans.reduce((sum, n) => sum + n['Actual Loops']!, 0) };
+      });
+    // One look for each of the 51 sessions, and a probe for each of session 0's two rows.
+    expect(await check([11, 12])).toEqual({ collides: false, indexEntries: 53 });
+    // Session 0's nr 5 now twice: under the stored content and under the run's.
+    expect(await check([11, 5])).toMatchObject({ collides: true });
   });
 
   it('passes a batch\'s keys as array literals PostgreSQL reads back value for value', async () => {

@@ -21,6 +21,7 @@ import {
   type Queryable,
 } from '../load-dialect.js';
 import { copyBatchFromClient, type Statement } from '../client-copy.js';
+import { CollisionKeys } from '../collision-keys.js';
 import { CsvColumns } from '../csv-columns.js';
 import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
 import { quoteIdent, stringLiteral } from '../sql-text.js';
@@ -35,31 +36,6 @@ const uniqueViolation = '23505';
  * their collision keys are held in memory for the check after the COPY (≈ 50 bytes a row).
  */
 const defaultDirectCopyMaxRows = 250_000;
-/**
- * A PostgreSQL array literal (`{"a","b",NULL}`) built value by value, joined as it grows: a
- * batch's keys held as one string per value cost several times their text in heap.
- */
-export class ArrayText {
-  private readonly joined: string[] = [];
-  private pending: string[] = [];
-
-  add(value: string | null): void {
-    this.pending.push(value === null ? 'NULL' : `"${/["\\]/.test(value) ? value.replace(/["\\]/g, '\\$&') : value}"`);
-    if (this.pending.length === 4096) this.flush();
-  }
-
-  text(): string {
-    this.flush();
-    return `{${this.joined.join(',')}}`;
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    this.joined.push(this.pending.join(','));
-    this.pending = [];
-  }
-}
-
 /** `files` in order, cut into runs of at most `maxRows` rows (a larger file is a run of its own). */
 export function runsOf(files: readonly DueFile[], maxRows: number): DueFile[][] {
   const runs: DueFile[][] = [];
@@ -419,17 +395,25 @@ FROM ranked GROUP BY source_key`;
   }
 
   /**
-   * Whether the target holds two rows of one collision key among the keys `$1…` (arrays, one per
-   * collision key column): after a batch was copied straight in, whether it collided with a row
-   * stored before or with one of its own. One probe of the key's index per row, stopping at two.
+   * Whether the target holds two rows of one collision key among a copied run's keys
+   * (`CollisionKeys.params`: the values of the key's first column, the run's row count and
+   * first row for each, then the other columns in that order): after the run was copied straight
+   * in, whether it collided with a row stored before. A group the target holds no more rows of
+   * than the run brought is all the run's own, whose keys differ (`CollisionKeys.heldTwice`):
+   * one look at the key index, stopping past the run's count. Only a group stored before has its
+   * rows probed one by one, each stopping at two.
    */
   collidesSql(table: TableDefinition): string {
-    const near = table.collisionKey ?? [];
-    const types = near.map((k) => pgTypes[table.columns.find((c) => c.name === k)!.type]);
-    const names = near.map((_, i) => `k${i}`);
+    const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[table.columns.find((c) => c.name === k)!.type] }));
+    const names = rest.map((_, i) => `k${i + 1}`);
+    const slices = rest.map((c, i) => `($${i + 4}::${c.type}[])[g.o + 1 : g.o + g.n]`);
+    const each = rest.length === 0 ? '' : `
+    AND EXISTS (
+      SELECT 1 FROM unnest(${slices.join(', ')}) AS b(${names.join(', ')})
+      WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE t.${first!.name} = g.k0 AND ${rest.map((c, i) => `t.${c.name} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1)`;
     return `SELECT EXISTS (
-  SELECT 1 FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS b(${names.join(', ')})
-  WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k, i) => `t.${quoteIdent(k)} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1
+  SELECT 1 FROM unnest($1::${first!.type}[], $2::bigint[], $3::bigint[]) AS g(k0, n, o)
+  WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE t.${first!.name} = g.k0 LIMIT g.n + 1) AS m) > g.n${each}
 ) AS collides`;
   }
 
@@ -495,22 +479,23 @@ FROM ranked GROUP BY source_key`;
 
   /**
    * The direct COPY alone would store a collision without a word, so it is kept only when the
-   * collision key columns, read from the CSV on its way, show no key held twice afterwards
-   * (`collidesSql`): then every row was new and none collided, as the merge would have found.
-   * Otherwise it is undone and `undefined` returned.
+   * collision key columns, read from the CSV on its way, show no key held twice: not within the
+   * run, nor in the target afterwards (`collidesSql`). Then every row was new and none collided,
+   * as the merge would have found. Otherwise it is undone and `undefined` returned.
    */
   private async copyUnlessColliding(batch: BatchInput): Promise<BatchCopied | undefined> {
     const { tx, table } = batch;
+    const collisionKey = table.collisionKey!;
     await tx.query(this.savepoint());
-    const arrays = table.collisionKey!.map(() => new ArrayText());
-    const keys = new CsvColumns(
-      table.collisionKey!.map((k) => table.columns.findIndex((c) => c.name === k)),
-      (picked) => picked.forEach((v, i) => arrays[i]!.add(v)),
+    const keys = new CollisionKeys();
+    const csv = new CsvColumns(
+      collisionKey.map((k) => table.columns.findIndex((c) => c.name === k)),
+      (picked) => keys.add(picked),
     );
     try {
-      const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => keys.push(chunk));
-      if (keys.complete && keys.records === total) {
-        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), arrays.map((a) => a.text()));
+      const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => csv.push(chunk));
+      if (csv.complete && csv.records === total && !keys.heldTwice()) {
+        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.params(collisionKey.length));
         if (check && !check.collides) {
           await tx.query(this.releaseSavepoint());
           return { total, inserted: total };
