@@ -6,8 +6,10 @@
 //      psql -c "\copy <identical table> (…) from program 'zcat …' csv"
 // and prints rows/s for both and the ratio; then loads the same rows again under new keys (every
 // row a client re-send: staging + de-duplicating insert) and prints that too.
+// With --by-index, what the server's insert costs by index: psql's \copy of the same files into
+// the table with no index, then with the primary key, then with each time index added in turn.
 // PostgreSQL: DATABASE_URL, else postgres@127.0.0.1:5432/test.
-//   npm run bench:loader [-- --rows 5000000]
+//   npm run bench:loader [-- --rows 5000000 --by-index]
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const totalRows = option('rows', 5_000_000);
+const byIndex = args.includes('--by-index');
 const rowsPerFile = 100_000;
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const events = ['Task.Create', 'Task.Complete', 'Task.Read', 'List.Open', 'Comment.Create', 'Reminder.Set'];
@@ -44,6 +47,32 @@ function row(i: number): (string | null)[] {
     JSON.stringify({ task_id: `tsk-${i}`, source: i % 3 ? 'swipe-right' : 'button' }), `${time}.250000`, `${time}`, '0', time, `raw/events/2026/11/23/10/${Math.floor(i / rowsPerFile)}.ndjson.gz`,
   ];
   return [...values, storedEventFingerprint(Object.fromEntries(eventTable.columns.slice(0, values.length).map((c, n) => [c.name, values[n] ?? null])))];
+}
+
+/**
+ * psql's \copy of the files into `bench_psql.events` rebuilt with no index, then with its indexes
+ * added one at a time (the primary key, then the time indexes in their declared order); prints
+ * µs per row for each and what the index added.
+ */
+function copyByIndex(columns: string, listFile: string): void {
+  const steps = [
+    { name: 'no index', ddl: '' },
+    { name: `+ primary key (${eventTable.key.join(', ')})`, ddl: `ALTER TABLE bench_psql.events ADD PRIMARY KEY (${eventTable.key.map((k) => `"${k}"`).join(', ')})` },
+    ...(eventTable.timeIndexes ?? []).map(({ column, arrivalOrder }) => ({
+      name: `+ ${arrivalOrder ? 'BRIN' : 'B-tree'} on ${column}`,
+      ddl: `CREATE INDEX ON bench_psql.events${arrivalOrder ? ' USING brin' : ''} ("${column}")`,
+    })),
+  ];
+  let previous: number | undefined;
+  for (const [i, step] of steps.entries()) {
+    const ddl = steps.slice(1, i + 1).map((s) => s.ddl);
+    psql(['DROP TABLE IF EXISTS bench_psql.events', `CREATE TABLE bench_psql.events (LIKE bench_ferry.events INCLUDING DEFAULTS)`, ...ddl].join('; '));
+    const start = performance.now();
+    psql(`\\copy bench_psql.events (${columns}) from program 'xargs zcat < ${listFile}' csv`);
+    const perRow = ((performance.now() - start) * 1000) / totalRows;
+    console.log(`psql \\copy, ${step.name}: ${perRow.toFixed(2)} µs per row${previous === undefined ? '' : ` (${perRow - previous >= 0 ? '+' : ''}${(perRow - previous).toFixed(2)})`}`);
+    previous = perRow;
+  }
 }
 
 function psql(sql: string): void {
@@ -88,6 +117,8 @@ async function main(): Promise<void> {
     console.log(`psql \\copy:  ${psqlSeconds.toFixed(1)} s, ${Math.round(totalRows / psqlSeconds).toLocaleString('en')} rows/s (${counts.rows[0]!.psql} rows)`);
     console.log(`ferry load:  ${ferrySeconds.toFixed(1)} s, ${Math.round(totalRows / ferrySeconds).toLocaleString('en')} rows/s (${counts.rows[0]!.ferry} rows; copied ${loaded.rowsCopied}, inserted ${loaded.rowsInserted}, ${loaded.files} files, row counts checked, manifest rows, one transaction)`);
     console.log(`ratio: ${(psqlSeconds / ferrySeconds).toFixed(2)}× psql`);
+
+    if (byIndex) copyByIndex(columns, listFile);
 
     // Worst case: every row of the next batch is a re-send, so the fast path gives way to staging.
     for (const [i, file] of files.entries()) {
