@@ -398,22 +398,30 @@ FROM ranked GROUP BY source_key`;
    * Whether the target holds two rows of one collision key among a copied run's keys
    * (`CollisionKeys.params`: the values of the key's first column, the run's row count and
    * first row for each, then the other columns in that order): after the run was copied straight
-   * in, whether it collided with a row stored before. A group the target holds no more rows of
-   * than the run brought is all the run's own, whose keys differ (`CollisionKeys.heldTwice`):
-   * one look at the key index, stopping past the run's count. Only a group stored before has its
-   * rows probed one by one, each stopping at two.
+   * in, whether it collided with a row stored before. Per group (session), one look at the key
+   * index over the range of the run's second key column (`nr`), stopping past the run's count: a
+   * group whose range holds no more rows than the run brought holds only the run's own, whose
+   * keys differ (`CollisionKeys.heldTwice`). Only a group with more has its rows probed one by
+   * one, each stopping at two. `CASE` keeps that order: the planner orders an `AND`'s operands
+   * by its estimates, and put the probes first.
    */
   collidesSql(table: TableDefinition): string {
     const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[table.columns.find((c) => c.name === k)!.type] }));
+    const target = this.target(table);
     const names = rest.map((_, i) => `k${i + 1}`);
     const slices = rest.map((c, i) => `($${i + 4}::${c.type}[])[g.o + 1 : g.o + g.n]`);
-    const each = rest.length === 0 ? '' : `
-    AND EXISTS (
+    const range = rest.length === 0 ? '' : ` AND t.${rest[0]!.name} BETWEEN (SELECT min(v) FROM unnest(${slices[0]}) AS v) AND (SELECT max(v) FROM unnest(${slices[0]}) AS v)`;
+    const probes =
+      rest.length === 0
+        ? 'true'
+        : `EXISTS (
       SELECT 1 FROM unnest(${slices.join(', ')}) AS b(${names.join(', ')})
-      WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE t.${first!.name} = g.k0 AND ${rest.map((c, i) => `t.${c.name} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1)`;
+      WHERE (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first!.name} = g.k0 AND ${rest.map((c, i) => `t.${c.name} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1)`;
     return `SELECT EXISTS (
   SELECT 1 FROM unnest($1::${first!.type}[], $2::bigint[], $3::bigint[]) AS g(k0, n, o)
-  WHERE (SELECT count(*) FROM (SELECT 1 FROM ${this.target(table)} t WHERE t.${first!.name} = g.k0 LIMIT g.n + 1) AS m) > g.n${each}
+  WHERE CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first!.name} = g.k0${range} LIMIT g.n + 1) AS m) > g.n
+    THEN ${probes}
+    ELSE false END
 ) AS collides`;
   }
 
