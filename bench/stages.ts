@@ -10,9 +10,12 @@
 //            ticks find them (a fresh FERRY_WAREHOUSE_SCHEMA, dropped after); Ferry's CPU, and
 //            the server's backends serving it (from /proc/<pid>/schedstat), per request.
 // CPU is `process.cpuUsage()` (every thread of this process). With --by-statement, the load's
-// CPU is split by statement, in the server and in this process.
+// CPU is split by statement, in the server and in this process. With --sessions S, the requests
+// come from S devices in turn (each session's requests spread over the round's load runs, as
+// sessions that last), not each from its own.
 //   npm run bench:stages [-- --requests 5000 --per-object 25 --files-per-run 15 --rounds 3
-//                            --stages collect,parse,load --database-url postgres://… --by-statement]
+//                            --stages collect,parse,load --database-url postgres://… --by-statement
+//                            --sessions 500]
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { MemoryBlobStore } from '../core/adapters/memory-blob-store.js';
@@ -40,6 +43,7 @@ const requests = Number(option('requests', '5000'));
 const perObject = Number(option('per-object', '25'));
 const filesPerRun = Number(option('files-per-run', '15'));
 const rounds = Number(option('rounds', '3'));
+const sessions = Number(option('sessions', '0'));
 const stages = option('stages', 'collect,parse,load').split(',');
 const databaseUrl = option('database-url', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
 const byStatement = args.includes('--by-statement');
@@ -112,11 +116,11 @@ const config = readConfig({ FERRY_SHARED_SECRET: secret });
 const ruleSets = await loadRuleSets(config.parser.rulesFiles, config.parser);
 const tables = outputTables(ruleSets);
 
-console.log(`stage CPU benchmark: ${requests} unique signed protobuf requests per round (1–25 events, mean 13), ${perObject} per raw object, ${filesPerRun} raw objects' outputs per load run; CPU-µs per request`);
+console.log(`stage CPU benchmark: ${requests} unique signed protobuf requests per round (1–25 events, mean 13${sessions > 0 ? `, from ${sessions} sessions in turn` : ''}), ${perObject} per raw object, ${filesPerRun} raw objects' outputs per load run; CPU-µs per request`);
 for (let round = 0; round < rounds; round++) {
   // Every round its own devices (so sessions): the loader de-duplicates nothing.
   const first = (round + 1) * 10_000_000 + (process.pid % 1000) * 10_000;
-  const bodies = Array.from({ length: requests }, (_, i) => hamustroBody(first + i));
+  const bodies = Array.from({ length: requests }, (_, i) => (sessions > 0 ? hamustroBody(first + (i % sessions), Math.floor(i / sessions)) : hamustroBody(first + i)));
   const events = bodies.reduce((sum, b) => sum + b.events, 0);
   const all = signedTrackRequests(bodies, secret);
   const store = new MemoryBlobStore();
