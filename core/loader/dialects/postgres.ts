@@ -403,7 +403,7 @@ FROM ranked GROUP BY source_key`;
    * group whose range holds no more rows than the run brought holds only the run's own, whose
    * keys differ (`CollisionKeys.heldTwice`). Only a group with more has its rows probed one by
    * one, each stopping at two. `CASE` keeps that order: the planner orders an `AND`'s operands
-   * by its estimates, and put the probes first.
+   * by their estimated cost, and may put the probes first.
    */
   collidesSql(table: TableDefinition): string {
     const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[table.columns.find((c) => c.name === k)!.type] }));
