@@ -1,6 +1,8 @@
+import type { ColumnType } from '../model/table-definition.js';
+
 /**
- * A PostgreSQL array literal (`{"a","b",NULL}`) built value by value, joined as it grows: a
- * batch's keys held as one string per value cost several times their text in heap.
+ * A PostgreSQL array literal (`{"a","b",NULL}`) built value by value, joined 4,096 values at a
+ * time as it grows, so that a long literal is a few strings rather than one per value.
  */
 export class ArrayText {
   private readonly joined: string[] = [];
@@ -23,40 +25,50 @@ export class ArrayText {
   }
 }
 
+/** Decimal text of an integer as PostgreSQL writes it back: no sign but `-`, no leading zero. */
+const canonicalInteger = /^(?:0|-?[1-9][0-9]*)$/;
+
 /**
  * The collision keys (`(session, nr)`) of a run copied straight into its target, grouped by the
  * key's first column, as the parameters of the PostgreSQL dialect's `collidesSql`: the groups'
  * values, each group's row count, where its rows start, then the key's other columns in group
  * order. Grouping lets the check look a whole session up once, and probe row by row only a
- * session the target held before. A key the run itself holds twice needs no look at the target
- * (`heldTwice`).
+ * session the target held before. Whether the run itself holds a key twice is told here
+ * (`mayHoldTwice`), by the keys' text: so a value whose text is not the only one of its value
+ * (`05` for `5`, a NULL, a type other than text and bigint) counts as a maybe, which sends the
+ * run to the merge.
  */
 export class CollisionKeys {
-  private readonly groups = new Map<string | null, string[]>();
+  private readonly groups = new Map<string, string[]>();
+  private uncertain = false;
 
-  /** A key's columns, in the table's `collisionKey` order. */
+  /** `types`: the key's column types, in the table's `collisionKey` order. */
+  constructor(private readonly types: readonly ColumnType[]) {}
+
+  /** A key's values, in the table's `collisionKey` order. */
   add(key: readonly (string | null)[]): void {
-    const group = key[0]!;
-    // The other columns joined by NUL, which the parser never lets into a stored value. They are
-    // NOT NULL (a row without one fails the COPY before its keys are asked for).
+    for (let i = 0; i < key.length; i++) if (!this.exact(this.types[i]!, key[i]!)) this.uncertain = true;
+    // The other columns joined by NUL, which the parser never lets into a stored value.
     const rest = key.length === 2 ? (key[1] ?? '') : key.slice(1).join('\0');
+    const group = key[0] ?? '';
     const rows = this.groups.get(group);
     if (rows) rows.push(rest);
     else this.groups.set(group, [rest]);
   }
 
-  /** Whether one key was added twice. */
-  heldTwice(): boolean {
+  /** Whether the run may hold one key twice: an equal key added twice, or a key whose text cannot tell. */
+  mayHoldTwice(): boolean {
+    if (this.uncertain) return true;
     for (const rows of this.groups.values()) if (rows.length > 1 && new Set(rows).size < rows.length) return true;
     return false;
   }
 
-  /** `collidesSql`'s parameters for a key of `columns` columns. */
-  params(columns: number): string[] {
+  /** `collidesSql`'s parameters. */
+  params(): string[] {
     const groups = new ArrayText();
     const counts: number[] = [];
     const starts: number[] = [];
-    const rest = Array.from({ length: columns - 1 }, () => new ArrayText());
+    const rest = this.types.slice(1).map(() => new ArrayText());
     let start = 0;
     for (const [group, rows] of this.groups) {
       groups.add(group);
@@ -69,5 +81,11 @@ export class CollisionKeys {
       }
     }
     return [groups.text(), `{${counts.join(',')}}`, `{${starts.join(',')}}`, ...rest.map((r) => r.text())];
+  }
+
+  /** Whether equal text is equal value and back, for a value of `type`. */
+  private exact(type: ColumnType, value: string | null): boolean {
+    if (value === null) return false;
+    return type === 'text' || (type === 'bigint' && canonicalInteger.test(value));
   }
 }

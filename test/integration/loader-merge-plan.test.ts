@@ -35,9 +35,9 @@ FROM generate_series(${from}, ${from + count - 1}) s, generate_series(1, 10) n`;
 
 /** `collidesSql`'s parameters for `(session, nr)` keys. */
 function keysOf(keys: readonly (readonly [string, string])[]): string[] {
-  const collected = new CollisionKeys();
+  const collected = new CollisionKeys(['text', 'bigint']);
   for (const key of keys) collected.add(key);
-  return collected.params(2);
+  return collected.params();
 }
 
 describe('the PostgreSQL merge of a load batch', () => {
@@ -203,6 +203,14 @@ VALUES ('device-0', 'client', '${md5('session0')}', ${nr}, 'PRODUCTION', '1', '1
       expect(within).toMatchObject({ outcome: { total: 4, inserted: 4 }, staged: true });
       expect(within.outcome.collisions?.get('raw/events/batch-4.ndjson.gz')).toBe(2);
       expect(within.stored).toEqual(['batch-1 2', 'batch-2 4', 'batch-3 2', 'batch-4 4']);
+    });
+
+    it('stages a batch whose two contents share a (session, nr) written two ways (42 and 042), so that the merge counts it', async () => {
+      const padded = file('batch-8', '2026-11-25T15:00:01Z', () => ({ event: 'Other' })).replaceAll(',batch-8,41,', ',batch-8,041,').replaceAll(',batch-8,42,', ',batch-8,042,');
+      expect(padded).toContain(',batch-8,042,');
+      const twoWays = await load({ k: file('batch-8', '2026-11-25T15:00:00Z'), l: padded });
+      expect(twoWays).toMatchObject({ outcome: { total: 4, inserted: 4 }, staged: true });
+      expect(twoWays.outcome.collisions?.get('raw/events/batch-8.ndjson.gz')).toBe(2);
     });
 
     it('loads a batch larger than one direct copy in runs, a run meeting a collision with an earlier run staged and counted', async () => {

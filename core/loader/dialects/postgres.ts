@@ -33,9 +33,10 @@ const pgTypes: Record<ColumnType, string> = { text: 'text', bigint: 'bigint', do
 const uniqueViolation = '23505';
 /**
  * Rows of a batch of a table with a collision key that go straight into the target together:
- * their collision keys are held in memory for the check after the COPY (≈ 50 bytes a row).
+ * their collision keys are held in memory for the check after the COPY (a few tens of bytes a row).
  */
 const defaultDirectCopyMaxRows = 250_000;
+
 /** `files` in order, cut into runs of at most `maxRows` rows (a larger file is a run of its own). */
 export function runsOf(files: readonly DueFile[], maxRows: number): DueFile[][] {
   const runs: DueFile[][] = [];
@@ -401,9 +402,9 @@ FROM ranked GROUP BY source_key`;
    * in, whether it collided with a row stored before. Per group (session), one look at the key
    * index over the range of the run's second key column (`nr`), stopping past the run's count: a
    * group whose range holds no more rows than the run brought holds only the run's own, whose
-   * keys differ (`CollisionKeys.heldTwice`). Only a group with more has its rows probed one by
-   * one, each stopping at two. `CASE` keeps that order: the planner orders an `AND`'s operands
-   * by their estimated cost, and may put the probes first.
+   * keys differ (asked of `CollisionKeys.mayHoldTwice` before). Only a group with more has its
+   * rows probed one by one, each stopping at two. `CASE` keeps that order: the planner orders an
+   * `AND`'s operands by their estimated cost, and may put the probes first.
    */
   collidesSql(table: TableDefinition): string {
     const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[table.columns.find((c) => c.name === k)!.type] }));
@@ -495,15 +496,15 @@ FROM ranked GROUP BY source_key`;
     const { tx, table } = batch;
     const collisionKey = table.collisionKey!;
     await tx.query(this.savepoint());
-    const keys = new CollisionKeys();
+    const keys = new CollisionKeys(collisionKey.map((k) => table.columns.find((c) => c.name === k)!.type));
     const csv = new CsvColumns(
       collisionKey.map((k) => table.columns.findIndex((c) => c.name === k)),
       (picked) => keys.add(picked),
     );
     try {
       const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => csv.push(chunk));
-      if (csv.complete && csv.records === total && !keys.heldTwice()) {
-        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.params(collisionKey.length));
+      if (csv.complete && csv.records === total && !keys.mayHoldTwice()) {
+        const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.params());
         if (check && !check.collides) {
           await tx.query(this.releaseSavepoint());
           return { total, inserted: total };
