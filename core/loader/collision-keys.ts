@@ -47,7 +47,7 @@ export class CollisionKeys {
 
   /** A key's values, in the table's `collisionKey` order. */
   add(key: readonly (string | null)[]): void {
-    for (let i = 0; i < key.length; i++) if (!this.exact(this.types[i]!, key[i]!)) this.uncertain = true;
+    for (let i = 0; i < key.length; i++) if (!this.exact(this.types[i]!, key[i] ?? null)) this.uncertain = true;
     // The other columns joined by NUL, which the parser never lets into a stored value.
     const rest = key.length === 2 ? (key[1] ?? '') : key.slice(1).join('\0');
     const group = key[0] ?? '';
