@@ -37,6 +37,11 @@ const uniqueViolation = '23505';
  */
 const defaultDirectCopyMaxRows = 250_000;
 
+/** The type of `table`'s column `name`; undefined for a column it does not have. */
+function columnType(table: TableDefinition, name: string): ColumnType | undefined {
+  return table.columns.find((c) => c.name === name)?.type;
+}
+
 /** `files` in order, cut into runs of at most `maxRows` rows (a larger file is a run of its own). */
 export function runsOf(files: readonly DueFile[], maxRows: number): DueFile[][] {
   const runs: DueFile[][] = [];
@@ -238,7 +243,7 @@ ORDER BY k.n`;
   /** A column read as text the way Ferry writes it (timestamps `YYYY-MM-DD HH:MM:SS`). */
   private asText(table: TableDefinition, column: string): string {
     const name = quoteIdent(column);
-    switch (table.columns.find((c) => c.name === column)?.type) {
+    switch (columnType(table, column)) {
       case 'text':
         return name;
       case 'timestamp':
@@ -252,7 +257,7 @@ ORDER BY k.n`;
   backfillSql(table: TableDefinition, by: readonly string[]): BackfillSql {
     const fill = quoteIdent(table.backfill!.column);
     const target = this.target(table);
-    const type = (k: string) => pgTypes[table.columns.find((c) => c.name === k)?.type ?? 'text'];
+    const type = (k: string) => pgTypes[columnType(table, k) ?? 'text'];
     const order = by.map((k) => quoteIdent(k)).join(', ');
     const read = backfillColumns(table, by).map((c) => this.asText(table, c)).join(', ');
     return {
@@ -407,7 +412,7 @@ FROM ranked GROUP BY source_key`;
    * `AND`'s operands by their estimated cost, and may put the probes first.
    */
   collidesSql(table: TableDefinition): string {
-    const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[table.columns.find((c) => c.name === k)!.type] }));
+    const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[columnType(table, k)!] }));
     const target = this.target(table);
     const names = rest.map((_, i) => `k${i + 1}`);
     const slices = rest.map((c, i) => `($${i + 4}::${c.type}[])[g.o + 1 : g.o + g.n]`);
@@ -496,7 +501,7 @@ FROM ranked GROUP BY source_key`;
     const { tx, table } = batch;
     const collisionKey = table.collisionKey!;
     await tx.query(this.savepoint());
-    const keys = new CollisionKeys(collisionKey.map((k) => table.columns.find((c) => c.name === k)!.type));
+    const keys = new CollisionKeys(collisionKey.map((k) => columnType(table, k)!));
     const csv = new CsvColumns(
       collisionKey.map((k) => table.columns.findIndex((c) => c.name === k)),
       (picked) => keys.add(picked),
