@@ -130,7 +130,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
     try {
       const written = body instanceof Uint8Array ? await this.writeBuffer(body, metadata, paths) : await this.writeStream(body, metadata, paths);
       const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: new Date(written.mtimeMs), metadata: { ...metadata } };
-      const event: BlobCreated = { key, etag: info.etag, size: written.size };
+      const event: BlobCreated = { key, etag: info.etag, size: written.size, ...(body instanceof Uint8Array ? { body } : {}) };
       for (const listener of this.listeners) setImmediate(() => listener(event));
       return info;
     } catch (err) {

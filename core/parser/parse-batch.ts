@@ -5,7 +5,7 @@ import { openInput } from './input-stream.js';
 import { LineRouter } from './line-router.js';
 import { batchOutputKeysFor, outputKeysFor, parsedMetadata, partitionDateOf } from './output-keys.js';
 import { parseInputs, type ParseInputsResult } from './parse-inputs.js';
-import { deadlineCheck, ruleSetsOf, type ParseInput, type ParseOptions } from './parse-object.js';
+import { deadlineCheck, ruleSetsOf, storedBytes, type ParseInput, type ParseOptions } from './parse-object.js';
 import { emptySummary, type BatchSummary, type ParseSummary } from './parse-summary.js';
 import { planFor } from './rules/rule-plan.js';
 import { ruleSetFor, type RuleSet } from './rules/rule-set.js';
@@ -31,6 +31,7 @@ interface Member {
   key: string;
   etag: string;
   size?: number;
+  body?: Uint8Array;
   date: string;
   lastModified?: Date;
 }
@@ -84,14 +85,14 @@ export async function parseBatch(options: BatchParseOptions, inputs: readonly Pa
  */
 async function memberOf(options: BatchParseOptions, input: ParseInput, result: ParseInputsResult): Promise<Member | undefined> {
   const date = partitionDateOf(input.key);
-  if (input.etag !== undefined && date !== undefined && input.key.startsWith(rawEventsPrefix)) return { key: input.key, etag: input.etag, size: input.size, date };
+  if (input.etag !== undefined && date !== undefined && input.key.startsWith(rawEventsPrefix)) return { key: input.key, etag: input.etag, size: input.size, body: input.body, date };
   try {
     const info = await options.store.head(input.key);
     if (input.etag !== undefined && input.etag !== info.etag) {
       result.superseded.push(input.key);
       return undefined;
     }
-    return { key: input.key, etag: info.etag, size: info.size, date: date ?? partitionDateOf(input.key, info.lastModified)!, lastModified: info.lastModified };
+    return { key: input.key, etag: info.etag, size: info.size, body: input.etag === info.etag ? input.body : undefined, date: date ?? partitionDateOf(input.key, info.lastModified)!, lastModified: info.lastModified };
   } catch (err) {
     fail(options, result, input.key, err);
     return undefined;
@@ -112,7 +113,7 @@ async function parseGroup(options: BatchParseOptions, ruleSet: RuleSet, members:
         deadlineCheck(options, member.key)('before the next input of the batch');
         const started = performance.now();
         const router = new LineRouter(plan, ruleSet, emptySummary(ruleSet, member.key, member.etag, member.date), maxLineBytes);
-        const input = await openInput(await options.store.get(member.key, { etag: member.etag }), maxLineBytes, member.size);
+        const input = await openInput(await storedBytes(options.store, member, member.etag), maxLineBytes, member.size);
         for await (const lines of splitLineBatches(input.body, maxLineBytes)) for (const line of lines) router.route(line);
         const damage = input.damage();
         if (damage) {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { DeadlineError, ParseError, VersionChangedError } from '../errors.js';
 import { defaultClockSkewThresholdS } from '../model/flatten-event.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -43,6 +44,11 @@ export interface ParseInput {
   etag?: string;
   /** Stored bytes, when the notification says (S3 and Event Grid do): small inputs are parsed in batches. */
   size?: number;
+  /**
+   * The object's stored bytes at `etag`, when the caller has them in hand (the local runner, from
+   * the put that stored them): parsed instead of reading the object back. Ignored without `etag`.
+   */
+  body?: Uint8Array;
 }
 
 let defaultRuleSets: RuleSet[] | undefined;
@@ -90,7 +96,7 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
   const router = new LineRouter(plan, ruleSet, emptySummary(ruleSet, input.key, etag, keys.date), maxLineBytes);
   const outputs = new TableOutputs(plan, options.spoolDir);
   try {
-    const inputStream = await openInput(await store.get(input.key, { etag }), maxLineBytes, info.size);
+    const inputStream = await openInput(await storedBytes(store, input, etag), maxLineBytes, info.size);
     for await (const batch of splitLineBatches(inputStream.body, maxLineBytes)) {
       for (const line of batch) router.route(line);
       await outputs.write(router.takeRows(), router.summary);
@@ -114,6 +120,12 @@ export async function parseObject(options: ParseOptions, input: ParseInput): Pro
   } finally {
     await outputs.dispose();
   }
+}
+
+/** The bytes of `input` at version `etag`: those in hand when they are of that version, else read from the store. */
+export async function storedBytes(store: BlobStore, input: ParseInput, etag: string): Promise<Readable> {
+  if (input.body !== undefined && input.etag === etag) return Readable.from([Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength)], { objectMode: false });
+  return store.get(input.key, { etag });
 }
 
 /** The summary key that marks `key` at version `etag` as parsed. */

@@ -73,6 +73,11 @@ export interface BlobCreated {
   key: string;
   etag: string;
   size: number;
+  /**
+   * The stored bytes, when the put was of an in-memory body: a subscriber in the same process
+   * (the local runner's parse) may keep them instead of reading the object back. Not to be changed.
+   */
+  body?: Uint8Array;
 }
 
 /** A store that can tell in-process subscribers about new objects. */

@@ -12,6 +12,7 @@ import type { Metrics } from '../../core/ports/metrics.js';
 import { recordParse } from '../../core/metrics/stage-metrics.js';
 import type { ParseSummary } from '../../core/parser/parse-summary.js';
 import { errorFields } from '../../core/support/json-logger.js';
+import { BodiesInHand } from './bodies-in-hand.js';
 import { ParseThread, ParseThreadError } from './parse-thread.js';
 import { ParseQueue, type TaskFailure } from './parse-queue.js';
 
@@ -52,6 +53,7 @@ export class LocalParser {
   private readonly queue: ParseQueue;
   private readonly thread: ParseThread | undefined;
   private readonly unsubscribe: () => void;
+  private readonly inHand = new BodiesInHand();
 
   constructor(private readonly options: LocalParserOptions) {
     const { store, config, logger } = options;
@@ -72,7 +74,9 @@ export class LocalParser {
         )
       : undefined;
     this.unsubscribe = store.onCreated((event) => {
-      if (ruleSetFor(options.ruleSets, event.key)) this.queue.add(event.key, this.task(event.key));
+      if (!ruleSetFor(options.ruleSets, event.key)) return;
+      this.inHand.offer(event);
+      this.queue.add(event.key, this.task(event.key));
     });
   }
 
@@ -123,6 +127,7 @@ export class LocalParser {
   async finish(): Promise<void> {
     this.stopping = true;
     this.queue.close();
+    this.inHand.clear();
     await this.queue.idle();
   }
 
@@ -133,9 +138,9 @@ export class LocalParser {
 
   // Queued by key alone: a key written again while its parse waits is one queued task, and that
   // parse takes the version current when it runs (pinning the first notification's ETag would
-  // find it replaced and parse nothing).
+  // find it replaced and parse nothing) — from the bytes of the last put, when they are in hand.
   private task(key: string): () => Promise<unknown> {
-    return () => (this.stopping ? Promise.resolve() : this.parse({ key }));
+    return () => (this.stopping ? Promise.resolve() : this.parse(this.inHand.take(key)));
   }
 
   private async parse(input: ParseInput): Promise<unknown> {

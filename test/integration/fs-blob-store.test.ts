@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
@@ -23,17 +24,23 @@ describeBlobStoreContract('filesystem, writing on the calling thread', async () 
 });
 
 describe('FsBlobStore notifications', () => {
-  it('tells subscribers about each created object, after it is readable', async () => {
+  it('tells subscribers about each created object, after it is readable, with the bytes of an in-memory put', async () => {
     const { store, dispose } = await freshStore();
     const seen: BlobCreated[] = [];
     const unsubscribe = store.onCreated((e) => seen.push(e));
-    const put = await store.put('raw/events/a.ndjson.gz', Buffer.from('abc'));
+    const body = Buffer.from('abc');
+    const put = await store.put('raw/events/a.ndjson.gz', body);
+    const streamed = await store.put('raw/events/s.ndjson.gz', Readable.from([Buffer.from('abcd')]));
     await new Promise((r) => setImmediate(r));
-    expect(seen).toEqual([{ key: 'raw/events/a.ndjson.gz', etag: put.etag, size: 3 }]);
+    expect(seen).toEqual([
+      { key: 'raw/events/a.ndjson.gz', etag: put.etag, size: 3, body },
+      { key: 'raw/events/s.ndjson.gz', etag: streamed.etag, size: 4 },
+    ]);
+    seen.length = 0;
     unsubscribe();
     await store.put('raw/events/b.ndjson.gz', Buffer.from('abc'));
     await new Promise((r) => setImmediate(r));
-    expect(seen).toHaveLength(1);
+    expect(seen).toHaveLength(0);
     await dispose();
   });
 
