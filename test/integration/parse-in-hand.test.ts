@@ -110,16 +110,17 @@ describe('BodiesInHand', () => {
     expect(hand.heldBytes).toBe(0);
   });
 
-  it('holds no more than its budget, counting the whole buffer a view keeps alive', () => {
+  it('holds no more than its budget, and of a view only the view (not the larger buffer behind it)', () => {
     const hand = new BodiesInHand(100);
-    const shared = new ArrayBuffer(60);
-    hand.offer(created('raw/events/a', new Uint8Array(shared, 0, 5)));
+    const shared = new Uint8Array(new ArrayBuffer(1000), 10, 60).fill(7);
+    hand.offer(created('raw/events/a', shared));
     hand.offer(created('raw/events/b', new Uint8Array(50)));
     expect(hand.heldBytes).toBe(60);
     expect(hand.take('raw/events/b')).toEqual({ key: 'raw/events/b' });
     hand.offer(created('raw/events/c', new Uint8Array(40)));
     expect(hand.heldBytes).toBe(100);
-    expect(hand.take('raw/events/a').body?.byteLength).toBe(5);
+    const kept = hand.take('raw/events/a').body!;
+    expect([kept.byteLength, kept.buffer.byteLength, kept[59]]).toEqual([60, 60, 7]);
     expect(hand.take('raw/events/c').body?.byteLength).toBe(40);
     expect(hand.heldBytes).toBe(0);
   });
