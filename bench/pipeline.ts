@@ -14,7 +14,10 @@
 // and how many raw objects and parsed files the run made.
 //   npm run bench:pipeline [-- --modes embedded,postgres --requests 20000 --connections 64
 //                              --database-url postgres://postgres@127.0.0.1:5432/test --target 340
-//                              --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" --idle-share 0.05]
+//                              --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" --idle-share 0.05
+//                              --warmup 20000]
+// `--warmup N` first sends N other unique requests and waits until they are loaded and serve
+// idles, so the figure leaves out what a start pays once (V8 compiling the hot code).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -43,6 +46,7 @@ const target = Number(option('target', '340'));
 const loadIntervalS = option('load-interval', '2');
 // e.g. `--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`: profiles serve and its worker threads.
 const nodeArgs = option('node-args', '').split(' ').filter((a) => a !== '');
+const warmup = Number(option('warmup', '0'));
 const secret = 'bench-secret';
 const applicationName = `ferry-bench-pipeline-${process.pid}`;
 const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/pipeline.js
@@ -272,6 +276,25 @@ async function countEvents(mode: string, env: Record<string, string>, schema: st
   return Number((await client!.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`)).rows[0]!.n);
 }
 
+/** Sends the `--warmup` requests and waits until their events are loaded; answers how many events they held. */
+async function warmUp(serve: Serve): Promise<number> {
+  if (warmup === 0) return 0;
+  const bodies = Array.from({ length: warmup }, (_, i) => hamustroBody(i));
+  const events = bodies.reduce((sum, b) => sum + b.events, 0);
+  const failed = await send(serve.url, signedTrackRequests(bodies, secret));
+  if (failed > 0) throw new Error(`${failed} warm-up requests were not answered 200`);
+  while (serve.eventsLoaded() < events) {
+    if (serve.child.exitCode !== null) throw new Error('ferry serve exited');
+    await sleep(200);
+  }
+  return events;
+}
+
+/** Raw objects and parsed events files in the store. */
+async function filesMade(dataDir: string): Promise<{ raw: number; parsed: number }> {
+  return { raw: await filesUnder(join(dataDir, 'store/raw/events')), parsed: await filesUnder(join(dataDir, 'store/parsed/events')) };
+}
+
 async function filesUnder(dir: string): Promise<number> {
   try {
     return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
@@ -295,12 +318,15 @@ async function measure(mode: string) {
       client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
     }
-    const bodies = Array.from({ length: requests }, (_, i) => hamustroBody(i));
+    const bodies = Array.from({ length: requests }, (_, i) => hamustroBody(warmup + i));
     const events = bodies.reduce((sum, b) => sum + b.events, 0);
     serve = await startServe(env);
     const pid = serve.child.pid!;
     // Start-up (creating the embedded warehouse, the first load tick) is not the pipeline's work.
     await untilIdle(pid, 2000, 180_000);
+    const warmed = await warmUp(serve);
+    if (warmed > 0) await untilIdle(pid, 2000, 300_000);
+    const filesBefore = await filesMade(dataDir);
     const server = client ? new ServerCpu(client) : undefined;
     await server?.start();
     const before = treeCpu(pid);
@@ -310,9 +336,9 @@ async function measure(mode: string) {
     const failed = await send(serve.url, signedTrackRequests(bodies, secret));
     const collected = treeCpu(pid);
     const loadSeconds = (Date.now() - started) / 1000;
-    while (serve.eventsLoaded() < events) {
+    while (serve.eventsLoaded() < warmed + events) {
       if (serve.child.exitCode !== null) throw new Error('ferry serve exited');
-      if (Date.now() - started > 900_000) throw new Error(`only ${serve.eventsLoaded()} of ${events} events loaded after 15 minutes`);
+      if (Date.now() - started > 900_000) throw new Error(`only ${serve.eventsLoaded() - warmed} of ${events} events loaded after 15 minutes`);
       await sleep(200);
     }
     const loaded = treeCpu(pid);
@@ -326,8 +352,9 @@ async function measure(mode: string) {
     const idleBefore = treeCpu(pid);
     await sleep(10_000);
     const idleRate = (total(treeCpu(pid)) - total(idleBefore)) / 10;
-    const queryable = await countEvents(mode, env, schema, client);
-    const files = { raw: await filesUnder(join(dataDir, 'store/raw/events')), parsed: await filesUnder(join(dataDir, 'store/parsed/events')) };
+    const queryable = (await countEvents(mode, env, schema, client)) - warmed;
+    const filesAfter = await filesMade(dataDir);
+    const files = { raw: filesAfter.raw - filesBefore.raw, parsed: filesAfter.parsed - filesBefore.parsed };
     return { mode, events, failed, loadSeconds, loadedSeconds, idleSeconds, collect: minus(collected, before), loaded: minus(loaded, before), all: minus(idle, before), serverCpu, idleRate, queryable, files, threads, faults };
   } finally {
     await stopServe(serve);
@@ -342,7 +369,7 @@ async function measure(mode: string) {
 const us = (seconds: number, n: number) => ((seconds * 1e6) / n).toFixed(0);
 const parts = (m: Map<string, number>) => [...m].map(([k, v]) => `${k} ${us(v, requests)}`).join(' + ');
 
-console.log(`pipeline CPU benchmark: ${requests} unique signed protobuf requests (1–25 events, mean 13) at ${connections} connections, load ticks every ${loadIntervalS} s; CPU of ferry serve's process tree until every event is loaded and the tree idles (< ${idleShare * 100} % of a core over 2 s)`);
+console.log(`pipeline CPU benchmark: ${requests} unique signed protobuf requests (1–25 events, mean 13) at ${connections} connections, load ticks every ${loadIntervalS} s; CPU of ferry serve's process tree until every event is loaded and the tree idles (< ${idleShare * 100} % of a core over 2 s)${warmup > 0 ? `, after a warm-up of ${warmup} other requests` : ''}`);
 for (const mode of modes) {
   const r = await measure(mode);
   const all = total(r.all);
