@@ -21,8 +21,9 @@ export class BodiesInHand {
   offer(event: BlobCreated): void {
     this.drop(event.key);
     if (event.body === undefined || this.bytes + event.body.byteLength > this.budgetBytes) return;
-    // zlib's output is a view of a larger buffer (16 KiB for a 6 KB raw object): keep a copy of the view alone.
-    const body = event.body.byteLength === event.body.buffer.byteLength ? event.body : event.body.slice();
+    // A copy: the putter's buffer is not ours to hold, and zlib's output is a view of a larger one
+    // (16 KiB behind a 6 KB raw object).
+    const body = event.body.slice();
     this.held.set(event.key, { ...event, body });
     this.bytes += body.byteLength;
   }
