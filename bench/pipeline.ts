@@ -47,6 +47,7 @@ const loadIntervalS = option('load-interval', '2');
 // e.g. `--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`: profiles serve and its worker threads.
 const nodeArgs = option('node-args', '').split(' ').filter((a) => a !== '');
 const warmup = Number(option('warmup', '0'));
+if (!Number.isSafeInteger(warmup) || warmup < 0) throw new Error(`--warmup takes a count of requests, not ${option('warmup', '0')}`);
 const secret = 'bench-secret';
 const applicationName = `ferry-bench-pipeline-${process.pid}`;
 const root = fileURLToPath(new URL('../..', import.meta.url)); // this file runs as dist/bench/pipeline.js
@@ -281,10 +282,12 @@ async function warmUp(serve: Serve): Promise<number> {
   if (warmup === 0) return 0;
   const bodies = Array.from({ length: warmup }, (_, i) => hamustroBody(i));
   const events = bodies.reduce((sum, b) => sum + b.events, 0);
+  const started = Date.now();
   const failed = await send(serve.url, signedTrackRequests(bodies, secret));
   if (failed > 0) throw new Error(`${failed} warm-up requests were not answered 200`);
   while (serve.eventsLoaded() < events) {
     if (serve.child.exitCode !== null) throw new Error('ferry serve exited');
+    if (Date.now() - started > 900_000) throw new Error(`only ${serve.eventsLoaded()} of ${events} warm-up events loaded after 15 minutes`);
     await sleep(200);
   }
   return events;

@@ -127,10 +127,12 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       target: this.path(key),
       metaTarget: this.metaPath(key),
     };
+    // What subscribers are told of is what this put wrote, whatever the putter does with its buffer after.
+    const told = body instanceof Uint8Array && this.listeners.size > 0 ? new Uint8Array(body) : undefined;
     try {
       const written = body instanceof Uint8Array ? await this.writeBuffer(body, metadata, paths) : await this.writeStream(body, metadata, paths);
       const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: new Date(written.mtimeMs), metadata: { ...metadata } };
-      const event: BlobCreated = { key, etag: info.etag, size: written.size, ...(body instanceof Uint8Array ? { body } : {}) };
+      const event: BlobCreated = { key, etag: info.etag, size: written.size, ...(told ? { body: told } : {}) };
       for (const listener of this.listeners) setImmediate(() => listener(event));
       return info;
     } catch (err) {

@@ -47,6 +47,9 @@ export interface ParseInput {
   /**
    * The object's stored bytes at `etag`, when the caller has them in hand (the local runner, from
    * the put that stored them): parsed instead of reading the object back. Ignored without `etag`.
+   * `parseObject` still asks the store for the version; `parseBatch` takes a raw object's bytes
+   * as the version they name without asking (its key is never written twice), as it takes the
+   * notification's ETag.
    */
   body?: Uint8Array;
 }

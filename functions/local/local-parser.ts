@@ -1,6 +1,6 @@
 import type { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import type { FerryConfig } from '../../core/config.js';
-import { NotFoundError } from '../../core/errors.js';
+import { NotFoundError, VersionChangedError } from '../../core/errors.js';
 import { lookbackDates } from '../../core/loader/load-window.js';
 import { rawEventsPrefix } from '../../core/model/raw-record.js';
 import { findUnparsed } from '../../core/parser/find-unparsed.js';
@@ -28,6 +28,10 @@ export interface LocalParserOptions {
   metrics?: Metrics;
   /** Hears each parse's summary (the rejected rows go to the rejections table). */
   onParsed?: (summary: ParseSummary) => void;
+}
+
+function isVersionChanged(err: unknown): boolean {
+  return err instanceof VersionChangedError || (err instanceof ParseThreadError && err.fields.error_code === 'version_changed');
 }
 
 /** A failure worth retrying: all but an input that is gone (deleted since it was written). */
@@ -74,7 +78,7 @@ export class LocalParser {
         )
       : undefined;
     this.unsubscribe = store.onCreated((event) => {
-      if (!ruleSetFor(options.ruleSets, event.key)) return;
+      if (this.stopping || !ruleSetFor(options.ruleSets, event.key)) return;
       this.inHand.offer(event);
       this.queue.add(event.key, this.task(event.key));
     });
@@ -138,7 +142,7 @@ export class LocalParser {
 
   // Queued by key alone: a key written again while its parse waits is one queued task, and that
   // parse takes the version current when it runs (pinning the first notification's ETag would
-  // find it replaced and parse nothing) — from the bytes of the last put, when they are in hand.
+  // find it replaced and parse nothing): the last notified put's bytes, when they are in hand.
   private task(key: string): () => Promise<unknown> {
     return () => (this.stopping ? Promise.resolve() : this.parse(this.inHand.take(key)));
   }
@@ -154,7 +158,17 @@ export class LocalParser {
     return summary;
   }
 
-  private parseOnce(input: ParseInput): Promise<ParseSummary | undefined> {
+  private async parseOnce(input: ParseInput): Promise<ParseSummary | undefined> {
+    try {
+      return await this.parseVersion(input);
+    } catch (err) {
+      // The key was written again (its notification yet to come) after the bytes in hand: the current version, then.
+      if (input.body !== undefined && isVersionChanged(err)) return this.parseVersion({ key: input.key });
+      throw err;
+    }
+  }
+
+  private parseVersion(input: ParseInput): Promise<ParseSummary | undefined> {
     if (this.thread) return this.thread.parse(input);
     const { store, logger, ruleSets, config } = this.options;
     return parseObject({ store, logger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, input);

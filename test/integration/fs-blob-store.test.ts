@@ -33,9 +33,19 @@ describe('FsBlobStore notifications', () => {
     const streamed = await store.put('raw/events/s.ndjson.gz', Readable.from([Buffer.from('abcd')]));
     await new Promise((r) => setImmediate(r));
     expect(seen).toEqual([
-      { key: 'raw/events/a.ndjson.gz', etag: put.etag, size: 3, body },
+      { key: 'raw/events/a.ndjson.gz', etag: put.etag, size: 3, body: new Uint8Array(body) },
       { key: 'raw/events/s.ndjson.gz', etag: streamed.etag, size: 4 },
     ]);
+    expect(seen[0]!.body).not.toBe(body);
+    seen.length = 0;
+    // What subscribers are told of is what the put wrote, whatever the putter does with its buffer after.
+    const reused = Buffer.from('xyz');
+    const written = store.put('raw/events/r.ndjson.gz', reused);
+    reused.fill(0);
+    await written;
+    await new Promise((r) => setImmediate(r));
+    expect(Buffer.from(seen[0]!.body!).toString()).toBe('xyz');
+    expect((await readAll(await store.get('raw/events/r.ndjson.gz'))).toString()).toBe('xyz');
     seen.length = 0;
     unsubscribe();
     await store.put('raw/events/b.ndjson.gz', Buffer.from('abc'));

@@ -67,4 +67,16 @@ describe('the parse thread parses the raw objects it has in hand together', () =
     const rejected = await rejectedLineRecords(store, summaries[1]!, new Date());
     expect(rejected.map((r) => r.message)).toEqual([`${keys[1]} line 1`]);
   }, 60_000);
+
+  it('parses the bytes it is handed with a raw object, not the file', async () => {
+    const key = await putRaw('on-disk');
+    const { etag } = await store.head(key);
+    const other = await putRaw('in-hand');
+    const body = await readObject(store, other);
+    const summary = await parser.parse({ key, etag, body });
+    expect(summary).toMatchObject({ source_key: key, source_etag: etag, rows: { events: 2 } });
+    const rows = (await Promise.all((await listKeys(store, 'parsed/events/')).map(async (f) => gunzipSync(await readObject(store, f)).toString()))).join('');
+    expect(rows).toContain('in-hand');
+    expect(rows).not.toContain('on-disk');
+  }, 60_000);
 });
