@@ -8,6 +8,7 @@
 // PostgreSQL: DATABASE_URL, else postgres@127.0.0.1:5432/test.
 //   npm run bench:scale [-- --requests 20000] [--history-raw-per-day 2740] [--parse-batch N] [--json]
 import azureFunctions from '@azure/functions';
+import { buffer } from 'node:stream/consumers';
 import pg from 'pg';
 import { MemoryBlobStore } from '../core/adapters/memory-blob-store.js';
 import { Collector } from '../core/collector/collector.js';
@@ -25,10 +26,11 @@ import { fromApiGatewayEvent } from '../functions/aws/api-gateway.js';
 import { fromSqsEvent, toBatchResponse } from '../functions/aws/sqs-event.js';
 import { fromAzureHttpRequest } from '../functions/azure/azure-http.js';
 import { fromEventHubMessages } from '../functions/azure/event-hubs.js';
+import { parseThreadBatchInputs } from '../functions/local/parse-thread.js';
 import { createCloudHost, queuedParse, scheduledLoad, type CloudHost } from '../functions/shared/cloud-host.js';
 import { openWarehouseAt } from '../functions/shared/open-warehouse.js';
 import type { HttpRequestMessage } from '../core/http/http-message.js';
-import { parseInputs } from '../core/parser/parse-inputs.js';
+import { parseBatch } from '../core/parser/parse-batch.js';
 import { loadRuleSets } from '../core/parser/rules/load-rules.js';
 import { outputTables } from '../core/parser/rules/rule-set.js';
 import { CountingBlobStore, type RequestCounts } from './support/counting-blob-store.js';
@@ -219,8 +221,8 @@ function newCollector(config: FerryConfig, store: CountingBlobStore): Collector 
   return new Collector({ store, clock: systemClock, ids: timeSortableIds, logger: silentLogger, ...config.collector });
 }
 
-function countingStore(created: BlobInfo[]): CountingBlobStore {
-  return new CountingBlobStore(new MemoryBlobStore(), 1000, (info) => {
+function countingStore(created: BlobInfo[], inner = new MemoryBlobStore()): CountingBlobStore {
+  return new CountingBlobStore(inner, 1000, (info) => {
     if (info.key.startsWith(rawEventsPrefix)) created.push(info);
   });
 }
@@ -253,16 +255,24 @@ async function serverlessRun(platform: Platform, replay: Replay, schema: string,
   }
 }
 
-/** `ferry serve`: group commit under concurrent clients, a parse per raw object, a timed load. */
+/**
+ * `ferry serve`: group commit under concurrent clients; the parse thread's batches of the raw
+ * objects waiting (here all wait: the largest batches), parsed from the bytes of their puts, which
+ * the local runner keeps in hand; a timed load.
+ */
 async function localRun(replay: Replay, schema: string): Promise<Run> {
   const created: BlobInfo[] = [];
-  const store = countingStore(created);
+  const memory = new MemoryBlobStore();
+  const store = countingStore(created, memory);
   const config = configFor(schema);
   const collector = newCollector(config, store);
   await collect(replay.bodies.map((b) => b.body), Array.from({ length: instances }, () => collector), aws.toRequest);
   await collector.close();
   const ruleSets = await loadRuleSets([], config.parser);
-  await parseInputs({ store, logger: silentLogger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, created.map((c) => ({ key: c.key, etag: c.etag })));
+  for (let i = 0; i < created.length; i += parseThreadBatchInputs) {
+    const inputs = await Promise.all(created.slice(i, i + parseThreadBatchInputs).map(async (c) => ({ key: c.key, etag: c.etag, size: c.size, body: await buffer(await memory.get(c.key)) })));
+    await parseBatch({ store, logger: silentLogger, ruleSets, maxLineBytes: config.parser.maxLineBytes }, inputs);
+  }
   const warehouse = openWarehouseAt(config, databaseUrl);
   try {
     const before = { ...store.counts };

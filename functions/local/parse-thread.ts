@@ -13,6 +13,9 @@ export interface ParseWorkerData {
   logLevel: LogLevel;
 }
 
+/** The most raw objects the parse thread parses together (as many as wait, up to this). */
+export const parseThreadBatchInputs = 64;
+
 /** Parent → parse thread: parse one input. */
 export interface ParseRequest extends ParseInput {
   id: number;

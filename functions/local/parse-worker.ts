@@ -10,7 +10,7 @@ import { parseObject, ruleSetHandling } from '../../core/parser/parse-object.js'
 import { loadRuleSets } from '../../core/parser/rules/load-rules.js';
 import { withRejectionRules } from '../../core/rejections/rejection-rules.js';
 import { createJsonLogger, errorFields } from '../../core/support/json-logger.js';
-import type { ParseReply, ParseRequest, ParseWorkerData } from './parse-thread.js';
+import { parseThreadBatchInputs, type ParseReply, type ParseRequest, type ParseWorkerData } from './parse-thread.js';
 
 // Acknowledging clients comes first: under a burst the parse lags (its inputs are safe in the
 // store) and catches up after. On Linux a nice value is per thread, so this lowers this thread
@@ -43,11 +43,10 @@ function failure(err: unknown, inputKey: string): Record<string, unknown> {
 // A durable put, a read and a summary per raw object cost more than a small object's rows.
 const waiting: ParseRequest[] = [];
 let running = false;
-const batchInputs = 64;
 
 async function drain(): Promise<void> {
   while (waiting.length > 0) {
-    const taken = waiting.splice(0, batchInputs);
+    const taken = waiting.splice(0, parseThreadBatchInputs);
     const raw = taken.filter((r) => r.key.startsWith(rawEventsPrefix));
     for (const request of taken.filter((r) => !r.key.startsWith(rawEventsPrefix))) {
       const { id, ...input } = request;
