@@ -101,6 +101,9 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
    */
   readonly parallelPuts = 1;
 
+  /** Created notifications carry the bytes of in-memory puts up to this size (a copy each). */
+  static readonly toldBodyMaxBytes = 1024 * 1024;
+
   /**
    * `writes: 'here'` makes in-memory puts block the calling thread instead of handing them to
    * the writer thread: for a worker thread that serves nothing else (the local runner's parse),
@@ -128,7 +131,7 @@ export class FsBlobStore implements BlobStore, BlobCreatedSource {
       metaTarget: this.metaPath(key),
     };
     // What subscribers are told of is what this put wrote, whatever the putter does with its buffer after.
-    const told = body instanceof Uint8Array && this.listeners.size > 0 ? new Uint8Array(body) : undefined;
+    const told = body instanceof Uint8Array && body.byteLength <= FsBlobStore.toldBodyMaxBytes && this.listeners.size > 0 ? new Uint8Array(body) : undefined;
     try {
       const written = body instanceof Uint8Array ? await this.writeBuffer(body, metadata, paths) : await this.writeStream(body, metadata, paths);
       const info: BlobInfo = { key, size: written.size, etag: written.etag, lastModified: new Date(written.mtimeMs), metadata: { ...metadata } };

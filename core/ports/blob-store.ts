@@ -74,9 +74,9 @@ export interface BlobCreated {
   etag: string;
   size: number;
   /**
-   * The stored bytes, when the put was of an in-memory body: a copy taken as the put began, which
-   * a subscriber in the same process (the local runner's parse) may keep instead of reading the
-   * object back.
+   * The stored bytes, when the put was of an in-memory body the store chose to pass on (the
+   * filesystem store: up to 1 MiB): a copy taken as the put began, which a subscriber in the same
+   * process (the local runner's parse) may keep instead of reading the object back.
    */
   body?: Uint8Array;
 }

@@ -47,6 +47,11 @@ describe('FsBlobStore notifications', () => {
     expect(Buffer.from(seen[0]!.body!).toString()).toBe('xyz');
     expect((await readAll(await store.get('raw/events/r.ndjson.gz'))).toString()).toBe('xyz');
     seen.length = 0;
+    // A large body is not copied for subscribers: they read it back.
+    await store.put('raw/events/large.ndjson.gz', Buffer.alloc(FsBlobStore.toldBodyMaxBytes + 1));
+    await new Promise((r) => setImmediate(r));
+    expect(seen.map((e) => [e.key, e.body])).toEqual([['raw/events/large.ndjson.gz', undefined]]);
+    seen.length = 0;
     unsubscribe();
     await store.put('raw/events/b.ndjson.gz', Buffer.from('abc'));
     await new Promise((r) => setImmediate(r));
