@@ -4,12 +4,14 @@
 //      row-count check, manifest rows, one transaction), and
 //   2. as the limit, in the same run, copies the same files with
 //      psql -c "\copy <identical table> (…) from program 'zcat …' csv"
-// and prints rows/s for both and the ratio; then loads the same rows again under new keys (every
-// row a client re-send: staging + de-duplicating insert) and prints that too.
+// and prints rows/s for both and the ratio; then as many new rows among which a share of the
+// sessions (--resend-share, default 0.001) are client re-sends of rows loaded before, as at-least-
+// once clients send them; then the first rows again under new keys (every row a client re-send:
+// staging + de-duplicating insert).
 // With --by-index, what the server's insert costs by index: psql's \copy of the same files into
 // the table with no index, then with the primary key, then with each time index added in turn.
 // PostgreSQL: DATABASE_URL, else postgres@127.0.0.1:5432/test.
-//   npm run bench:loader [-- --rows 5000000 --by-index]
+//   npm run bench:loader [-- --rows 5000000 --resend-share 0.001 --by-index]
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +34,7 @@ const option = (name: string, fallback: number) => {
 };
 const totalRows = option('rows', 5_000_000);
 const byIndex = args.includes('--by-index');
+const resendShare = option('resend-share', 0.001);
 const rowsPerFile = 100_000;
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const events = ['Task.Create', 'Task.Complete', 'Task.Read', 'List.Open', 'Comment.Create', 'Reminder.Set'];
@@ -47,6 +50,37 @@ function row(i: number): (string | null)[] {
     JSON.stringify({ task_id: `tsk-${i}`, source: i % 3 ? 'swipe-right' : 'button' }), `${time}.250000`, `${time}`, '0', time, `raw/events/2026/11/23/10/${Math.floor(i / rowsPerFile)}.ndjson.gz`,
   ];
   return [...values, storedEventFingerprint(Object.fromEntries(eventTable.columns.slice(0, values.length).map((c, n) => [c.name, values[n] ?? null])))];
+}
+
+const receivedAt = eventTable.columns.findIndex((c) => c.name === 'received_at');
+const sourceKey = eventTable.columns.findIndex((c) => c.name === 'source_key');
+const sessionRows = 20;
+
+/**
+ * Row `i` of the mixed batch (rows `totalRows`…): new sessions, except every `1 / resendShare`-th
+ * session (the first half a period in), which is a client re-sending session `i - totalRows` of the first batch: the same
+ * events received an hour later in another raw object, so the same key.
+ */
+function mixedRow(i: number): (string | null)[] {
+  const period = Math.max(1, Math.round(1 / resendShare));
+  if (resendShare <= 0 || (Math.floor(i / sessionRows) + Math.floor(period / 2)) % period !== 0) return row(i);
+  const resent = row(i - totalRows);
+  resent[receivedAt] = resent[receivedAt]!.replace(/^(\d{4}-\d\d-\d\d )(\d\d)/, (_, day: string, hour: string) => `${day}${String((Number(hour) + 1) % 24).padStart(2, '0')}`);
+  resent[sourceKey] = `raw/events/2026/11/24/resent/${Math.floor(i / rowsPerFile)}.ndjson.gz`;
+  return resent;
+}
+
+/** Writes rows `from`… as gzip'd parsed files under `prefix`; returns their paths. */
+async function writeFiles(store: FsBlobStore, dir: string, prefix: string, from: number, rowOf: (i: number) => (string | null)[]): Promise<string[]> {
+  const files: string[] = [];
+  for (let start = 0; start < totalRows; start += rowsPerFile) {
+    let csv = '';
+    for (let i = start; i < Math.min(totalRows, start + rowsPerFile); i++) csv += encodeCsvRow(rowOf(from + i));
+    const key = `${prefix}${String(start / rowsPerFile).padStart(4, '0')}.csv.gz`;
+    await store.put(key, gzipSync(csv, { level: 1 }), { ferry_rows: String(Math.min(rowsPerFile, totalRows - start)) });
+    files.push(join(dir, 'store', key));
+  }
+  return files;
 }
 
 /**
@@ -87,15 +121,7 @@ async function main(): Promise<void> {
   await client.connect();
   const warehouse = new PgWarehouse(databaseUrl);
   try {
-    const files: string[] = [];
-    for (let start = 0; start < totalRows; start += rowsPerFile) {
-      let csv = '';
-      for (let i = start; i < Math.min(totalRows, start + rowsPerFile); i++) csv += encodeCsvRow(row(i));
-      const key = `parsed/events/2026-11-23/bench-${String(start / rowsPerFile).padStart(4, '0')}.csv.gz`;
-      const body = gzipSync(csv, { level: 1 });
-      await store.put(key, body, { ferry_rows: String(Math.min(rowsPerFile, totalRows - start)) });
-      files.push(join(dir, 'store', key));
-    }
+    const files = await writeFiles(store, dir, 'parsed/events/2026-11-23/bench-', 0, row);
     console.log(`${totalRows.toLocaleString('en')} rows in ${files.length} gzip'd files; PostgreSQL ${(await client.query('show server_version')).rows[0].server_version} at ${new URL(databaseUrl).host}`);
     for (const schema of ['bench_ferry', 'bench_psql']) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 
@@ -120,9 +146,19 @@ async function main(): Promise<void> {
 
     if (byIndex) copyByIndex(columns, listFile);
 
+    // At-least-once clients: new rows among which a share of sessions are re-sends of stored ones.
+    await writeFiles(store, dir, 'parsed/events/2026-11-24/mixed-', totalRows, mixedRow);
+    start = performance.now();
+    const mixed = (await runLoad({ store, warehouse, logger: silentLogger, tables: [eventTable], schema: 'bench_ferry', runId: 'bench-mixed' })).tables.find((t) => t.table === 'events')!;
+    const mixedSeconds = (performance.now() - start) / 1000;
+    if (mixed.error) throw new Error(mixed.error.message);
+    console.log(
+      `ferry, new rows with ${(resendShare * 100).toFixed(2)} % of sessions re-sent: ${mixedSeconds.toFixed(1)} s, ${Math.round(totalRows / mixedSeconds).toLocaleString('en')} rows/s, inserted ${mixed.rowsInserted}; ratio ${(psqlSeconds / mixedSeconds).toFixed(2)}× psql`,
+    );
+
     // Worst case: every row of the next batch is a re-send, so the fast path gives way to staging.
     for (const [i, file] of files.entries()) {
-      const key = `parsed/events/2026-11-24/resend-${String(i).padStart(4, '0')}.csv.gz`;
+      const key = `parsed/events/2026-11-25/resend-${String(i).padStart(4, '0')}.csv.gz`;
       await store.put(key, (await import('node:fs')).createReadStream(file), { ferry_rows: String(Math.min(rowsPerFile, totalRows - i * rowsPerFile)) });
     }
     start = performance.now();

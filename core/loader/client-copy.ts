@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { LoadError } from '../errors.js';
 import type { CopyTarget } from '../ports/warehouse.js';
+import { CsvColumns } from './csv-columns.js';
 import { readCsvRecords, type CsvRecord } from './csv-rows.js';
 import { errorChain, type BatchInput, type DueFile } from './load-dialect.js';
 
@@ -42,6 +43,49 @@ export async function copyBatchFromClient(batch: BatchInput, target: CopyTarget,
   } finally {
     csv.destroy();
   }
+}
+
+/** Reads the batch's files through, each chunk shown to `tap`, copying nothing. */
+export async function readBatch(batch: BatchInput, tap: (chunk: Buffer | string) => void): Promise<void> {
+  for await (const _ of concatenated(batch, tap));
+}
+
+/**
+ * Like `copyBatchFromClient`, of only the records whose column `column` `keep` accepts (its
+ * text, `null` for an unquoted empty field); returns the rows copied.
+ */
+export async function copyRecordsFromClient(batch: BatchInput, target: CopyTarget, column: number, keep: (value: string | null) => boolean): Promise<number> {
+  const csv = Readable.from(kept(concatenated(batch), column, keep), { objectMode: false });
+  try {
+    return await batch.tx.copyCsv(target, csv);
+  } finally {
+    csv.destroy();
+  }
+}
+
+/**
+ * The records of `chunks` that `keep` accepts, as views of the chunks (adjacent records one
+ * view); neither a chunk nor the buffer a record cut across two is written to afterwards.
+ */
+async function* kept(chunks: AsyncIterable<Buffer>, column: number, keep: (value: string | null) => boolean): AsyncGenerator<Buffer> {
+  let views: Buffer[] = [];
+  let last: { source: Buffer; start: number; end: number } | undefined;
+  const records = new CsvColumns([column], (picked, source, start, end) => {
+    if (!keep(picked[0]!)) return;
+    if (last?.source === source && last.end === start) last.end = end;
+    else {
+      if (last) views.push(last.source.subarray(last.start, last.end));
+      last = { source, start, end };
+    }
+  });
+  for await (const chunk of chunks) {
+    records.push(chunk);
+    if (last) views.push(last.source.subarray(last.start, last.end));
+    last = undefined;
+    yield* views;
+    views = [];
+  }
+  if (!records.complete) throw new LoadError('the batch ends inside a CSV record', { fault: 'file' });
 }
 
 /**

@@ -30,47 +30,61 @@ const canonicalInteger = /^(?:0|-?[1-9][0-9]*)$/;
 
 /**
  * The collision keys (`(session, nr)`) of a run copied straight into its target, grouped by the
- * key's first column, as the parameters of the PostgreSQL dialect's `collidesSql`: the groups'
- * values, each group's row count, where its rows start, then the key's other columns in group
- * order. Grouping lets the check look a whole session up once, and probe row by row only a
- * session the target held before. Whether the run itself holds a key twice is told here
- * (`mayHoldTwice`), by the keys' text: so a value whose text is not the only one of its value
- * (`05` for `5`, a NULL, a type other than text and bigint) counts as a maybe, which sends the
- * run to the merge.
+ * key's first column, as the parameters of the PostgreSQL dialect's `collidesSql` and
+ * `storedGroupsSql`: the groups' values, each group's row count, where its rows start, then the
+ * key's other columns in group order. Grouping lets the check look a whole session up once, and
+ * probe row by row only a session the target held before. Whether the run itself holds a key
+ * twice is told here (`mayHoldTwice`, and which groups: `groupsHoldingTwice`), by the keys'
+ * text: so a value whose text is not the only one of its value (`05` for `5`, a NULL, a type
+ * other than text and bigint) counts as a maybe, which sends its group to the merge.
  */
 export class CollisionKeys {
   private readonly groups = new Map<string, string[]>();
-  private uncertain = false;
+  /** Groups with a key whose text cannot tell. */
+  private readonly uncertain = new Set<string>();
 
   /** `types`: the key's column types, in the table's `collisionKey` order. */
   constructor(private readonly types: readonly ColumnType[]) {}
 
   /** A key's values, in the table's `collisionKey` order. */
   add(key: readonly (string | null)[]): void {
-    for (let i = 0; i < key.length; i++) if (!this.exact(this.types[i]!, key[i] ?? null)) this.uncertain = true;
+    const group = key[0] ?? '';
+    for (let i = 0; i < key.length; i++) if (!this.exact(this.types[i]!, key[i] ?? null)) this.uncertain.add(group);
     // The other columns joined by NUL, which the parser never lets into a stored value.
     const rest = key.length === 2 ? (key[1] ?? '') : key.slice(1).join('\0');
-    const group = key[0] ?? '';
     const rows = this.groups.get(group);
     if (rows) rows.push(rest);
     else this.groups.set(group, [rest]);
   }
 
+  /** How many groups (sessions) the run holds. */
+  get size(): number {
+    return this.groups.size;
+  }
+
   /** Whether the run may hold one key twice: an equal key added twice, or a key whose text cannot tell. */
   mayHoldTwice(): boolean {
-    if (this.uncertain) return true;
-    for (const rows of this.groups.values()) if (rows.length > 1 && new Set(rows).size < rows.length) return true;
+    if (this.uncertain.size > 0) return true;
+    for (const rows of this.groups.values()) if (twice(rows)) return true;
     return false;
   }
 
-  /** `collidesSql`'s parameters. */
-  params(): string[] {
+  /** The groups that may hold one key twice (`mayHoldTwice`, group by group). */
+  groupsHoldingTwice(): Set<string> {
+    const found = new Set(this.uncertain);
+    for (const [group, rows] of this.groups) if (twice(rows)) found.add(group);
+    return found;
+  }
+
+  /** `collidesSql`'s and `storedGroupsSql`'s parameters, for every group but those in `leaving`. */
+  params(leaving?: ReadonlySet<string>): string[] {
     const groups = new ArrayText();
     const counts: number[] = [];
     const starts: number[] = [];
     const rest = this.types.slice(1).map(() => new ArrayText());
     let start = 0;
     for (const [group, rows] of this.groups) {
+      if (leaving?.has(group)) continue;
       groups.add(group);
       counts.push(rows.length);
       starts.push(start);
@@ -88,4 +102,8 @@ export class CollisionKeys {
     if (value === null) return false;
     return type === 'text' || (type === 'bigint' && canonicalInteger.test(value));
   }
+}
+
+function twice(rows: readonly string[]): boolean {
+  return rows.length > 1 && new Set(rows).size < rows.length;
 }

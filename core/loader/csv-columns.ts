@@ -17,10 +17,13 @@ export class CsvColumns {
   private tail: Buffer | undefined;
   private readonly last: number;
 
-  /** With `sink`, each record's picked values go to it instead of `values`. */
+  /**
+   * With `sink`, each record's picked values go to it instead of `values`, with where the
+   * record's bytes are: `source[start, end)`, its LF included, valid only during the call.
+   */
   constructor(
     private readonly indices: readonly number[],
-    private readonly sink?: (picked: readonly (string | null)[]) => void,
+    private readonly sink?: (picked: readonly (string | null)[], source: Buffer, start: number, end: number) => void,
   ) {
     this.values = indices.map(() => []);
     this.last = indices[indices.length - 1]!;
@@ -85,17 +88,17 @@ export class CsvColumns {
       }
       if (buf[next] === lf) {
         if (field < this.last) for (; want < this.indices.length; want++) picked.push(null); // a short row: COPY refuses it
-        return this.keep(picked, next + 1);
+        return this.keep(picked, buf, start, next + 1);
       }
       pos = next + 1;
     }
     const end = recordEnd(buf, pos);
-    return end < 0 ? -1 : this.keep(picked, end + 1);
+    return end < 0 ? -1 : this.keep(picked, buf, start, end + 1);
   }
 
-  private keep(picked: (string | null)[], next: number): number {
+  private keep(picked: (string | null)[], buf: Buffer, start: number, next: number): number {
     this.records++;
-    if (this.sink) this.sink(picked);
+    if (this.sink) this.sink(picked, buf, start, next);
     else for (let i = 0; i < picked.length; i++) this.values[i]!.push(picked[i]!);
     return next;
   }

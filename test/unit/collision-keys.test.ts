@@ -44,4 +44,12 @@ describe('CollisionKeys', () => {
     expect(keys.mayHoldTwice()).toBe(false);
     expect(keys.params()).toEqual(['{"a","b"}', '{2,1}', '{0,2}', '{"1","1","2"}', '{"x","y","x"}']);
   });
+
+  it('names the groups that may hold a key twice, and leaves groups out of the parameters on request', () => {
+    const keys = new CollisionKeys(sessionNr);
+    for (const key of [['a', '1'], ['b', '1'], ['a', '1'], ['c', '01'], ['d', '3'], ['b', '2']]) keys.add(key);
+    expect(keys.size).toBe(4);
+    expect(keys.groupsHoldingTwice()).toEqual(new Set(['a', 'c']));
+    expect(keys.params(keys.groupsHoldingTwice())).toEqual(['{"b","d"}', '{2,1}', '{0,2}', '{"1","2","3"}']);
+  });
 });

@@ -65,6 +65,14 @@ describe('CsvColumns', () => {
     expect(columns.values).toEqual([[], []]);
   });
 
+  it('tells the sink where each record\'s bytes are, a record cut across chunks included', () => {
+    const text = 'a,"b\nb",c\nd,e,f\n"g""",h,i\n';
+    const records: string[] = [];
+    const columns = new CsvColumns([0], (_picked, source, start, end) => records.push(source.toString('utf8', start, end)));
+    for (const piece of text.match(/[^]{1,4}/g)!) columns.push(piece);
+    expect(records).toEqual(['a,"b\nb",c\n', 'd,e,f\n', '"g""",h,i\n']);
+  });
+
   it('is not complete while the last record has no end yet', () => {
     const columns = new CsvColumns([0, 1]);
     columns.push('a,b,c\nd,"e\n');

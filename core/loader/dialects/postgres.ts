@@ -20,7 +20,7 @@ import {
   type QuarantineRow,
   type Queryable,
 } from '../load-dialect.js';
-import { copyBatchFromClient, type Statement } from '../client-copy.js';
+import { copyBatchFromClient, copyRecordsFromClient, readBatch, type Statement } from '../client-copy.js';
 import { CollisionKeys } from '../collision-keys.js';
 import { CsvColumns } from '../csv-columns.js';
 import { backfill, backfillColumns, sameKey, type BackfillSql } from '../key-migration.js';
@@ -412,23 +412,40 @@ FROM ranked GROUP BY source_key`;
    * `AND`'s operands by their estimated cost, and may put the probes first.
    */
   collidesSql(table: TableDefinition): string {
-    const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[columnType(table, k)!] }));
+    const { first, rest, names, slices, range } = this.groupRange(table);
     const target = this.target(table);
-    const names = rest.map((_, i) => `k${i + 1}`);
-    const slices = rest.map((c, i) => `($${i + 4}::${c.type}[])[g.o + 1 : g.o + g.n]`);
-    const range = rest.length === 0 ? '' : ` AND t.${rest[0]!.name} BETWEEN (SELECT min(v) FROM unnest(${slices[0]}) AS v) AND (SELECT max(v) FROM unnest(${slices[0]}) AS v)`;
     const probes =
       rest.length === 0
         ? 'true'
         : `EXISTS (
       SELECT 1 FROM unnest(${slices.join(', ')}) AS b(${names.join(', ')})
-      WHERE (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first!.name} = g.k0 AND ${rest.map((c, i) => `t.${c.name} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1)`;
+      WHERE (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first.name} = g.k0 AND ${rest.map((c, i) => `t.${c.name} = b.${names[i]}`).join(' AND ')} LIMIT 2) AS m) > 1)`;
     return `SELECT EXISTS (
-  SELECT 1 FROM unnest($1::${first!.type}[], $2::bigint[], $3::bigint[]) AS g(k0, n, o)
-  WHERE CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first!.name} = g.k0${range} LIMIT g.n + 1) AS m) > g.n
+  SELECT 1 FROM unnest($1::${first.type}[], $2::bigint[], $3::bigint[]) AS g(k0, n, o)
+  WHERE CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${target} t WHERE t.${first.name} = g.k0${range} LIMIT g.n + 1) AS m) > g.n
     THEN ${probes}
     ELSE false END
 ) AS collides`;
+  }
+
+  /**
+   * The groups (sessions) among `CollisionKeys.params` of which the target holds a row in the
+   * range of the group's second key column (`nr`) in the run: one look at the key index each.
+   * A group it does not name holds none of the run's keys, nor any row they could collide with.
+   */
+  storedGroupsSql(table: TableDefinition): string {
+    const { first, range } = this.groupRange(table);
+    return `SELECT g.k0 AS stored FROM unnest($1::${first.type}[], $2::bigint[], $3::bigint[]) AS g(k0, n, o)
+WHERE EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE t.${first.name} = g.k0${range})`;
+  }
+
+  /** The collision key's columns for the per-group queries, and a group's range of its second column. */
+  private groupRange(table: TableDefinition) {
+    const [first, ...rest] = (table.collisionKey ?? []).map((k) => ({ name: quoteIdent(k), type: pgTypes[columnType(table, k)!] }));
+    const names = rest.map((_, i) => `k${i + 1}`);
+    const slices = rest.map((c, i) => `($${i + 4}::${c.type}[])[g.o + 1 : g.o + g.n]`);
+    const range = rest.length === 0 ? '' : ` AND t.${rest[0]!.name} BETWEEN (SELECT min(v) FROM unnest(${slices[0]}) AS v) AND (SELECT max(v) FROM unnest(${slices[0]}) AS v)`;
+    return { first: first!, rest, names, slices, range };
   }
 
   /**
@@ -459,21 +476,28 @@ FROM ranked GROUP BY source_key`;
   /**
    * Always counts collisions, which are rows the key accepts. The batch's files go in runs of up
    * to `directCopyMaxRows` rows: each run is first copied straight into the target
-   * (`copyUnlessColliding`); a run that holds a re-send or a collision — rare — goes through
-   * staging and `mergeCounting`, which counts them, and sees the runs before it as stored.
+   * (`copyUnlessColliding`); a run that holds a re-send or a collision is split by group
+   * (`splitRun`): only the sessions involved go through staging and `mergeCounting`, which
+   * counts them and sees the runs before as stored.
    */
   private async loadCounting(batch: BatchInput): Promise<BatchCopied> {
     const { tx, table } = batch;
     await tx.query(this.sortMemory());
     const out = { total: 0, inserted: 0, collisions: new Map<string, number>() };
-    let staging = false;
+    let stagingMade = false;
+    const stage = async () => {
+      await tx.query(stagingMade ? `TRUNCATE ${this.staging(table)}` : this.createStaging(table));
+      stagingMade = true;
+    };
     for (const files of runsOf(batch.files, this.directCopyMaxRows)) {
       const run = { ...batch, files };
-      let copied = files.length > 1 || files[0]!.expectedRows <= this.directCopyMaxRows ? await this.copyUnlessColliding(run) : undefined;
-      if (!copied) {
-        await tx.query(staging ? `TRUNCATE ${this.staging(table)}` : this.createStaging(table));
-        staging = true;
-        copied = await this.mergeCountingRun(run);
+      let copied: BatchCopied;
+      if (files.length === 1 && files[0]!.expectedRows > this.directCopyMaxRows) {
+        await stage(); // too many keys to hold: the merge alone
+        copied = await this.mergeCountingRun(run, this.staged(run));
+      } else {
+        const attempt = await this.copyUnlessColliding(run);
+        copied = 'total' in attempt ? attempt : await this.splitRun(run, attempt, stage);
       }
       out.total += copied.total;
       out.inserted += copied.inserted;
@@ -482,33 +506,60 @@ FROM ranked GROUP BY source_key`;
     return out;
   }
 
-  private async mergeCountingRun(batch: BatchInput): Promise<BatchCopied> {
-    const { tx, table } = batch;
-    const total = await copyBatchFromClient(batch, this.copyTarget(table, this.staging(table)));
-    const merged = await tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(table));
+  /** Copies `batch`'s records (those `keep` accepts, by their group) into the staging table; returns the rows. */
+  private staged(batch: BatchInput, keep?: (group: string) => boolean): Promise<number> {
+    const target = this.copyTarget(batch.table, this.staging(batch.table));
+    return keep ? copyRecordsFromClient(batch, target, this.groupColumn(batch.table), (v) => keep(v ?? '')) : copyBatchFromClient(batch, target);
+  }
+
+  /** Merges what `copy` put in the staging table into the target, counting per source. */
+  private async mergeCountingRun(batch: BatchInput, copy: Promise<number>): Promise<BatchCopied> {
+    const total = await copy;
+    const merged = await batch.tx.query<{ source_key: string; inserted: string | number; collisions: string | number }>(this.mergeCounting(batch.table));
     const collisions = new Map<string, number>();
     for (const m of merged) if (Number(m.collisions) > 0) collisions.set(m.source_key, Number(m.collisions));
     return { total, inserted: merged.reduce((n, m) => n + Number(m.inserted), 0), collisions };
+  }
+
+  /** Index of the table's column that groups its collision keys (`session`). */
+  private groupColumn(table: TableDefinition): number {
+    return table.columns.findIndex((c) => c.name === table.collisionKey![0]);
+  }
+
+  /** A reader of a run's collision keys from its CSV, chunk by chunk. */
+  private collisionKeyReader(table: TableDefinition): { keys: CollisionKeys; csv: CsvColumns } {
+    const collisionKey = table.collisionKey!;
+    const keys = new CollisionKeys(collisionKey.map((k) => columnType(table, k)!));
+    const csv = new CsvColumns(
+      collisionKey.map((k) => table.columns.findIndex((c) => c.name === k)),
+      (picked) => keys.add(picked),
+    );
+    return { keys, csv };
+  }
+
+  /** The collision keys of all of `batch`'s records, read from its files. */
+  private async collisionKeysOf(batch: BatchInput): Promise<CollisionKeys> {
+    const { keys, csv } = this.collisionKeyReader(batch.table);
+    await readBatch(batch, (chunk) => csv.push(chunk));
+    return keys;
   }
 
   /**
    * The direct COPY alone would store a collision without a word, so it is kept only when the
    * collision key columns, read from the CSV on its way, show no key held twice: not within the
    * run, nor in the target afterwards (`collidesSql`). Then every row was new and none collided,
-   * as the merge would have found. Otherwise it is undone and `undefined` returned.
+   * as the merge would have found. Otherwise it is undone, and the keys it read returned, with
+   * whether they are all the run's (the COPY did not stop at a stored key).
    */
-  private async copyUnlessColliding(batch: BatchInput): Promise<BatchCopied | undefined> {
+  private async copyUnlessColliding(batch: BatchInput): Promise<BatchCopied | { keys: CollisionKeys; whole: boolean }> {
     const { tx, table } = batch;
-    const collisionKey = table.collisionKey!;
     await tx.query(this.savepoint());
-    const keys = new CollisionKeys(collisionKey.map((k) => columnType(table, k)!));
-    const csv = new CsvColumns(
-      collisionKey.map((k) => table.columns.findIndex((c) => c.name === k)),
-      (picked) => keys.add(picked),
-    );
+    const { keys, csv } = this.collisionKeyReader(table);
+    let whole = false;
     try {
       const total = await copyBatchFromClient(batch, this.copyTarget(table, this.target(table)), (chunk) => csv.push(chunk));
-      if (csv.complete && csv.records === total && !keys.mayHoldTwice()) {
+      whole = csv.complete && csv.records === total;
+      if (whole && !keys.mayHoldTwice()) {
         const [check] = await tx.query<{ collides: boolean }>(this.collidesSql(table), keys.params());
         if (check && !check.collides) {
           await tx.query(this.releaseSavepoint());
@@ -519,7 +570,53 @@ FROM ranked GROUP BY source_key`;
       if (sqlstateOf(err) !== uniqueViolation) throw err;
     }
     await tx.query(this.rollbackToSavepoint());
-    return undefined;
+    return { keys, whole };
+  }
+
+  /**
+   * A run that held a re-send or a collision, loaded as the merge would load it but merging only
+   * the groups (sessions) involved: those holding a key twice in the run, by its text, and those
+   * with a stored row in the run's range of `nr` (`storedGroupsSql`). The other groups' records
+   * can neither repeat nor collide with a stored key, so they are copied straight into the
+   * target; the others go through staging and `mergeCounting`. At-least-once clients re-send a
+   * few requests in every tick's worth of events, which no longer makes the whole run pay for
+   * the merge. When the COPY stopped at a stored key, the keys it read are a sample: mostly
+   * involved, the run is a re-sent load and is merged whole without reading its keys again.
+   * Should the target still refuse a key, the run is merged whole.
+   */
+  private async splitRun(batch: BatchInput, read: { keys: CollisionKeys; whole: boolean }, stage: () => Promise<void>): Promise<BatchCopied> {
+    const { tx, table } = batch;
+    const merge = async (keep?: (group: string) => boolean) => {
+      await stage();
+      return this.mergeCountingRun(batch, this.staged(batch, keep));
+    };
+    let { keys } = read;
+    let involved = await this.involvedGroups(tx, table, keys);
+    if (!read.whole) {
+      if (involved.size * 2 > keys.size) return merge();
+      keys = await this.collisionKeysOf(batch);
+      involved = await this.involvedGroups(tx, table, keys);
+    }
+    if (involved.size === keys.size) return merge();
+    let direct: number;
+    try {
+      direct = await copyRecordsFromClient(batch, this.copyTarget(table, this.target(table)), this.groupColumn(table), (v) => !involved.has(v ?? ''));
+    } catch (err) {
+      if (sqlstateOf(err) !== uniqueViolation) throw err;
+      await tx.query(this.rollbackToSavepoint());
+      return merge();
+    }
+    await tx.query(this.releaseSavepoint());
+    if (involved.size === 0) return { total: direct, inserted: direct };
+    const merged = await merge((group) => involved.has(group));
+    return { ...merged, total: direct + merged.total, inserted: direct + merged.inserted };
+  }
+
+  /** The groups of `keys` that hold a key twice or have a stored row in their range. */
+  private async involvedGroups(tx: WarehouseTransaction, table: TableDefinition, keys: CollisionKeys): Promise<Set<string>> {
+    const involved = keys.groupsHoldingTwice();
+    for (const row of await tx.query<{ stored: string }>(this.storedGroupsSql(table), keys.params(involved))) involved.add(row.stored);
+    return involved;
   }
 
   async recordCollisions(tx: WarehouseTransaction, collisions: ReadonlyMap<string, number>): Promise<void> {
