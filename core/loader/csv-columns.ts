@@ -19,7 +19,8 @@ export class CsvColumns {
 
   /**
    * With `sink`, each record's picked values go to it instead of `values`, with where the
-   * record's bytes are: `source[start, end)`, its LF included, valid only during the call.
+   * record's bytes are: `source[start, end)`, its LF included; `source` is a chunk pushed or,
+   * for a record cut across chunks, a buffer joining its parts, never written to afterwards.
    */
   constructor(
     private readonly indices: readonly number[],
