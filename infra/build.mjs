@@ -1,7 +1,7 @@
 // Builds one esbuild bundle per function entry: the local runner/CLI now; the AWS handlers
 // (one zip each, via serverless-esbuild) and the single Azure bundle build from the same sources.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 
 const requireBanner = "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);";
 
@@ -43,4 +43,19 @@ await Promise.all(
     }),
   ),
 );
+await writeBinHeader('dist/local/ferry.js');
 await chmod('dist/local/ferry.js', 0o755);
+
+/**
+ * Starts the bin with sh, which execs Node with the local runner's flags
+ * (functions/local/node-flags.ts; test/integration/node-flags.test.ts holds them equal): `"$0"`
+ * is the bin, `"$@"` its arguments; Node reads the two lines as a hashbang and a string. A
+ * hashbang cannot pass Node a flag where `env` has no `-S` (BusyBox, as on Alpine). The map's
+ * generated lines move down by the two.
+ */
+async function writeBinHeader(bin) {
+  const header = `#!/bin/sh\n':' //; exec node --single-threaded-gc "$0" "$@"\n`;
+  await writeFile(bin, header + (await readFile(bin, 'utf8')));
+  const map = JSON.parse(await readFile(`${bin}.map`, 'utf8'));
+  await writeFile(`${bin}.map`, JSON.stringify({ ...map, mappings: `;;${map.mappings}` }));
+}

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --single-threaded-gc
 import { parseArgs } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
 import { readConfig, unknownSettings, type FerryConfig } from '../../core/config.js';
