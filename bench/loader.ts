@@ -56,14 +56,18 @@ const receivedAt = eventTable.columns.findIndex((c) => c.name === 'received_at')
 const sourceKey = eventTable.columns.findIndex((c) => c.name === 'source_key');
 const sessionRows = 20;
 
+/** Rows of the mixed batch that re-send a stored row. */
+let resentRows = 0;
+
 /**
  * Row `i` of the mixed batch (rows `totalRows`…): new sessions, except every `1 / resendShare`-th
- * session (the first half a period in), which is a client re-sending session `i - totalRows` of the first batch: the same
- * events received an hour later in another raw object, so the same key.
+ * session (the first half a period in), which is a client re-sending session `i - totalRows` of
+ * the first batch: the same events received an hour later in another raw object, so the same key.
  */
 function mixedRow(i: number): (string | null)[] {
   const period = Math.max(1, Math.round(1 / resendShare));
   if (resendShare <= 0 || (Math.floor(i / sessionRows) + Math.floor(period / 2)) % period !== 0) return row(i);
+  resentRows++;
   const resent = row(i - totalRows);
   resent[receivedAt] = resent[receivedAt]!.replace(/^(\d{4}-\d\d-\d\d )(\d\d)/, (_, day: string, hour: string) => `${day}${String((Number(hour) + 1) % 24).padStart(2, '0')}`);
   resent[sourceKey] = `raw/events/2026/11/24/resent/${Math.floor(i / rowsPerFile)}.ndjson.gz`;
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
     const mixed = (await runLoad({ store, warehouse, logger: silentLogger, tables: [eventTable], schema: 'bench_ferry', runId: 'bench-mixed' })).tables.find((t) => t.table === 'events')!;
     const mixedSeconds = (performance.now() - start) / 1000;
     if (mixed.error) throw new Error(mixed.error.message);
+    if (mixed.rowsInserted !== totalRows - resentRows) throw new Error(`the mixed batch inserted ${mixed.rowsInserted} rows, not the ${totalRows - resentRows} new ones`);
     console.log(
       `ferry, new rows with ${(resendShare * 100).toFixed(2)} % of sessions re-sent: ${mixedSeconds.toFixed(1)} s, ${Math.round(totalRows / mixedSeconds).toLocaleString('en')} rows/s, inserted ${mixed.rowsInserted}; ratio ${(psqlSeconds / mixedSeconds).toFixed(2)}× psql`,
     );
