@@ -367,12 +367,14 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
    * statement (its snapshot does not see its own inserts) or inserted before it (by
    * `keepEarliest`, then key).
    *
-   * Whether the collision key is stored already is asked of each staged row before the insert
-   * (asked of the inserted rows, each probe met the row just inserted and read it to find it
-   * invisible); a row whose collision key is not stored cannot have its whole key stored either,
-   * so only the others probe the key (`OFFSET 0`, as in `keyProbe`: else the planner may hash
-   * the whole target once instead). The counts come from the rows chosen for the insert, which
-   * are the rows inserted.
+   * Each staged row looks its collision key up in the target once, before the insert (asked of
+   * the inserted rows, each look met the row just inserted and read it to find it invisible):
+   * the stored rows under it tell both whether the key was held (`ferry_prior`) and, where the
+   * collision key is part of the key, whether the whole key is stored (`ferry_stored`) — one look
+   * where an `EXISTS` for each had entered the index twice for every re-sent row. A subquery
+   * with an aggregate stays a lookup per row (the planner cannot turn it into a join reading the
+   * whole target). The counts come from the rows chosen for the insert, which are the rows
+   * inserted.
    */
   mergeCounting(table: TableDefinition): string {
     const cols = this.columns(table).join(', ');
@@ -380,14 +382,20 @@ SELECT count(*)::bigint AS inserted FROM inserted`;
     const near = (table.collisionKey ?? []).map((k) => quoteIdent(k));
     const rest = keys.filter((k) => !near.includes(k));
     const earliest = table.keepEarliest === undefined ? [] : [quoteIdent(table.keepEarliest)];
-    const stored = near.every((k) => keys.includes(k)) ? `s.ferry_prior AND EXISTS (${this.keyProbe(table)})` : `EXISTS (${this.keyProbe(table)})`;
+    const within = near.every((k) => keys.includes(k));
+    const sameKey = rest.length === 0 ? 'true' : rest.map((k) => `t.${k} = s.${k}`).join(' AND ');
+    const stored = within ? 's.ferry_stored' : `EXISTS (${this.keyProbe(table)})`;
     return `WITH staged AS (
-  SELECT DISTINCT ON (${keys.join(', ')}) ${cols},
-    EXISTS (SELECT 1 FROM ${this.target(table)} t WHERE ${near.map((k) => `t.${k} = s.${k}`).join(' AND ')} OFFSET 0) AS ferry_prior
+  SELECT DISTINCT ON (${keys.join(', ')}) ${cols}
   FROM ${this.staging(table)} s
   ORDER BY ${[...keys, ...earliest].join(', ')}
+), probed AS (
+  SELECT s.*, p.ferry_prior, p.ferry_stored FROM staged s CROSS JOIN LATERAL (
+    SELECT count(*) > 0 AS ferry_prior, ${within ? `coalesce(bool_or(${sameKey}), false)` : 'false'} AS ferry_stored
+    FROM ${this.target(table)} t WHERE ${near.map((k) => `t.${k} = s.${k}`).join(' AND ')}
+  ) p
 ), fresh AS (
-  SELECT * FROM staged s WHERE NOT (${stored})
+  SELECT * FROM probed s WHERE NOT ${stored}
 ), inserted AS (
   INSERT INTO ${this.target(table)} (${cols}) SELECT ${cols} FROM fresh
 ), ranked AS (
