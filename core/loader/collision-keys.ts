@@ -64,9 +64,7 @@ export class CollisionKeys {
 
   /** Whether the run may hold one key twice: an equal key added twice, or a key whose text cannot tell. */
   mayHoldTwice(): boolean {
-    if (this.uncertain.size > 0) return true;
-    for (const rows of this.groups.values()) if (twice(rows)) return true;
-    return false;
+    return this.groupsHoldingTwice().size > 0;
   }
 
   /** The groups that may hold one key twice (`mayHoldTwice`, group by group). */
